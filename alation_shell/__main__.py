@@ -1,0 +1,245 @@
+"""Entry points: `alation-shell`, and the standalone `alation_conf` / `alation_action` console commands.
+
+The mode is chosen once, here: `-c`, a script file, piped stdin (plain line reader), or the REPL on a
+terminal. Only the REPL imports prompt_toolkit.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from alation_shell import __version__
+from alation_shell.errors import ShellError
+
+USAGE = """\
+usage: alation-shell [--home DIR] [--echo] [-e] [-c COMMAND | SCRIPT]
+       alation-shell init [--home DIR] [--seed N] [--size SIZE] [--force]
+
+An emulator of the Alation administration shell (`sudo /etc/init.d/alation shell`).
+
+With stdin on a terminal it opens the interactive shell; with stdin piped it reads one command per line.
+
+options:
+  -c COMMAND            run one command and exit with its status
+  SCRIPT                run the commands in a file, one per line
+  --home DIR            the instance directory (default: $ALATION_SHELL_HOME, else the user data dir)
+  --echo                print the prompt and each command before its output (readable demos)
+  -e, --stop-on-error   stop at the first failing command
+  --version             print the version and exit
+  -h, --help            this help
+
+init: create and seed an instance (done automatically on first use)
+  --seed N              seed of the generated catalog (default 5959)
+  --size SIZE           catalog size for benchmarks, e.g. 256M or 1G (default: a small catalog)
+  --force               replace an existing instance at DIR
+"""
+
+
+class Options:
+    __slots__ = ("home", "echo", "stop_on_error", "command", "script", "subcommand", "seed", "size", "force")
+
+    def __init__(self) -> None:
+        self.home: str | None = None
+        self.echo = False
+        self.stop_on_error = False
+        self.command: str | None = None
+        self.script: str | None = None
+        self.subcommand: str | None = None
+        self.seed: int | None = None
+        self.size: int | None = None
+        self.force = False
+
+
+class CliError(Exception):
+    pass
+
+
+SUBCOMMANDS = ("init",)
+
+
+def parse_args(argv: list[str]) -> Options:
+    """Parse `alation-shell`'s arguments (by hand: argparse would cost a piped session 15% of its time)."""
+    opts = Options()
+    i = 0
+
+    def value(flag: str) -> str:
+        nonlocal i
+        if i + 1 >= len(argv):
+            raise CliError(f"{flag} needs a value")
+        i += 1
+        return argv[i]
+
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("-h", "--help"):
+            raise CliError("")
+        if arg == "--home":
+            opts.home = value(arg)
+        elif arg.startswith("--home="):
+            opts.home = arg.split("=", 1)[1]
+        elif arg == "--echo":
+            opts.echo = True
+        elif arg in ("-e", "--stop-on-error"):
+            opts.stop_on_error = True
+        elif arg == "-c":
+            opts.command = value(arg)
+        elif opts.subcommand == "init" and arg == "--seed":
+            text = value(arg)
+            if not text.isdigit():
+                raise CliError(f"--seed expects a whole number, not {text!r}")
+            opts.seed = int(text)
+        elif opts.subcommand == "init" and arg == "--size":
+            opts.size = parse_size(value(arg))
+        elif opts.subcommand == "init" and arg == "--force":
+            opts.force = True
+        elif arg.startswith("-") and arg != "-":
+            raise CliError(f"unknown option {arg!r}")
+        elif opts.subcommand is None and opts.script is None and arg in SUBCOMMANDS:
+            opts.subcommand = arg
+        elif opts.script is None and opts.subcommand is None:
+            opts.script = arg
+        else:
+            raise CliError(f"unexpected argument {arg!r}")
+        i += 1
+    if opts.command is not None and opts.script is not None:
+        raise CliError("give -c COMMAND or a SCRIPT, not both")
+    return opts
+
+
+def parse_size(text: str) -> int:
+    """'256M' -> 268435456; K, M, G are powers of 1024."""
+    units = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    body, unit = text.rstrip("KMGkmgBb"), text[len(text.rstrip("KMGkmgBb")):].upper().rstrip("B")
+    if not body.isdigit() or unit not in units or int(body) == 0:
+        raise CliError(f"--size expects a size such as 64M or 1G, not {text!r}")
+    return int(body) * units[unit]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`alation-shell`."""
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--version"]:
+        print(f"alation-shell {__version__}")
+        return 0
+    try:
+        opts = parse_args(args)
+    except CliError as exc:
+        if str(exc):
+            print(f"alation-shell: {exc}", file=sys.stderr)
+            print("usage: alation-shell [--home DIR] [--echo] [-e] [-c COMMAND | SCRIPT]  (--help for more)",
+                  file=sys.stderr)
+            return 2
+        sys.stdout.write(USAGE)
+        return 0
+    try:
+        return _run(opts)
+    except ShellError as exc:
+        print(f"alation-shell: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+        return 141
+
+
+def _run(opts: Options) -> int:
+    from alation_shell.instance import Instance
+
+    if opts.subcommand == "init":
+        return _init(opts)
+    instance = Instance.open(opts.home)
+    from alation_shell.shell.linemode import LineRunner, stdin_answers
+
+    if opts.command is not None:
+        runner = LineRunner(instance, [opts.command], echo=opts.echo, answers=stdin_answers())
+        return runner.run()
+    if opts.script is not None:
+        try:
+            with open(opts.script, encoding="utf-8") as f:
+                lines = f.read().splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"alation-shell: cannot read script {opts.script}: {getattr(exc, 'strerror', exc)}",
+                  file=sys.stderr)
+            return 2
+        return LineRunner(instance, lines, echo=opts.echo, stop_on_error=opts.stop_on_error).run()
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        from alation_shell.shell.repl import run_repl
+
+        return run_repl(instance)
+    return LineRunner(instance, sys.stdin, echo=opts.echo, stop_on_error=opts.stop_on_error).run()
+
+
+def _init(opts: Options) -> int:
+    from alation_shell.instance import DEFAULT_SEED, Instance, default_home
+
+    root = opts.home if opts.home is not None else default_home()
+    instance = Instance(root)
+    if instance.is_initialized():
+        if not opts.force:
+            print(f"alation-shell: an instance already exists at {instance.root} (--force replaces it)",
+                  file=sys.stderr)
+            return 1
+        instance.remove()
+    elif instance.root.exists() and any(instance.root.iterdir()):
+        print(f"alation-shell: {instance.root} is not empty and is not an instance; choose another --home",
+              file=sys.stderr)
+        return 1
+    instance.init(seed=DEFAULT_SEED if opts.seed is None else opts.seed, size=opts.size)
+    print(f"instance ready at {instance.root}")
+    return 0
+
+
+def _tool_main(name: str) -> int:
+    """A standalone console command (`alation_conf ...`) acting on the default instance."""
+    from alation_shell.instance import Instance
+    from alation_shell.session import Session
+    from alation_shell.shell.linemode import stdin_answers
+
+    try:
+        instance = Instance.open()
+    except ShellError as exc:
+        print(f"{name}: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    answers = stdin_answers()
+
+    def ask(prompt: str) -> str | None:
+        sys.stdout.write(prompt)
+        sys.stdout.flush()
+        answer = next(answers, None)
+        if not sys.stdin.isatty():
+            sys.stdout.write("\n")
+        return None if answer is None else answer.rstrip("\r\n")
+
+    session = Session(instance, interactive=sys.stdout.isatty(), ask=ask)
+    from alation_shell.commands.base import Context, Output
+
+    ctx = Context(session, Output(sys.stdout), Output(sys.stderr))
+    session.live_stderr = sys.stderr
+    try:
+        return session.dispatch(ctx, [name, *sys.argv[1:]])
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+        return 141
+    except KeyboardInterrupt:
+        return 130
+
+
+def alation_conf_main() -> int:
+    return _tool_main("alation_conf")
+
+
+def alation_action_main() -> int:
+    return _tool_main("alation_action")
+
+
+def _quiet_broken_pipe() -> None:
+    # The reader went away (`| head`): silence the flush at exit instead of a traceback.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

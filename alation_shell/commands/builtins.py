@@ -1,0 +1,54 @@
+"""`help`, `history`, `clear` and `exit`."""
+
+from __future__ import annotations
+
+from alation_shell.commands import COMMANDS, visible
+from alation_shell.commands.base import Context
+from alation_shell.errors import UnknownCommand, UsageError
+
+ADDITION = "  [emulator addition]"
+
+
+def help_(ctx: Context, args: list[str]) -> int:
+    """List the commands, or show one command's usage."""
+    if len(args) > 1:
+        raise UsageError("help takes at most one COMMAND")
+    if args:
+        command = COMMANDS.get(args[0])
+        if command is None:
+            raise UnknownCommand(f"no command {args[0]!r} (`help` lists the commands)", exit_code=1)
+        ctx.out(f"{command.name}: {command.summary}{ADDITION if command.addition else ''}")
+        ctx.out(f"usage: {command.usage}")
+        return 0
+    ctx.out("Commands of the Alation shell (`help COMMAND` or `COMMAND --help` for more):")
+    for command in visible():
+        mark = ADDITION if command.addition else ""
+        ctx.out(f"  {command.name:<19} {command.summary}{mark}")
+    return 0
+
+
+def history(ctx: Context, args: list[str]) -> int:
+    """Print this session's commands, numbered, like bash's `history [N]`."""
+    entries = ctx.session.history
+    if len(args) > 1 or (args and not args[0].isdigit()):
+        raise UsageError("history takes an optional COUNT")
+    start = max(len(entries) - int(args[0]), 0) if args else 0
+    for number, line in enumerate(entries[start:], start + 1):
+        ctx.out(f"{number:5}  {line}")
+    return 0
+
+
+def clear(ctx: Context, args: list[str]) -> int:
+    if ctx.interactive:
+        ctx.stdout.write("\x1b[H\x1b[2J")
+    return 0
+
+
+def exit_(ctx: Context, args: list[str]) -> int:
+    """Leave the shell; `exit N` leaves with status N."""
+    if len(args) > 1 or (args and not args[0].lstrip("-").isdigit()):
+        raise UsageError("exit takes an optional numeric STATUS")
+    ctx.stop = True
+    if args:
+        ctx.session_status = int(args[0]) & 0xFF
+    return 0

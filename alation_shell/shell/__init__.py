@@ -1,0 +1,1 @@
+"""Front ends over the session: the plain line reader and the prompt_toolkit REPL."""

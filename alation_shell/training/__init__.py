@@ -1,0 +1,1 @@
+"""Training and demos: the virtual clock, simulated catalog activity, walkthroughs."""
