@@ -95,8 +95,7 @@ class Session:
         try:
             return command.load()(ctx, argv[1:])
         except UsageError as exc:
-            ctx.err(f"{command.name}: {exc.message}")
-            ctx.err(f"usage: {command.usage}")
+            ctx.err(f"{command.name}: {exc.message} (usage: {command.usage})")
             return exc.exit_code
         except ShellError as exc:
             ctx.err(f"{command.name}: {exc.message}")

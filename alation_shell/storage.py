@@ -22,7 +22,7 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        try:  # noqa: SIM105 - contextlib costs the piped path an import
             os.unlink(tmp)
         except FileNotFoundError:
             pass

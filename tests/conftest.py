@@ -1,0 +1,52 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from alation_shell.instance import Instance
+from alation_shell.session import Session
+
+VENV_BIN = Path(__file__).resolve().parent.parent / ".venv" / "bin"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test ever touches the real default instance: the default home points into a temp dir."""
+    home = tmp_path_factory.mktemp("default-home")
+    monkeypatch.setenv("ALATION_SHELL_HOME", str(home / "instance"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "xdg"))
+    monkeypatch.delenv("NO_COLOR", raising=False)
+
+
+@pytest.fixture
+def instance(tmp_path: Path) -> Instance:
+    """A freshly seeded instance in its own temp directory."""
+    inst = Instance(tmp_path / "instance")
+    inst.init()
+    return inst
+
+
+@pytest.fixture
+def shell(instance: Instance) -> Session:
+    """A non-interactive session on `instance`."""
+    return Session(instance)
+
+
+def tool(name: str) -> str:
+    """Path of an installed console command of this project (alation-shell, alation_conf, ...)."""
+    path = VENV_BIN / name
+    if not path.exists():
+        raise RuntimeError(f"{path} missing: run scripts/test, which installs the project")
+    return str(path)
+
+
+def env_for(home: Path, **extra: str) -> dict[str, str]:
+    """Environment for a subprocess acting on the instance at `home`."""
+    env = dict(os.environ)
+    env["ALATION_SHELL_HOME"] = str(home)
+    env.update(extra)
+    return env
