@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -22,12 +23,20 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.delenv("NO_COLOR", raising=False)
 
 
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One seeded instance per test run; `instance` hands out copies (seeding is the slow part)."""
+    root = tmp_path_factory.mktemp("template") / "instance"
+    Instance(root).init()
+    return root
+
+
 @pytest.fixture
-def instance(tmp_path: Path) -> Instance:
-    """A freshly seeded instance in its own temp directory."""
-    inst = Instance(tmp_path / "instance")
-    inst.init()
-    return inst
+def instance(seeded_template: Path, tmp_path: Path) -> Instance:
+    """A freshly seeded instance (default seed) in its own temp directory."""
+    root = tmp_path / "instance"
+    shutil.copytree(seeded_template, root, symlinks=True)
+    return Instance(root)
 
 
 @pytest.fixture

@@ -1,0 +1,370 @@
+"""`alation_action`: list and run the administration actions, and the handlers of the non-backup ones.
+
+The catalog (names, safety, warnings, handlers) is data: alation_shell/actions.json. The backup actions'
+handlers live with the backup engine (alation_shell/backup/actions.py).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from alation_shell import actions, services
+from alation_shell.commands.base import Context
+from alation_shell.commands.supervisor import report_applied
+from alation_shell.errors import Busy, ShellError, UsageError
+from alation_shell.storage import atomic_write, fsync_dir, locked, read_json, write_json
+
+REPLICATION_MODE = "alation.cluster.replication_mode"
+CONF_DIR = "/opt/alation/site/config"
+CATALOG_DB = "/data1/pgsql/rosemeta.db"
+ES_DIR = "/data1/es"
+SAML_DIR = "/opt/alation/site/saml"
+CLUSTER_DIR = "/opt/alation/site/cluster"
+LICENSE_FILE = "/data1/site_data/config/alation.lic"
+TOOL_TIMEOUT = 120  # seconds for openssl / ssh-keygen; key generation takes well under one
+
+
+def run(ctx: Context, args: list[str]) -> int:
+    """`alation_action` (list), `alation_action --help` (list), `alation_action NAME` (run)."""
+    if not args or args[0] in ("-h", "--help"):
+        _list(ctx)
+        return 0
+    if args[0].startswith("-"):
+        raise UsageError(f"unknown option {args[0]!r}")
+    if len(args) > 1:
+        raise UsageError(f"{args[0]} takes no arguments")
+    act = actions.action(args[0])
+    handler = act.load()
+    for name, wanted in act.requires.items():
+        value = ctx.registry.catalog.lookup(name).format(ctx.registry.get(name))
+        if value != wanted:
+            raise ShellError(f"{act.name} runs only where {name} is {wanted}; on this node it is {value}")
+    if not act.safe and not act.confirms_itself:
+        actions.confirm(ctx, act)
+    return handler(ctx)
+
+
+def _list(ctx: Context) -> None:
+    listed = actions.actions()
+    width = max(len(a.name) for a in listed) + 2
+    ctx.out("usage: alation_action ACTION")
+    ctx.out()
+    ctx.out("Actions (those marked [asks YES] print a warning and run only when you answer YES):")
+    for act in listed:
+        mark = "" if act.safe else "  [asks YES]"
+        ctx.out(f"  {act.name:<{width}}{act.description}{mark}")
+
+
+# restart_alation and deploy_conf_all -----------------------------------------------------------
+def restart_alation(ctx: Context) -> int:
+    """Stop and start the application programs; the changes waiting for them take effect."""
+    groups = ", ".join(services.APP_GROUPS)
+    stopped = [name for name, outcome in services.stop(ctx.instance, list(services.APP_GROUPS))
+               if outcome == "stopped"]
+    ctx.out(f"Stopping Alation services ({groups}): {len(stopped)} stopped")
+    started = [name for name, outcome in services.start(ctx.instance, list(services.APP_GROUPS))
+               if outcome == "started"]
+    ctx.out(f"Starting Alation services ({groups}): {len(started)} started")
+    report_applied(ctx, services.covered_kinds(started))
+    _deploy_still_pending(ctx)
+    ctx.out("Alation restarted.")
+    return 0
+
+
+def _deploy_still_pending(ctx: Context) -> None:
+    waiting = services.pending_restarts(ctx.instance).get("deploy")
+    if waiting:
+        ctx.err(f"note: still pending: {', '.join(waiting)} must be deployed first: "
+                f"{ctx.registry.catalog.restart_hint('deploy')}")
+
+
+def deploy_conf_all(ctx: Context) -> int:
+    """Write one configuration file per component from the current alation_conf values (idempotent)."""
+    catalog = ctx.registry.catalog
+    values = ctx.registry.changed()
+    files: dict[str, list[str]] = {}
+    for param in catalog.parameters:
+        component = param.name.split(".")[0] if "." in param.name else "site"
+        line = f"{param.name} = {param.format(values.get(param.name, param.default))}"
+        files.setdefault(component.replace("-", "_") + ".conf", []).append(line)
+    conf_dir = ctx.instance.real_path(CONF_DIR)
+    header = "# Written by `alation_action deploy_conf_all` from alation_conf; edits here are overwritten.\n"
+    for name, lines in sorted(files.items()):
+        content = (header + "\n".join(sorted(lines)) + "\n").encode()
+        path = conf_dir / name
+        unchanged = path.is_file() and path.read_bytes() == content
+        if not unchanged:
+            atomic_write(path, content)
+        ctx.out(f"{'unchanged' if unchanged else 'wrote'} {CONF_DIR}/{name} ({len(lines)} settings)")
+    deployed = services.clear_pending_restarts(ctx.instance, ["deploy"]).get("deploy")
+    if deployed:
+        services.add_pending_restart(ctx.instance, "alation", deployed)
+        ctx.err("note: deployed; " + catalog.restart_note("alation", deployed))
+    ctx.out("Configuration deployed.")
+    return 0
+
+
+# rebuild_es_index ------------------------------------------------------------------------------
+def rebuild_es_index(ctx: Context) -> int:
+    """Index every table of the catalog database into /data1/es (one JSON-lines file per table).
+
+    The new index is built aside and swapped in whole, so a failed rebuild leaves the old index in place.
+    """
+    db = ctx.instance.real_path(CATALOG_DB)
+    if not db.is_file():
+        raise ShellError(f"the catalog database {CATALOG_DB} is missing; there is nothing to index")
+    es = ctx.instance.real_path(ES_DIR)
+    with locked(ctx.instance.var / "rebuild_es_index.lock", blocking=False) as held:
+        if not held:
+            raise Busy("another rebuild_es_index is running")
+        staging = es.with_name(".es.rebuild")
+        shutil.rmtree(staging, ignore_errors=True)  # what an interrupted rebuild left
+        staging.mkdir(parents=True)
+        try:
+            documents, tables = _build_index(ctx, db, staging)
+            _swap_in(staging, es)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    ctx.out(f"Search index rebuilt: {documents} documents from {tables} tables in {ES_DIR}")
+    return 0
+
+
+def _build_index(ctx: Context, db: Path, staging: Path) -> tuple[int, int]:
+    import json
+    import re
+    import sqlite3
+
+    from alation_shell.training import clock
+
+    def quoted(name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    def plain(value: object) -> object:
+        return value.hex() if isinstance(value, bytes) else str(value)
+
+    try:
+        con = sqlite3.connect(db.as_uri() + "?mode=ro", uri=True, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise ShellError(f"cannot open the catalog database {CATALOG_DB}: {exc}") from exc
+    try:
+        con.execute("BEGIN")  # one read transaction: every table from the same moment
+        tables = [r[0] for r in con.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        counts = {t: con.execute(f"SELECT count(*) FROM {quoted(t)}").fetchone()[0] for t in tables}
+        total = max(sum(counts.values()), 1)
+        # Progress counts catalog bytes, estimated from the share of rows indexed so far.
+        size = db.stat().st_size
+        progress = ctx.progress("rebuild_es_index", size)
+        done = 0
+        files: dict[str, dict] = {}
+        for table in tables:
+            stem = re.sub(r"[^A-Za-z0-9_-]", "_", table) or "_"  # table names never become paths
+            name = f"{stem}.jsonl"
+            while name in files:
+                name = f"{stem}_{len(files)}.jsonl"
+            with open(staging / name, "w", encoding="utf-8") as f:
+                cursor = con.execute(f"SELECT * FROM {quoted(table)}")
+                columns = [d[0] for d in cursor.description]
+                for row in cursor:
+                    f.write(json.dumps(dict(zip(columns, row, strict=True)), default=plain) + "\n")
+                    done += 1
+                    if done % 1000 == 0:
+                        progress.update(size * done // total)
+                f.flush()
+                os.fsync(f.fileno())
+            files[name] = {"table": table, "documents": counts[table]}
+            if not ctx.interactive:
+                ctx.out(f"indexed {table}: {counts[table]} documents")
+        progress.finish()
+    except sqlite3.Error as exc:
+        raise ShellError(f"cannot read the catalog database {CATALOG_DB}: {exc}") from exc
+    finally:
+        con.close()
+    write_json(staging / "_index.json", {
+        "source": CATALOG_DB,
+        "built": clock.now(ctx.instance).isoformat(),
+        "files": files,
+    })
+    return done, len(tables)
+
+
+def _swap_in(staging: Path, es: Path) -> None:
+    """Replace the index directory `es` with `staging`."""
+    old = es.with_name(".es.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if es.exists():
+        os.rename(es, old)
+    os.rename(staging, es)
+    fsync_dir(es.parent)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+# Keys ------------------------------------------------------------------------------------------
+def _tool(name: str, args: list[str], work: Path) -> None:
+    """Run a host tool (openssl, ssh-keygen) in `work`; ShellError with its message if it fails."""
+    import subprocess
+
+    path = shutil.which(name)
+    if path is None:
+        raise ShellError(f"`{name}` is not installed on this computer; the emulator needs it to make keys")
+    try:
+        proc = subprocess.run([path, *args], cwd=work, stdin=subprocess.DEVNULL, capture_output=True,
+                              text=True, timeout=TOOL_TIMEOUT)
+    except subprocess.TimeoutExpired as exc:
+        raise ShellError(f"{name} did not finish in {TOOL_TIMEOUT} s") from exc
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines()
+        raise ShellError(f"{name} failed: {lines[-1] if lines else f'exit status {proc.returncode}'}")
+
+
+def create_saml_keys(ctx: Context) -> int:
+    """Generate an RSA private key and its self-signed certificate for SAML (replaces existing ones)."""
+    import tempfile
+
+    saml = ctx.instance.real_path(SAML_DIR)
+    existed = (saml / "private.pem").exists()
+    ctx.instance.var.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=ctx.instance.var, prefix=".saml-") as tmp:
+        work = Path(tmp)
+        _tool("openssl", [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "3650",
+            "-subj", f"/CN={ctx.session.hostname}", "-keyout", "private.pem", "-out", "public.pem",
+        ], work)
+        atomic_write(saml / "private.pem", (work / "private.pem").read_bytes(), mode=0o600)
+        atomic_write(saml / "public.pem", (work / "public.pem").read_bytes(), mode=0o644)
+    ctx.out(f"Generated a 2048-bit RSA key pair for SAML (CN={ctx.session.hostname}, valid 10 years):")
+    ctx.out(f"  {SAML_DIR}/private.pem   private key (mode 600)")
+    ctx.out(f"  {SAML_DIR}/public.pem    certificate")
+    if existed:
+        ctx.err("note: the previous keys were replaced: give the new public.pem to your identity provider")
+    return 0
+
+
+def cluster_generate_keys(ctx: Context) -> int:
+    """Generate this node's SSH key pair for HA, once; existing keys are kept (safe, no restart)."""
+    import tempfile
+
+    cluster = ctx.instance.real_path(CLUSTER_DIR)
+    private, public = cluster / "cluster_key", cluster / "cluster_key.pub"
+    if private.is_file() and public.is_file():
+        ctx.out(f"The cluster keys already exist in {CLUSTER_DIR}; kept them.")
+    else:
+        ctx.instance.var.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=ctx.instance.var, prefix=".cluster-") as tmp:
+            work = Path(tmp)
+            comment = f"alation-cluster@{ctx.session.hostname}"
+            _tool("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", "key"], work)
+            atomic_write(private, (work / "key").read_bytes(), mode=0o600)
+            atomic_write(public, (work / "key.pub").read_bytes(), mode=0o644)
+        ctx.out(f"Generated the cluster SSH key pair in {CLUSTER_DIR} (cluster_key, cluster_key.pub).")
+    ctx.out("Public key, for the other node of the pair:")
+    ctx.out(public.read_text(encoding="utf-8").strip())
+    ctx.out("Safe, no restart of services required.")
+    return 0
+
+
+# License ---------------------------------------------------------------------------------------
+class InvalidLicense(ShellError):
+    """A license file that is not shaped like one, or one that has expired."""
+
+
+LICENSE_KEYS = ("customer", "license_id", "edition", "expires", "signature")
+
+
+def parse_license(raw: bytes) -> dict[str, str]:
+    """The fields of a license file: `key = value` lines (and `#` comments), with at least LICENSE_KEYS,
+    a hex signature and ISO dates. The signature is not verified: the emulator has no vendor key.
+    """
+    import re
+    from datetime import date
+
+    def invalid(why: str) -> InvalidLicense:
+        return InvalidLicense(f"{LICENSE_FILE} is not a valid license: {why}")
+
+    if len(raw) > 64 * 1024:
+        raise invalid(f"too big ({len(raw)} bytes)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise invalid("not text") from exc
+    fields: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = (part.strip() for part in line.partition("="))
+        if not sep or not re.fullmatch(r"[a-z_]+", key) or not value.isprintable():
+            raise invalid(f"line {number} is not `key = value`")
+        fields[key] = value
+    missing = [key for key in LICENSE_KEYS if not fields.get(key)]
+    if missing:
+        raise invalid(f"missing {', '.join(missing)}")
+    if not re.fullmatch(r"[0-9a-f]{64,}", fields["signature"]):
+        raise invalid("the signature is not a hex digest")
+    for key in ("issued", "expires"):
+        if key in fields:
+            try:
+                date.fromisoformat(fields[key])
+            except ValueError as exc:
+                raise invalid(f"{key} = {fields[key]} is not a date (YYYY-MM-DD)") from exc
+    return fields
+
+
+def apply_license(ctx: Context) -> int:
+    """Check and apply /data1/site_data/config/alation.lic; applying the same one again changes nothing."""
+    import hashlib
+    from datetime import date
+
+    from alation_shell.training import clock
+
+    try:
+        raw = ctx.instance.real_path(LICENSE_FILE).read_bytes()
+    except FileNotFoundError as exc:
+        raise ShellError(f"no license file at {LICENSE_FILE}: copy the license file there first") from exc
+    fields = parse_license(raw)
+    now = clock.now(ctx.instance)
+    if date.fromisoformat(fields["expires"]) < now.date():
+        raise InvalidLicense(f"the license in {LICENSE_FILE} expired on {fields['expires']}; not applied")
+    summary = (f"{fields['edition']} edition for {fields['customer']} ({fields['license_id']}), "
+               f"expires {fields['expires']}")
+    digest = hashlib.sha256(raw).hexdigest()
+    state = ctx.instance.var / "license.json"
+    applied = read_json(state, {})
+    if isinstance(applied, dict) and applied.get("sha256") == digest:
+        ctx.out(f"License already applied: {summary}")
+        return 0
+    record = {k: v for k, v in fields.items() if k != "signature"}
+    write_json(state, {"file": LICENSE_FILE, "sha256": digest, "fields": record, "applied": now.isoformat()})
+    ctx.out(f"License applied: {summary}")
+    return 0
+
+
+# Cluster modes ---------------------------------------------------------------------------------
+def cluster_enter_standalone_mode(ctx: Context) -> int:
+    """Take this node out of replication: alation.cluster.replication_mode becomes standalone."""
+    mode = ctx.registry.get(REPLICATION_MODE)
+    if mode == "standalone":
+        ctx.out(f"This node is already standalone ({REPLICATION_MODE} = standalone); nothing to do.")
+        return 0
+    ctx.registry.set_many([(REPLICATION_MODE, "standalone")])
+    ctx.out(f"Replication stopped: this node was the {mode}; it is now standalone.")
+    ctx.out(f"{REPLICATION_MODE} = standalone")
+    return 0
+
+
+def cluster_failover(ctx: Context) -> int:
+    """Promote this Secondary (checked and confirmed by `run`): standalone, application restarted."""
+    ctx.registry.set_many([(REPLICATION_MODE, "standalone")])
+    ctx.out("Failover: this node is promoted and now serves the catalog as a standalone node.")
+    ctx.out(f"{REPLICATION_MODE} = standalone")
+    started = [name for name, outcome in services.restart(ctx.instance, list(services.APP_GROUPS))
+               if outcome == "started"]
+    ctx.out(f"Restarted Alation services ({', '.join(services.APP_GROUPS)}): {len(started)} started")
+    report_applied(ctx, services.covered_kinds(started))
+    ctx.out(f"The cluster keys in {CLUSTER_DIR} are kept.")
+    ctx.err("note: the search index must be rebuilt: run `alation_action rebuild_es_index` "
+            "(it can take hours on a large catalog)")
+    return 0

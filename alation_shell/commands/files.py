@@ -1,0 +1,412 @@
+"""File commands inside the emulated chroot: `ls`, `cd`, `pwd`, `cat`, `tail`, `du`.
+
+Every path goes through `Instance.resolve` (chroot semantics), so `..` stops at `/` and a symlink, even one
+pointing at the host's /etc, lands inside the instance. Directory walks never follow symlinks. Messages
+and output layouts follow GNU coreutils and bash. As bash would, `~` and glob patterns (`*`, `?`, `[...]`)
+are expanded here, since the session splits words without expanding them.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import stat
+import time
+from pathlib import Path
+
+from alation_shell.commands.base import Context
+from alation_shell.errors import ShellError, UsageError
+from alation_shell.instance import Location
+
+OWNER = GROUP = "alation"
+SIX_MONTHS = 182 * 86400  # GNU ls shows the year instead of the time for files older than this
+CHUNK = 1 << 16
+_GLOB = frozenset("*?[")
+
+
+# Paths ------------------------------------------------------------------------------------------
+def _home(ctx: Context) -> str:
+    user = ctx.session.user
+    return "/root" if user == "root" else f"/home/{user}"
+
+
+def _tilde(ctx: Context, path: str) -> str:
+    if path == "~" or path.startswith("~/"):
+        return _home(ctx) + path[1:]
+    return path
+
+
+def _locate(ctx: Context, path: str, *, follow: bool = True) -> Location:
+    """Where `path` is; with `follow=False` a final symlink is the link itself, not what it points at."""
+    path = _tilde(ctx, path)
+    head, _, tail = path.rpartition("/")
+    if follow or tail in ("", ".", ".."):
+        return ctx.instance.resolve(path, ctx.session.cwd)
+    parent = ctx.instance.resolve(head or ("/" if path.startswith("/") else "."), ctx.session.cwd)
+    return Location(parent.shell.rstrip("/") + "/" + tail, parent.real / tail)
+
+
+def _expand(ctx: Context, operands: list[str]) -> list[str]:
+    """Expand `~` and glob patterns like bash: sorted matches, the pattern itself when nothing matches."""
+    expanded: list[str] = []
+    for operand in operands:
+        operand = _tilde(ctx, operand)
+        if _GLOB.isdisjoint(operand):
+            expanded.append(operand)
+            continue
+        prefix = "/" if operand.startswith("/") else ""
+        candidates = [prefix]
+        for part in (p for p in operand.split("/") if p):
+            if _GLOB.isdisjoint(part):
+                candidates = [c + part + "/" for c in candidates]
+                continue
+            matched = []
+            for base in candidates:
+                real = ctx.instance.resolve(base or ".", ctx.session.cwd).real
+                try:
+                    names = sorted(os.listdir(real))
+                except OSError:
+                    continue
+                shown = [n for n in names if part.startswith(".") or not n.startswith(".")]
+                matched.extend(base + n + "/" for n in fnmatch.filter(shown, part))
+            candidates = matched
+        found = [c.rstrip("/") or "/" for c in candidates]
+        found = [c for c in found if os.path.lexists(_locate(ctx, c, follow=False).real)]
+        expanded.extend(found or [operand])
+    return expanded
+
+
+def _flags(args: list[str], allowed: str) -> tuple[set[str], list[str]]:
+    """Split `-lah`-style flag clusters from operands (`--` ends the flags)."""
+    flags: set[str] = set()
+    operands: list[str] = []
+    it = iter(args)
+    for arg in it:
+        if arg == "--":
+            operands.extend(it)
+            break
+        if arg.startswith("-") and len(arg) > 1:
+            for letter in arg[1:]:
+                if letter not in allowed:
+                    raise UsageError(f"invalid option -- '{letter}'")
+                flags.add(letter)
+        else:
+            operands.append(arg)
+    return flags, operands
+
+
+def human(size: int) -> str:
+    """GNU's `-h` size: 512, 4.0K, 12M (rounded up, one decimal below 10)."""
+    if size < 1024:
+        return str(size)
+    value = float(size)
+    for unit in "KMGTPE":
+        value /= 1024
+        rounded = -(-value * 10 // 1) / 10 if value < 10 else float(-(-value // 1))
+        if rounded < 1024 or unit == "E":
+            return f"{rounded:.1f}{unit}" if rounded < 10 else f"{rounded:.0f}{unit}"
+    raise AssertionError("unreachable")
+
+
+# pwd and cd -------------------------------------------------------------------------------------
+def pwd(ctx: Context, args: list[str]) -> int:
+    """Print the working directory (bash ignores operands; -L and -P change nothing in a chroot)."""
+    _flags(args, "LP")
+    ctx.out(ctx.session.cwd)
+    return 0
+
+
+def cd(ctx: Context, args: list[str]) -> int:
+    """Change the working directory; no PATH means the user's home."""
+    if len(args) > 1:
+        raise ShellError("too many arguments")
+    target = args[0] if args else _home(ctx)
+    location = _locate(ctx, target)
+    if not location.real.exists():
+        raise ShellError(f"{target}: No such file or directory")
+    if not location.real.is_dir():
+        raise ShellError(f"{target}: Not a directory")
+    ctx.session.cwd = location.shell
+    return 0
+
+
+# ls ---------------------------------------------------------------------------------------------
+def ls(ctx: Context, args: list[str]) -> int:
+    """List directories and files like GNU ls (`-l` long format, `-a` dot files, `-h` human sizes)."""
+    flags, operands = _flags(args, "lah")
+    long = "l" in flags
+    operands = _expand(ctx, operands) or ["."]
+    status = 0
+    files: list[tuple[str, Path]] = []
+    directories: list[tuple[str, Location]] = []
+    for operand in operands:
+        # Without -l, GNU ls lists the directory a command-line symlink points at; with -l, the link.
+        location = _locate(ctx, operand, follow=not long)
+        try:
+            mode = os.lstat(location.real).st_mode
+        except OSError as exc:
+            ctx.err(f"ls: cannot access '{operand}': {exc.strerror}")
+            status = 2
+            continue
+        if stat.S_ISDIR(mode):
+            directories.append((operand, location))
+        else:
+            files.append((operand, location.real))
+    if files:
+        _print_entries(ctx, sorted(files), flags, total=False)
+    headers = len(operands) > 1
+    for i, (operand, location) in enumerate(sorted(directories, key=lambda d: d[0])):
+        if files or i:
+            ctx.out()
+        if headers:
+            ctx.out(f"{operand}:")
+        try:
+            entries = _directory_entries(ctx, location, "a" in flags)
+        except OSError as exc:
+            ctx.err(f"ls: cannot open directory '{operand}': {exc.strerror}")
+            status = 2
+            continue
+        _print_entries(ctx, entries, flags, total=long)
+    return status
+
+
+def _directory_entries(ctx: Context, location: Location, all_: bool) -> list[tuple[str, Path]]:
+    names = sorted(os.listdir(location.real))
+    entries = [(name, location.real / name) for name in names if all_ or not name.startswith(".")]
+    if all_:
+        # `..` of the chroot's root is the root itself, never the host directory above the instance.
+        parent = ctx.instance.resolve(location.shell + "/..").real
+        entries[:0] = [(".", location.real), ("..", parent)]
+    return entries
+
+
+def _print_entries(ctx: Context, entries: list[tuple[str, Path]], flags: set[str], *, total: bool) -> None:
+    if "l" not in flags:
+        names = [name for name, _ in entries]
+        if ctx.interactive:
+            for line in _columns(names, _terminal_width()):
+                ctx.out(line)
+        else:
+            for name in names:
+                ctx.out(name)
+        return
+    rows = []
+    blocks = 0
+    now = time.time()
+    for name, real in entries:
+        try:
+            st = os.lstat(real)
+        except OSError as exc:
+            ctx.err(f"ls: cannot access '{name}': {exc.strerror}")
+            continue
+        blocks += st.st_blocks
+        size = human(st.st_size) if "h" in flags else str(st.st_size)
+        shown = name + (f" -> {os.readlink(real)}" if stat.S_ISLNK(st.st_mode) else "")
+        rows.append((stat.filemode(st.st_mode), str(st.st_nlink), size, _date(st.st_mtime, now), shown))
+    if total:
+        ctx.out(f"total {human(blocks * 512) if 'h' in flags else -(-blocks * 512 // 1024)}")
+    links = max((len(r[1]) for r in rows), default=1)
+    sizes = max((len(r[2]) for r in rows), default=1)
+    for mode, nlink, size, date, shown in rows:
+        ctx.out(f"{mode} {nlink:>{links}} {OWNER} {GROUP} {size:>{sizes}} {date} {shown}")
+
+
+def _date(mtime: float, now: float) -> str:
+    t = time.localtime(mtime)
+    recent = now - SIX_MONTHS < mtime <= now + 3600
+    when = time.strftime("%H:%M", t) if recent else f" {t.tm_year}"
+    return f"{time.strftime('%b', t)} {t.tm_mday:>2} {when}"
+
+
+def _terminal_width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((80, 24)).columns
+
+
+def _columns(names: list[str], width: int) -> list[str]:
+    """GNU ls's column layout: names down the columns, as many columns as fit the width."""
+    if not names:
+        return []
+    most = max(1, (width + 2) // (min(len(n) for n in names) + 2))
+    for cols in range(min(most, len(names)), 0, -1):
+        rows = -(-len(names) // cols)
+        columns = [names[c * rows:(c + 1) * rows] for c in range(-(-len(names) // rows))]
+        widths = [max(len(n) for n in column) for column in columns]
+        if cols == 1 or sum(widths) + 2 * (len(columns) - 1) <= width:
+            break
+    lines = []
+    for r in range(rows):
+        cells = [(column[r], w) for column, w in zip(columns, widths, strict=True) if r < len(column)]
+        lines.append("  ".join(name.ljust(w) for name, w in cells).rstrip())
+    return lines
+
+
+# cat and tail -----------------------------------------------------------------------------------
+def _open_file(ctx: Context, path: str) -> tuple[Path | None, str]:
+    """The real path of a regular file, or None and the reason (`No such file or directory`, ...)."""
+    real = _locate(ctx, path).real
+    try:
+        mode = os.stat(real).st_mode
+    except OSError as exc:
+        return None, exc.strerror or str(exc)
+    if stat.S_ISDIR(mode):
+        return None, "Is a directory"
+    if not stat.S_ISREG(mode):
+        return None, "not a regular file"  # a FIFO would block the shell forever
+    return real, ""
+
+
+def cat(ctx: Context, args: list[str]) -> int:
+    """Print files; bytes that are not UTF-8 print as U+FFFD."""
+    import codecs
+
+    _, operands = _flags(args, "")
+    if not operands:
+        raise UsageError("a FILE is needed (reading standard input is not emulated)")
+    status = 0
+    for path in _expand(ctx, operands):
+        real, reason = _open_file(ctx, path)
+        if real is None:
+            ctx.err(f"cat: {path}: {reason}")
+            status = 1
+            continue
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        with open(real, "rb") as f:
+            while chunk := f.read(CHUNK):
+                ctx.stdout.write(decoder.decode(chunk))
+        ctx.stdout.write(decoder.decode(b"", final=True))
+    return status
+
+
+def tail(ctx: Context, args: list[str]) -> int:
+    """The last N lines (default 10) of each file, read from the end; `-n +K` starts at line K."""
+    count, from_start, operands = _tail_options(args)
+    if not operands:
+        raise UsageError("a FILE is needed (reading standard input is not emulated)")
+    operands = _expand(ctx, operands)
+    status = 0
+    for i, path in enumerate(operands):
+        real, reason = _open_file(ctx, path)
+        if real is None:
+            if reason == "Is a directory":
+                ctx.err(f"tail: error reading '{path}': {reason}")
+            else:
+                ctx.err(f"tail: cannot open '{path}' for reading: {reason}")
+            status = 1
+            continue
+        if len(operands) > 1:
+            if i:
+                ctx.out()
+            ctx.out(f"==> {path} <==")
+        with open(real, "rb") as f:
+            data = _from_line(f, count) if from_start else _last_lines(f, count)
+        ctx.stdout.write(data.decode("utf-8", errors="replace"))
+    return status
+
+
+def _tail_options(args: list[str]) -> tuple[int, bool, list[str]]:
+    """(N, whether N counts from the start (`+N`), operands) from `-n N`, `-nN`, `--lines=N`, `-N`."""
+    count, from_start = 10, False
+    operands: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        value = None
+        if arg in ("-f", "-F", "--follow") or arg.startswith("--follow="):
+            raise UsageError("-f (follow) is not supported by this emulator")
+        if arg == "-n" or arg == "--lines":
+            if i + 1 >= len(args):
+                raise UsageError(f"option requires an argument -- '{arg.lstrip('-')[0]}'")
+            i += 1
+            value = args[i]
+        elif arg.startswith("--lines="):
+            value = arg.split("=", 1)[1]
+        elif arg.startswith("-n"):
+            value = arg[2:]
+        elif arg.startswith("-") and arg[1:].isdigit():
+            value = arg[1:]
+        elif arg.startswith("-") and len(arg) > 1:
+            raise UsageError(f"invalid option -- '{arg[1]}'")
+        else:
+            operands.append(arg)
+        if value is not None:
+            from_start = value.startswith("+")
+            digits = value.lstrip("+-")
+            if not digits.isdigit():
+                raise UsageError(f"invalid number of lines: '{value}'")
+            count = int(digits)
+        i += 1
+    return count, from_start, operands
+
+
+def _last_lines(f, count: int) -> bytes:  # noqa: ANN001 - a binary file
+    """The last `count` lines, reading backwards from the end in blocks (a big log costs only its tail)."""
+    if count == 0:
+        return b""
+    end = f.seek(0, os.SEEK_END)
+    pos, data, newlines = end, b"", 0
+    while pos > 0 and newlines <= count:
+        step = min(CHUNK, pos)
+        pos -= step
+        f.seek(pos)
+        block = f.read(step)
+        newlines += block.count(b"\n")
+        data = block + data
+    return b"".join(data.splitlines(keepends=True)[-count:])
+
+
+def _from_line(f, first: int) -> bytes:  # noqa: ANN001 - a binary file
+    """Everything from line `first` (1-based; 0 counts as 1) to the end."""
+    for _ in range(max(first - 1, 0)):
+        if not f.readline():
+            break
+    return f.read()
+
+
+# du ---------------------------------------------------------------------------------------------
+def du(ctx: Context, args: list[str]) -> int:
+    """Disk usage in 1K blocks like GNU du: every directory below each PATH (`-s`: only the totals)."""
+    flags, operands = _flags(args, "sh")
+    operands = _expand(ctx, operands) or ["."]
+    status = 0
+    seen: set[tuple[int, int]] = set()
+    for operand in operands:
+        location = _locate(ctx, operand, follow=False)
+        try:
+            os.lstat(location.real)
+        except OSError as exc:
+            ctx.err(f"du: cannot access '{operand}': {exc.strerror}")
+            status = 1
+            continue
+        errors: list[str] = []
+        _usage(ctx, location.real, operand, flags, seen, errors, top=True)
+        for message in errors:
+            ctx.err(message)
+        status = status or (1 if errors else 0)
+    return status
+
+
+def _usage(
+    ctx: Context, real: Path, shown: str, flags: set[str], seen: set[tuple[int, int]], errors: list[str],
+    *, top: bool = False,
+) -> int:
+    """512-byte blocks used under `real` (hard links counted once); prints directories as it goes."""
+    st = os.lstat(real)
+    if st.st_nlink > 1 and not stat.S_ISDIR(st.st_mode):
+        if (st.st_dev, st.st_ino) in seen:
+            return 0
+        seen.add((st.st_dev, st.st_ino))
+    blocks = st.st_blocks
+    if stat.S_ISDIR(st.st_mode):
+        try:
+            names = sorted(os.listdir(real))
+        except OSError as exc:
+            errors.append(f"du: cannot read directory '{shown}': {exc.strerror}")
+            names = []
+        for name in names:
+            blocks += _usage(ctx, real / name, f"{shown.rstrip('/')}/{name}", flags, seen, errors)
+    if top or (stat.S_ISDIR(st.st_mode) and "s" not in flags):
+        size = human(blocks * 512) if "h" in flags else str(-(-blocks * 512 // 1024))
+        ctx.out(f"{size}\t{shown}")
+    return blocks

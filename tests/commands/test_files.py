@@ -1,0 +1,278 @@
+"""File commands inside the emulated chroot: output like coreutils, and no way out of the instance."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from alation_shell.instance import Instance
+from alation_shell.session import Session
+
+
+def _is_gnu(tool_name: str) -> bool:
+    path = shutil.which(tool_name)
+    if path is None:
+        return False
+    version = subprocess.run([path, "--version"], capture_output=True, text=True).stdout
+    return "GNU coreutils" in version
+
+
+needs_gnu_du = pytest.mark.skipif(not _is_gnu("du"), reason="GNU du not installed")
+needs_gnu_ls = pytest.mark.skipif(not _is_gnu("ls"), reason="GNU ls not installed")
+HOST_ETC = Path("/etc")
+
+
+@pytest.fixture
+def escapes(instance: Instance) -> Instance:
+    """An instance holding symlinks that would leave it if followed on the host."""
+    data2 = instance.root / "data2"
+    os.symlink("/etc", data2 / "host_etc")
+    os.symlink("/etc/hostname", data2 / "host_hostname")
+    os.symlink("../../../../../../../..", data2 / "way_up")
+    return instance
+
+
+# pwd and cd -------------------------------------------------------------------------------------
+def test_cd_and_pwd(shell: Session) -> None:
+    assert shell.execute("pwd").stdout == "/\n"
+    assert shell.execute("cd /data1/pgsql").exit_code == 0
+    assert shell.execute("pwd").stdout == "/data1/pgsql\n"
+    assert shell.prompt() == "(env) DEMO [alationadmin@alation-demo pgsql]$ "
+    shell.execute("cd ../../..")
+    assert shell.cwd == "/"
+    shell.execute("cd ..")
+    assert shell.cwd == "/"
+    shell.execute("cd")
+    assert shell.cwd == "/home/alationadmin"
+    shell.execute("cd /")
+    shell.execute("cd ~")
+    assert shell.cwd == "/home/alationadmin"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("cd /nope", "cd: /nope: No such file or directory\n"),
+        ("cd /etc/alation/alation_conf.toml", "cd: /etc/alation/alation_conf.toml: Not a directory\n"),
+        ("cd / /data1", "cd: too many arguments\n"),
+    ],
+)
+def test_cd_errors_like_bash(shell: Session, line: str, message: str) -> None:
+    shell.execute("alation_conf alation.backup_v2.incr_backup -s True")  # so alation_conf.toml exists
+    shell.execute("cd /data1")
+    r = shell.execute(line)
+    assert (r.stderr, r.exit_code) == (message, 1)
+    assert shell.cwd == "/data1"
+
+
+# ls ---------------------------------------------------------------------------------------------
+def test_ls_root_shows_the_instance_only(shell: Session, instance: Instance) -> None:
+    r = shell.execute("ls /")
+    assert r.exit_code == 0
+    assert r.stdout.splitlines() == sorted(n for n in os.listdir(instance.root) if not n.startswith("."))
+    assert set(r.stdout.split()) >= {"data1", "data2", "etc", "opt"}
+    assert "bin" not in r.stdout.split() and "usr" not in r.stdout.split()
+
+
+def test_ls_on_a_terminal_fills_columns(instance: Instance, monkeypatch: pytest.MonkeyPatch) -> None:
+    names = sorted(n for n in os.listdir(instance.root) if not n.startswith("."))
+    session = Session(instance, interactive=True)
+    monkeypatch.setenv("COLUMNS", "80")
+    assert session.execute("ls /").stdout == "  ".join(names) + "\n"
+    monkeypatch.setenv("COLUMNS", "12")
+    lines = session.execute("ls /").stdout.splitlines()
+    assert 1 < len(lines) < len(names)
+    assert all(len(line) <= 12 for line in lines)
+    assert sorted(lines[0].split() + [n for line in lines[1:] for n in line.split()]) == names
+    assert lines[0].split()[0] == names[0] and lines[1].split()[0] == names[1]  # down the columns first
+
+
+def test_ls_long_format(shell: Session, instance: Instance) -> None:
+    backup = instance.root / "data2/backup"
+    (backup / "b.tar.gz").write_bytes(b"x" * 5000)
+    (backup / "a.tar.gz").write_bytes(b"y" * 12)
+    (backup / ".hidden").write_bytes(b"")
+    r = shell.execute("ls -l /data2/backup")
+    assert r.exit_code == 0
+    lines = r.stdout.splitlines()
+    assert re.fullmatch(r"total \d+", lines[0])
+    row = re.compile(r"-rw-r--r-- 1 alation alation +(\d+) \w{3} [ \d]\d ( \d{4}|\d\d:\d\d) (\S+)")
+    rows = [row.fullmatch(line) for line in lines[1:]]
+    assert all(rows), lines
+    assert [(m.group(3), m.group(1)) for m in rows if m] == [("a.tar.gz", "12"), ("b.tar.gz", "5000")]
+    assert len({len(line) for line in lines[1:]}) == 1  # the size column is aligned
+
+    everything = shell.execute("ls -la /data2/backup").stdout.splitlines()
+    assert [line.split()[-1] for line in everything[1:]][:3] == [".", "..", ".hidden"]
+    human = shell.execute("ls -lh /data2/backup").stdout
+    assert " 4.9K " in human and " 12 " in human
+
+
+@needs_gnu_ls
+def test_ls_total_matches_gnu_ls(shell: Session, instance: Instance) -> None:
+    real = instance.root / "data1/eventbus"
+    for flags in ("-l", "-la", "-lh"):
+        ours = shell.execute(f"ls {flags} /data1/eventbus").stdout.splitlines()[0]
+        gnu = subprocess.run(["ls", flags, str(real)], capture_output=True, text=True,
+                             env={"LC_ALL": "C", "PATH": os.environ["PATH"]}).stdout.splitlines()[0]
+        assert ours == gnu, flags
+
+
+def test_ls_operands_and_errors(shell: Session) -> None:
+    r = shell.execute("ls /data1/pgsql/rosemeta.db /nope /data2")
+    assert r.exit_code == 2
+    assert r.stderr == "ls: cannot access '/nope': No such file or directory\n"
+    assert r.stdout == "/data1/pgsql/rosemeta.db\n\n/data2:\nbackup\ntmp\n"
+    r = shell.execute("ls -z")
+    assert r.exit_code == 2 and r.stderr.startswith("ls: invalid option -- 'z'")
+
+
+def test_ls_symlinks_long_and_short(shell: Session, escapes: Instance) -> None:
+    r = shell.execute("ls -l /data2")
+    assert r.exit_code == 0
+    assert re.search(r"^lrwxrwxrwx 1 alation alation +\d+ .* host_etc -> /etc$", r.stdout, re.M)
+    # Without -l the link is followed, inside the instance: its /etc, never the host's.
+    listed = shell.execute("ls /data2/host_etc").stdout.split()
+    assert listed == sorted(os.listdir(escapes.root / "etc"))
+    assert "passwd" not in listed and "alation" in listed
+
+
+def test_ls_glob_and_tilde(shell: Session, instance: Instance) -> None:
+    (instance.root / "data2/backup/202603020900_17-0-0-49181_alation_backup.tar.gz").write_bytes(b"1")
+    (instance.root / "data2/backup/202603030900_17-0-0-49181_alation_backup.tar.gz").write_bytes(b"2")
+    r = shell.execute("ls /data2/backup/*_alation_backup.tar.gz")
+    assert r.stdout.splitlines() == [
+        "/data2/backup/202603020900_17-0-0-49181_alation_backup.tar.gz",
+        "/data2/backup/202603030900_17-0-0-49181_alation_backup.tar.gz",
+    ]
+    r = shell.execute("ls /data2/backup/*.zip")
+    assert (r.exit_code, r.stderr) == (2, "ls: cannot access '/data2/backup/*.zip': No such file or directory\n")
+    (instance.root / "home/alationadmin/notes.txt").write_text("hi\n")
+    assert shell.execute("ls ~").stdout == "notes.txt\n"
+    assert shell.execute("cat ~/notes.txt").stdout == "hi\n"
+
+
+# Confinement ------------------------------------------------------------------------------------
+def test_cat_etc_passwd_reads_the_instance(shell: Session) -> None:
+    assert (HOST_ETC / "passwd").exists()  # so the host file is there to leak, if anything leaked
+    for line in ("cat /etc/passwd", "cat ../../../../../../etc/passwd", "cat /data2/host_etc/passwd",
+                 "cat /data2/way_up/etc/passwd", "cat /data2/host_hostname"):
+        r = shell.execute(line)
+        assert r.exit_code == 1, line
+        assert r.stdout == ""
+        assert r.stderr.endswith(": No such file or directory\n"), line
+
+
+@pytest.mark.usefixtures("escapes")
+def test_no_command_leaves_the_instance(shell: Session, instance: Instance) -> None:
+    root_listing = sorted(n for n in os.listdir(instance.root) if not n.startswith("."))
+    assert shell.execute("ls /data2/way_up").stdout.splitlines() == root_listing
+    assert shell.execute("ls /data2/way_up/..").stdout.splitlines() == root_listing
+    assert shell.execute("cd /data2/way_up").exit_code == 0
+    assert shell.cwd == "/"
+    assert shell.execute("cd /data2/host_etc").exit_code == 0
+    assert shell.cwd == "/etc"
+    assert shell.execute("ls").stdout.split() == sorted(os.listdir(instance.root / "etc"))
+    for line in ("tail /data2/host_hostname", "tail /data2/host_etc/passwd", "du /data2/host_etc/passwd",
+                 "ls /data2/host_etc/passwd"):
+        assert shell.execute(line).exit_code != 0, line
+    # du walks the tree without following links: the links count as themselves.
+    r = shell.execute("du /data2")
+    assert r.exit_code == 0
+    assert [line.split("\t")[1] for line in r.stdout.splitlines()] == ["/data2/backup", "/data2/tmp", "/data2"]
+    r = shell.execute("ls -la /")
+    dotdot = next(line for line in r.stdout.splitlines() if line.endswith(" .."))
+    dot = next(line for line in r.stdout.splitlines() if line.endswith(" ."))
+    assert dotdot[:-2] == dot[:-1]  # `..` of / is / itself
+
+
+# cat and tail -----------------------------------------------------------------------------------
+def test_cat_binary_directory_and_fifo(shell: Session, instance: Instance) -> None:
+    tmp = instance.root / "data2/tmp"
+    (tmp / "blob").write_bytes(b"\xff\xfeok\n")
+    (tmp / "text").write_text("line one\n")
+    os.mkfifo(tmp / "pipe")
+    r = shell.execute("cat /data2/tmp/blob /data2/tmp/text")
+    assert (r.stdout, r.exit_code) == ("\ufffd\ufffdok\nline one\n", 0)
+    r = shell.execute("cat /data2/tmp /data2/tmp/pipe /data2/tmp/text")
+    assert r.exit_code == 1
+    assert r.stderr == "cat: /data2/tmp: Is a directory\ncat: /data2/tmp/pipe: not a regular file\n"
+    assert r.stdout == "line one\n"
+
+
+@pytest.fixture
+def log(instance: Instance) -> Path:
+    path = instance.root / "opt/alation/site/logs/big.log"
+    path.write_bytes(b"".join(b"line %d\n" % i for i in range(1, 200_001)))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ("", [f"line {i}" for i in range(199_991, 200_001)]),
+        ("-n 3", ["line 199998", "line 199999", "line 200000"]),
+        ("-n2", ["line 199999", "line 200000"]),
+        ("-1", ["line 200000"]),
+        ("--lines=1", ["line 200000"]),
+        ("-n 0", []),
+        ("-n +199999", ["line 199999", "line 200000"]),
+    ],
+)
+def test_tail_reads_from_the_end(shell: Session, log: Path, options: str, expected: list[str]) -> None:
+    r = shell.execute(f"tail {options} /opt/alation/site/logs/big.log")
+    assert (r.stdout.splitlines(), r.exit_code) == (expected, 0)
+
+
+def test_tail_edges(shell: Session, instance: Instance) -> None:
+    tmp = instance.root / "data2/tmp"
+    (tmp / "a").write_bytes(b"one\ntwo\nthree")  # no final newline
+    (tmp / "b").write_bytes(b"")
+    r = shell.execute("tail -n 2 /data2/tmp/a /data2/tmp/b")
+    assert r.stdout == "==> /data2/tmp/a <==\ntwo\nthree\n==> /data2/tmp/b <==\n"
+    r = shell.execute("tail /data2/tmp/nope /data2/tmp")
+    assert r.exit_code == 1
+    assert r.stderr == ("tail: cannot open '/data2/tmp/nope' for reading: No such file or directory\n"
+                        "tail: error reading '/data2/tmp': Is a directory\n")
+    r = shell.execute("tail -f /data2/tmp/a")
+    assert r.exit_code == 2 and "not supported" in r.stderr
+    assert shell.execute("tail -n x /data2/tmp/a").exit_code == 2
+
+
+def test_tail_multiple_files_are_separated_by_a_blank_line(shell: Session, instance: Instance) -> None:
+    tmp = instance.root / "data2/tmp"
+    (tmp / "a").write_text("1\n2\n")
+    (tmp / "b").write_text("3\n")
+    r = shell.execute("tail -n 1 /data2/tmp/a /data2/tmp/b")
+    assert r.stdout == "==> /data2/tmp/a <==\n2\n\n==> /data2/tmp/b <==\n3\n"
+
+
+# du ---------------------------------------------------------------------------------------------
+@needs_gnu_du
+@pytest.mark.parametrize("flags", ["", "-s", "-h", "-sh"])
+def test_du_matches_gnu_du(shell: Session, instance: Instance, flags: str) -> None:
+    # A hard link beside its file: where a link in another directory counts depends on walk order.
+    (instance.root / "data1/pgsql/hardlink").hardlink_to(instance.root / "data1/pgsql/rosemeta.db")
+    os.symlink("/etc", instance.root / "data1/link_out")
+    ours = shell.execute(f"du {flags} /data1").stdout.splitlines()
+    gnu = subprocess.run(["du", *([flags] if flags else []), "."], cwd=instance.root / "data1",
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+
+    def by_path(lines: list[str], prefix: str) -> dict[str, str]:
+        return {path.removeprefix(prefix): size for size, path in (line.split("\t") for line in lines)}
+
+    assert by_path(ours, "/data1") == by_path(gnu, ".")
+    assert ours[-1].endswith("\t/data1")
+
+
+def test_du_errors_and_default_operand(shell: Session) -> None:
+    r = shell.execute("du -s /nope")
+    assert (r.exit_code, r.stderr) == (1, "du: cannot access '/nope': No such file or directory\n")
+    shell.execute("cd /data2")
+    r = shell.execute("du")
+    assert [line.split("\t")[1] for line in r.stdout.splitlines()] == ["./backup", "./tmp", "."]
