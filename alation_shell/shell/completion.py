@@ -1,0 +1,503 @@
+"""Completion for the interactive shell, shaped like pgcli's.
+
+`suggest(text)` says what kind of word is expected at the cursor; it is pure (it reads only the text and
+the static command and parameter tables). `ShellCompleter` finds the candidates of that kind on the live
+instance and ranks them: prefix matches first, then matches at a segment of a dotted name, then fuzzy
+subsequences (`incvers` finds `alation.backup_v2.incr_backup_versions`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import shlex
+from collections.abc import Iterable, Iterator
+
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+from prompt_toolkit.document import Document
+
+from alation_shell.commands import COMMANDS, Command, visible
+from alation_shell.config.catalog import Parameter, catalog
+from alation_shell.errors import ShellError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from alation_shell.session import Session
+
+# The kinds of word `suggest` can ask for.
+COMMAND = "command"
+PARAMETER = "parameter"
+VALUE = "value"
+FLAG = "flag"
+ACTION = "action"
+VERB = "verb"
+GROUP = "group"
+SIM = "sim"
+PATH = "path"
+TOPIC = "topic"
+WORD = "word"  # one of the literal words a command's usage line allows here (`restart|status`)
+
+SET_FLAGS = ("-s", "--set")
+# alation_conf flags followed by parameter names (or a pattern): how many may follow (None: any number).
+_NAME_FLAGS = {"--describe": 1, "-l": 1, "--list": 1, "--reset": None}
+_FLAG = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)(?:[ =](\[?[A-Z][A-Z_.]*\]?))?")
+_NEEDS_QUOTES = re.compile(r"[\s'\"\\#]")
+_LITERAL = re.compile(r"[a-z0-9/._:*-]+(?:\|[a-z0-9/._:*-]+)*")
+META_WIDTH = 40
+
+
+class Suggestion:
+    """One kind of word expected at the cursor, and where that word starts in the line.
+
+    `parameter`: the parameter whose value is expected (VALUE). `value`: for `-s VALUE NAME`, the value the
+    NAME must accept (PARAMETER). `command` and `only`: whose flags, and which of them (FLAG; empty: all);
+    `only` also holds the words a usage line allows (WORD).
+    """
+
+    __slots__ = ("kind", "word", "start", "parameter", "value", "command", "only")
+
+    def __init__(
+        self,
+        kind: str,
+        word: str,
+        start: int,
+        *,
+        parameter: str | None = None,
+        value: str | None = None,
+        command: str | None = None,
+        only: tuple[str, ...] = (),
+    ) -> None:
+        self.kind = kind
+        self.word = word  # the word as the shell will see it (quotes removed)
+        self.start = start  # index in the line where the typed word (quotes included) begins
+        self.parameter = parameter
+        self.value = value
+        self.command = command
+        self.only = only
+
+    def _key(self) -> tuple:
+        return (self.kind, self.word, self.start, self.parameter, self.value, self.command, self.only)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Suggestion) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        extra = "".join(
+            f", {name}={getattr(self, name)!r}"
+            for name in ("parameter", "value", "command", "only")
+            if getattr(self, name)
+        )
+        return f"Suggestion({self.kind!r}, {self.word!r}, {self.start}{extra})"
+
+
+def split_words(text: str) -> tuple[list[str], str, int] | None:
+    """Split a line as the session's shlex does: (finished words, the word at the cursor, where it starts).
+
+    None when the cursor is inside a comment (an unquoted `#` ends the line for shlex, even mid-word).
+    """
+    words: list[str] = []
+    current: list[str] = []
+    in_word = False
+    start = len(text)
+    quote = ""
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == quote:
+                quote = ""
+            elif ch == "\\" and quote == '"' and i + 1 < len(text) and text[i + 1] in '"\\':
+                i += 1
+                current.append(text[i])
+            else:
+                current.append(ch)
+        elif ch.isspace():
+            if in_word:
+                words.append("".join(current))
+                current, in_word = [], False
+        elif ch == "#":
+            return None
+        else:
+            if not in_word:
+                in_word, start = True, i
+            if ch in "'\"":
+                quote = ch
+            elif ch == "\\":
+                if i + 1 < len(text):
+                    i += 1
+                    current.append(text[i])
+            else:
+                current.append(ch)
+        i += 1
+    if not in_word:
+        return words, "", len(text)
+    return words, "".join(current), start
+
+
+def suggest(text_before_cursor: str) -> list[Suggestion]:
+    """What kinds of word may come at the end of `text_before_cursor`, most likely first."""
+    split = split_words(text_before_cursor)
+    if split is None:
+        return []
+    words, word, start = split
+    return _for_words(words, word, start)
+
+
+def _for_words(words: list[str], word: str, start: int) -> list[Suggestion]:
+    if not words:
+        return [Suggestion(COMMAND, word, start)]
+    command = _command(words[0])
+    if command is None:
+        return []
+    args = words[1:]
+    kind = command.completes
+    if kind == "conf":
+        return _for_conf(command, args, word, start)
+    if word.startswith("-") and _flags_in_usage(command):
+        return [Suggestion(FLAG, word, start, command=command.name)]
+    if kind == "sudo":
+        if not args:
+            # What the usage lines show under sudo (`/etc/init.d/supervisord`, `service`), then any command.
+            firsts = tuple(dict.fromkeys(form[0] for c in COMMANDS.values() for form in _sudo_forms(c)))
+            return [Suggestion(WORD, word, start, only=firsts), Suggestion(COMMAND, word, start)]
+        return _for_words(args, word, start)
+    if kind == "path":
+        return [Suggestion(PATH, word, start)]
+    if kind == "supervisor":
+        return [Suggestion(GROUP if args else VERB, word, start)]
+    if kind == "sim":
+        if not args:
+            return [Suggestion(SIM, word, start)]
+        takes_file = len(args) == 1 and _usage_takes_file(command, args[0])
+        return [Suggestion(PATH, word, start)] if takes_file else []
+    if kind in ("action", "command"):
+        return [] if args else [Suggestion(ACTION if kind == "action" else TOPIC, word, start)]
+    return _for_usage(command, words, word, start)
+
+
+def _command(name: str) -> Command | None:
+    """The command a first word runs; a path runs the command of its last part, as in the session."""
+    return COMMANDS.get(name) or (COMMANDS.get(name.rsplit("/", 1)[-1]) if "/" in name else None)
+
+
+def _usage_forms(command: Command) -> list[list[str]]:
+    """The words of each form in a usage line, `sudo` dropped: `sudo service NAME restart|status` ->
+    [['service', 'NAME', 'restart|status']]."""
+    forms = []
+    for form in command.usage.split(" | "):
+        words = form.split()
+        if words and words[0] == "sudo":
+            words = words[1:]
+        if words:
+            forms.append(words)
+    return forms
+
+
+def _sudo_forms(command: Command) -> list[list[str]]:
+    """The forms of `command` that its usage shows run under sudo, with a literal first word."""
+    return [
+        form[1:] for form in (f.split() for f in command.usage.split(" | "))
+        if len(form) > 1 and form[0] == "sudo" and _LITERAL.fullmatch(form[1])
+    ]
+
+
+def _for_usage(command: Command, words: list[str], word: str, start: int) -> list[Suggestion]:
+    """The literal words the usage line allows after `words` (`/etc/init.d/supervisord restart|status`)."""
+    choices: list[str] = []
+    for form in _usage_forms(command):
+        if len(form) <= len(words) or form[0].rsplit("/", 1)[-1] != words[0].rsplit("/", 1)[-1]:
+            continue
+        if all(_fits(pattern, typed) for pattern, typed in zip(form[1:], words[1:], strict=False)):
+            following = form[len(words)].strip("[]")
+            if _LITERAL.fullmatch(following):
+                choices.extend(following.split("|"))
+    return [Suggestion(WORD, word, start, only=tuple(dict.fromkeys(choices)))] if choices else []
+
+
+def _fits(pattern: str, typed: str) -> bool:
+    pattern = pattern.strip("[]")
+    return not _LITERAL.fullmatch(pattern) or typed in pattern.split("|")
+
+
+def _for_conf(command: Command, args: list[str], word: str, start: int) -> list[Suggestion]:
+    """`alation_conf`: names, `-s` values in either order, and the additions' flags (first word only)."""
+    if args and args[0] in _NAME_FLAGS:
+        limit = _NAME_FLAGS[args[0]]
+        return [Suggestion(PARAMETER, word, start)] if limit is None or len(args) <= limit else []
+    if args and args[0].startswith("-") and args[0] not in SET_FLAGS:
+        return []  # --help, --changed: nothing follows
+    name: str | None = None  # a NAME still waiting for its -s
+    value: str | None = None  # a `-s VALUE` still waiting for its NAME
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in SET_FLAGS:
+            if i + 1 == len(args):
+                return _for_value(name, word, start) if value is None else []
+            if name is not None:
+                name = None
+            else:
+                value = args[i + 1]
+            i += 2
+            continue
+        if value is not None:
+            value = None
+        else:
+            name = arg
+        i += 1
+    if word.startswith("-"):
+        if not args:
+            return [Suggestion(FLAG, word, start, command=command.name)]
+        if value is None:
+            return [Suggestion(FLAG, word, start, command=command.name, only=("-s",))]
+        return []
+    names = [Suggestion(PARAMETER, word, start, value=value)]
+    if name is not None and not word:
+        return [Suggestion(FLAG, word, start, command=command.name, only=("-s",)), *names]
+    return names
+
+
+def _for_value(name: str | None, word: str, start: int) -> list[Suggestion]:
+    param = catalog().get(name) if name is not None else None
+    if param is None:
+        return []
+    if param.type == "path":
+        return [Suggestion(PATH, word, start)]
+    return [Suggestion(VALUE, word, start, parameter=param.name)]
+
+
+def _flags_in_usage(command: Command) -> list[str]:
+    return [m.group(1) for m in _FLAG.finditer(command.usage)]
+
+
+def _usage_takes_file(command: Command, sub: str) -> bool:
+    """True when the usage shows a FILE or PATH after `COMMAND SUB` (e.g. `sim verify [FILE]`)."""
+    pattern = rf"(?:^|\|)\s*{re.escape(command.name)}\s+{re.escape(sub)}\s+\[?(?:FILE|PATH)\b"
+    return re.search(pattern, command.usage) is not None
+
+
+# Matching and ranking ---------------------------------------------------------------------------
+def match_rank(word: str, name: str) -> tuple[int, int, int] | None:
+    """How well `name` matches the typed `word` (lower is better), or None if it does not.
+
+    (0, ..) prefix; (1, position, ..) prefix of a later segment (after `.`, `_`, `-` or `/`);
+    (2, span, start) fuzzy subsequence, tighter and earlier first. Case-insensitive.
+    """
+    if not word:
+        return (0, 0, 0)
+    w, n = word.lower(), name.lower()
+    if n.startswith(w):
+        return (0, 0, 0)
+    pos = n.find(w, 1)
+    while pos != -1:
+        if n[pos - 1] in "._-/":
+            return (1, pos, 0)
+        pos = n.find(w, pos + 1)
+    best: tuple[int, int, int] | None = None
+    first = n.find(w[0])
+    while first != -1:
+        pos = first
+        for ch in w[1:]:
+            pos = n.find(ch, pos + 1)
+            if pos == -1:
+                return best  # a later start cannot match either
+        if best is None or pos - first < best[1]:
+            best = (2, pos - first, first)
+        first = n.find(w[0], first + 1)
+    return best
+
+
+class Candidate:
+    """A word that may be offered: the text inserted, what the menu shows, and its meta column."""
+
+    __slots__ = ("text", "display", "meta")
+
+    def __init__(self, text: str, display: str = "", meta: str = "") -> None:
+        self.text = text
+        self.display = display or text
+        self.meta = meta
+
+
+def ranked(word: str, candidates: Iterable[Candidate], *, fuzzy: bool = True) -> list[Candidate]:
+    """The candidates matching `word`, best first; ties keep the sources' order."""
+    scored = []
+    for index, candidate in enumerate(candidates):
+        rank = match_rank(word, candidate.text)
+        if rank is not None and (fuzzy or rank[0] == 0):
+            scored.append((rank, index, candidate))
+    scored.sort(key=lambda item: (item[0], item[1]))
+    return [candidate for _, _, candidate in scored]
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= META_WIDTH else text[: META_WIDTH - 1] + "…"
+
+
+def _quoted(text: str) -> str:
+    return shlex.quote(text) if _NEEDS_QUOTES.search(text) else text
+
+
+# The completer --------------------------------------------------------------------------------
+class ShellCompleter(Completer):
+    """Candidates for each kind of word `suggest` asks for, from the sources of truth, ranked.
+
+    Current parameter values are read by `refresh()`, once per prompt, not on every key.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.values: dict[str, bool | int | str] = {}
+
+    def refresh(self) -> None:
+        """Re-read the current parameter values (call before each prompt)."""
+        try:
+            self.values = dict(self.session.registry.changed())
+        except ShellError:
+            self.values = {}  # a corrupt alation_conf.toml: the command itself reports it; show defaults
+
+    def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterator[Completion]:
+        text = document.text_before_cursor
+        seen: set[str] = set()
+        for suggestion in suggest(text):
+            for candidate in self.candidates(suggestion):
+                inserted = _quoted(candidate.text)
+                if inserted in seen:
+                    continue
+                seen.add(inserted)
+                yield Completion(
+                    inserted,
+                    start_position=suggestion.start - len(text),
+                    display=candidate.display,
+                    display_meta=candidate.meta,
+                )
+
+    def candidates(self, suggestion: Suggestion) -> list[Candidate]:
+        """The ranked candidates for one suggestion."""
+        word = suggestion.word
+        kind = suggestion.kind
+        if kind == PATH:
+            return list(self._paths(word))
+        if kind == PARAMETER:
+            return ranked(word, self._parameters(suggestion.value))
+        if kind == VALUE:
+            return ranked(word, self._values(suggestion.parameter), fuzzy=False)
+        if kind == FLAG:
+            return ranked(word, self._flags(suggestion.command, suggestion.only), fuzzy=False)
+        if kind == WORD:
+            return ranked(word, (Candidate(choice) for choice in suggestion.only))
+        if kind in (COMMAND, TOPIC):
+            return ranked(word, (Candidate(c.name, meta=_short(c.summary)) for c in visible()))
+        sources = {ACTION: _actions, VERB: _verbs, GROUP: _groups, SIM: _sim_subcommands}
+        return ranked(word, sources[kind]())
+
+    def _parameters(self, value: str | None) -> list[Candidate]:
+        params = catalog().parameters
+        if value is not None:
+            # `-s VALUE NAME`: offer the parameters that accept VALUE, unless none does.
+            params = [p for p in params if _accepts(p, value)] or params
+        return [Candidate(p.name, meta=self._meta(p)) for p in params]
+
+    def _meta(self, param: Parameter) -> str:
+        shown = param.format(self.values.get(param.name, param.default))
+        return _short(f"{param.type} = {shown or repr('')}")
+
+    def _values(self, name: str | None) -> list[Candidate]:
+        param = catalog().get(name) if name is not None else None
+        if param is None:
+            return []
+        current = param.format(self.values.get(param.name, param.default))
+        default = param.format(param.default)
+        out = []
+        for value in param.value_suggestions():
+            meta = "current" if value == current else "default" if value == default else ""
+            out.append(Candidate(value, meta=meta))
+        return out
+
+    def _flags(self, name: str | None, only: tuple[str, ...]) -> list[Candidate]:
+        command = COMMANDS.get(name or "")
+        if command is None:
+            return []
+        flags = command_flags(command)
+        return [Candidate(flag, meta=_short(meta)) for flag, meta in flags.items() if not only or flag in only]
+
+    def _paths(self, word: str) -> Iterator[Candidate]:
+        """Entries of the directory named in `word`, resolved inside the instance (never outside it)."""
+        head, slash, base = word.rpartition("/")
+        directory = head + slash
+        instance = self.session.instance
+        try:
+            where = instance.resolve(directory or ".", self.session.cwd)
+            entries = sorted(os.scandir(where.real), key=lambda e: e.name)
+        except (ShellError, OSError):
+            return
+        for entry in entries:
+            if not entry.name.startswith(base) or (entry.name.startswith(".") and not base.startswith(".")):
+                continue
+            try:
+                if entry.is_symlink():
+                    # Followed with chroot semantics: a link to /etc means the instance's /etc.
+                    is_dir = instance.resolve(f"{where.shell.rstrip('/')}/{entry.name}").real.is_dir()
+                else:
+                    is_dir = entry.is_dir(follow_symlinks=False)
+            except (ShellError, OSError):
+                continue
+            name = entry.name + ("/" if is_dir else "")
+            yield Candidate(directory + name, display=name, meta="directory" if is_dir else "")
+
+
+def _accepts(param: Parameter, value: str) -> bool:
+    try:
+        param.parse(value)
+    except ShellError:
+        return False
+    return True
+
+
+def command_flags(command: Command) -> dict[str, str]:
+    """A command's flags with a short description, read from its usage line and its module's HELP text."""
+    flags = {m.group(1): m.group(2) or "" for m in _FLAG.finditer(command.usage)}
+    try:
+        help_text = getattr(importlib.import_module(command.target.split(":")[0]), "HELP", "")
+    except ImportError:
+        help_text = ""
+    for line in help_text.splitlines():
+        # `  -l, --list [PATTERN]   every parameter ...`: flags, then two or more spaces, then what they do.
+        parts = re.split(r"\s{2,}", line.strip(), maxsplit=1)
+        described = parts[0].startswith("-") and len(parts) == 2
+        for m in _FLAG.finditer(parts[0]):
+            if described:
+                flags[m.group(1)] = parts[1]
+            else:
+                flags.setdefault(m.group(1), m.group(2) or "")
+    return flags
+
+
+# Tables owned by other modules, imported on first use. ------------------------------------------------
+def _actions() -> list[Candidate]:
+    from alation_shell.actions import actions
+
+    return [Candidate(a.name, meta=_short(a.description)) for a in actions()]
+
+
+def _verbs() -> list[Candidate]:
+    from alation_shell.services import VERBS
+
+    return [Candidate(verb) for verb in VERBS]
+
+
+def _groups() -> list[Candidate]:
+    from alation_shell.services import GROUPS
+
+    return [Candidate(group) for group in GROUPS]
+
+
+def _sim_subcommands() -> list[Candidate]:
+    from alation_shell.commands import sim
+
+    # `       sim advance DURATION   move the virtual clock forward ...`: the help line of each subcommand.
+    about = dict(re.findall(r"^(?:usage:)?\s*sim (\w+)\b.*?\s{2,}(\S.*)$", sim.HELP, re.MULTILINE))
+    return [Candidate(sub, meta=_short(about.get(sub, ""))) for sub in sim.SUBCOMMANDS]
