@@ -187,6 +187,10 @@ def _init(opts: Options) -> int:
         print(f"alation-shell: {instance.root} is not empty and is not an instance; choose another --home",
               file=sys.stderr)
         return 1
+    if opts.size is not None:
+        from alation_shell.progress import human_bytes
+
+        print(f"seeding a {human_bytes(opts.size)} catalog at {instance.root} ...", file=sys.stderr, flush=True)
     instance.init(seed=DEFAULT_SEED if opts.seed is None else opts.seed, size=opts.size)
     print(f"instance ready at {instance.root}")
     return 0
