@@ -1,0 +1,434 @@
+"""The backup manifest: the truth about one tarball, which verify and restore check every byte against.
+
+It is the first member of every tarball (`backup_manifest.json`) and lists every directory, file and symbolic
+link of the trees the tarball covers, with mode, mtime and (for files) size and a sha256. A file larger than
+one block (BLOCK_SIZE, a few database pages) also lists a digest per block (the first 16 bytes of the block's
+sha256, all in one hex string), and its `sha256` is then the sha256 of that list of digests (a hash list):
+the file is hashed once, and an incremental can tell which blocks changed. Small blocks matter: catalog edits
+touch database pages all over the file, and an incremental grows with the blocks they touch.
+
+An incremental's manifest lists the whole state at its time; each file says where its bytes are (`stored`):
+`whole` in this tarball, `base` unchanged in the full backup, `blocks` the full's file with the runs of blocks
+listed in `changed` (`[first block, count]`) replaced by members `incr/blocks/<path>.<first block>` of this
+tarball. `deleted` names what the full had and this state has not. `base` names the full by label and by the
+sha256 of the full's manifest (its checksum).
+
+Change detection (the rule an incremental uses, see `unchanged_since`): a file is taken from the full without
+reading it only when its size, mtime, ctime and inode all equal the full's record and that record is not racy.
+A record is racy when the file's mtime or ctime falls within RACY_WINDOW_NS of the full's scan start or after
+it: a write in the same clock tick as the full's read leaves both timestamps unchanged, so only the content
+hash can tell. Every other file is read and hashed, and stored only if its hash differs from the full's. The
+ctime is what catches a same-size edit whose mtime was preserved or reset with `touch -d`/`os.utime`: the
+kernel sets ctime to "now" on every write and every utime, and no user call can set it back. The staged
+catalog database is always read and compared block by block.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from datetime import datetime
+
+from alation_shell.errors import CorruptArchive
+
+MANIFEST_NAME = "backup_manifest.json"
+FORMAT_NAME = "alation-shell-backup"
+FORMAT_VERSION = 1
+BLOCK_SIZE = 16 * 1024  # 4 SQLite pages: scattered row edits stay small, and the digest list stays short
+DIGEST_BYTES = 16
+RACY_WINDOW_NS = 2_000_000_000
+BLOCKS_DIR = "incr/blocks"
+CATALOG_DB = "data1/pgsql/rosemeta.db"
+
+# The trees each tarball covers (paths relative to the instance root, as in the tarball).
+PART_ROOTS = {
+    "alation": ("data1/pgsql", "data1/site_data"),
+    "eb": ("data1/eventbus",),
+    "all": ("data1/pgsql", "data1/site_data", "data1/eventbus"),  # Backup V1: one tarball
+}
+KINDS = ("full", "incr")
+FORMATS = ("v2", "v1")
+STORED = ("whole", "base", "blocks")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_HEX = re.compile(r"[0-9a-f]*")
+_LABEL = re.compile(r"\d{12}")
+
+
+def check_path(path: object) -> str:
+    """`path` if it is a safe relative member path (no absolute path, no `..`, no empty part), else raise."""
+    if not isinstance(path, str) or not path or len(path) > 4096 or "\0" in path:
+        raise CorruptArchive(f"invalid member path {path!r}")
+    if path.startswith("/"):
+        raise CorruptArchive(f"member {path!r} has an absolute path")
+    if any(part in ("", ".", "..") for part in path.split("/")):
+        raise CorruptArchive(f"member {path!r} has an unsafe path ('..' or an empty part)")
+    return path
+
+
+def link_stays_inside(path: str, target: str, root: str = "") -> bool:
+    """Whether symlink `path` -> `target` resolves inside `root` (archive-relative; "" is the archive root)."""
+    if not target or target.startswith("/") or "\0" in target:
+        return False
+    parts = path.split("/")[:-1]
+    for part in target.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                return False
+            parts.pop()
+        else:
+            parts.append(part)
+    resolved = "/".join(parts)
+    return not root or resolved == root or resolved.startswith(root + "/")
+
+
+def block_count(size: int, block_size: int) -> int:
+    """Number of blocks recorded for a file of `size` bytes (0: the file is small and has no block list)."""
+    return -(-size // block_size) if size > block_size else 0
+
+
+def block_member(path: str, first: int) -> str:
+    """Member name of the run of blocks starting at block `first` of `path` in an incremental tarball."""
+    return f"{BLOCKS_DIR}/{path}.{first}"
+
+
+def block_digests(data: bytes | memoryview, block_size: int) -> bytes:
+    """The digests of each `block_size` slice of `data` (the last may be short), concatenated."""
+    view = memoryview(data)
+    sha256 = hashlib.sha256
+    return b"".join(sha256(view[i : i + block_size]).digest()[:DIGEST_BYTES] for i in range(0, len(view), block_size))
+
+
+def file_hash(data: bytes) -> str:
+    """The `sha256` of a small file."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def hash_list(digests: bytes) -> str:
+    """The `sha256` of a file with blocks: the sha256 of its block digests."""
+    return hashlib.sha256(digests).hexdigest()
+
+
+def runs(indexes: list[int]) -> list[list[int]]:
+    """[0, 1, 2, 7] -> [[0, 3], [7, 1]]: sorted block numbers as runs of consecutive blocks."""
+    out: list[list[int]] = []
+    for i in indexes:
+        if out and out[-1][0] + out[-1][1] == i:
+            out[-1][1] += 1
+        else:
+            out.append([i, 1])
+    return out
+
+
+def unchanged_since(base: dict, st: os.stat_result, racy_from_ns: int) -> bool:
+    """Whether a file can be taken from the full without reading it (the rule in the module docstring)."""
+    return (
+        base.get("type") == "file"
+        and not base.get("staged")
+        and st.st_size == base["size"]
+        and st.st_mtime_ns == base["mtime_ns"]
+        and st.st_ctime_ns == base.get("ctime_ns")
+        and st.st_ino == base.get("ino")
+        and base["mtime_ns"] < racy_from_ns
+        and base["ctime_ns"] < racy_from_ns
+    )
+
+
+class Member:
+    """One tarball member the manifest calls for, in the order it must appear."""
+
+    __slots__ = ("name", "kind", "size", "entry", "block", "count")
+
+    def __init__(self, name: str, kind: str, size: int, entry: dict, block: int = 0, count: int = 0) -> None:
+        self.name = name
+        self.kind = kind  # "dir", "file", "symlink" or "blocks" (a run of `count` blocks from `block`)
+        self.size = size
+        self.entry = entry
+        self.block = block
+        self.count = count
+
+
+class Manifest:
+    """A parsed, validated manifest. Build one with `Manifest.create`, read one with `Manifest.parse`."""
+
+    def __init__(self, data: dict, raw: bytes) -> None:
+        self.data = data
+        self.raw = raw
+        self.checksum = hashlib.sha256(raw).hexdigest()
+
+    # Reading -----------------------------------------------------------------------------------
+    @classmethod
+    def parse(cls, raw: bytes, source: str = "manifest") -> Manifest:
+        """Parse and validate manifest bytes; CorruptArchive naming `source` if anything is off."""
+        try:
+            data = json.loads(raw, object_pairs_hook=_no_duplicate_keys)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise CorruptArchive(f"{source}: the manifest is not valid JSON ({exc})") from None
+        try:
+            _validate(data)
+        except CorruptArchive as exc:
+            raise CorruptArchive(f"{source}: {exc.message}") from None
+        return cls(data, raw)
+
+    @classmethod
+    def create(cls, data: dict) -> Manifest:
+        """Serialize a manifest the backup built (valid by construction; the tests parse what it writes)."""
+        raw = (json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n").encode()
+        return cls(data, raw)
+
+    @property
+    def label(self) -> str:
+        return self.data["label"]
+
+    @property
+    def kind(self) -> str:
+        return self.data["type"]
+
+    @property
+    def backup_format(self) -> str:
+        return self.data["backup_format"]
+
+    @property
+    def part(self) -> str:
+        return self.data["part"]
+
+    @property
+    def backup_id(self) -> str:
+        return self.data["backup_id"]
+
+    @property
+    def build(self) -> str:
+        return self.data["build"]
+
+    @property
+    def created(self) -> datetime:
+        return datetime.fromisoformat(self.data["created"])
+
+    @property
+    def base(self) -> dict | None:
+        return self.data["base"]
+
+    @property
+    def block_size(self) -> int:
+        return self.data["block_size"]
+
+    @property
+    def roots(self) -> list[str]:
+        return self.data["roots"]
+
+    @property
+    def entries(self) -> list[dict]:
+        return self.data["entries"]
+
+    @property
+    def deleted(self) -> list[str]:
+        return self.data["deleted"]
+
+    def by_path(self) -> dict[str, dict]:
+        return {e["path"]: e for e in self.entries}
+
+    def stored_bytes(self) -> int:
+        """Bytes of file data in this tarball (what reading it has to hash)."""
+        return sum(m.size for m in self.members())
+
+    def members(self) -> list[Member]:
+        """The members after the manifest, exactly in the order the tarball holds them."""
+        out: list[Member] = []
+        bs = self.block_size
+        for entry in self.entries:
+            path, kind = entry["path"], entry["type"]
+            if kind != "file":
+                out.append(Member(path, kind, 0, entry))
+            elif entry["stored"] == "whole":
+                out.append(Member(path, "file", entry["size"], entry))
+            elif entry["stored"] == "blocks":
+                for first, count in entry["changed"]:
+                    size = min((first + count) * bs, entry["size"]) - first * bs
+                    out.append(Member(block_member(path, first), "blocks", size, entry, first, count))
+        return out
+
+    def check_base(self, full: Manifest) -> None:
+        """That this incremental fits `full` (its base): label, checksum and every file it takes from it."""
+        base = self.base
+        if base is None or full.kind != "full":
+            raise CorruptArchive(f"backup {self.label} is not an incremental of full backup {full.label}")
+        if base["label"] != full.label or base["checksum"] != full.checksum:
+            raise CorruptArchive(
+                f"incremental {self.label} was not made from this full backup {full.label} "
+                "(base label or checksum differs)"
+            )
+        if self.part != full.part or self.block_size != full.block_size:
+            raise CorruptArchive(f"incremental {self.label} does not match full {full.label} (part or block size)")
+        old = full.by_path()
+        for entry in self.entries:
+            if entry["type"] != "file" or entry["stored"] == "whole":
+                continue
+            prev = old.get(path := entry["path"])
+            if prev is None or prev["type"] != "file":
+                raise CorruptArchive(f"{path}: incremental {self.label} needs it from its full, which lacks it")
+            if entry["stored"] == "base" and prev["sha256"] != entry["sha256"]:
+                raise CorruptArchive(f"{path}: checksum in incremental {self.label} differs from the full")
+            if entry["stored"] == "blocks":
+                _check_blocks_against(entry, prev)
+        expected_deleted = sorted(set(old) - {e["path"] for e in self.entries})
+        if self.deleted != expected_deleted:
+            raise CorruptArchive(f"incremental {self.label}: its list of deleted paths does not match its full")
+
+
+def _check_blocks_against(entry: dict, prev: dict) -> None:
+    """A block-stored file: every block not stored here must be the full's block at the same place."""
+    new, old = entry["blocks"], prev.get("blocks", "")
+    width = 2 * DIGEST_BYTES
+    start = 0
+    for first, count in [*entry["changed"], [len(new) // width, 0]]:
+        gap = slice(start * width, first * width)
+        if first > start and (len(old) < first * width or new[gap] != old[gap]):
+            raise CorruptArchive(f"{entry['path']}: blocks {start}-{first - 1} are neither in the incremental "
+                                 "nor in the full")
+        start = first + count
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    data: dict = {}
+    for key, value in pairs:
+        if key in data:
+            raise ValueError(f"duplicate key {key!r}")
+        data[key] = value
+    return data
+
+
+def _is_int(value: object, low: int = 0) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def _validate(data: object) -> None:
+    """Check every field a reader relies on; raise CorruptArchive with the first problem found."""
+    if not isinstance(data, dict):
+        raise CorruptArchive("the manifest is not a JSON object")
+    if data.get("format") != FORMAT_NAME:
+        raise CorruptArchive("not an alation-shell backup manifest")
+    if data.get("version") != FORMAT_VERSION:
+        raise CorruptArchive(f"manifest format version {data.get('version')!r} is not supported")
+    checks = {
+        "label": lambda v: isinstance(v, str) and _LABEL.fullmatch(v),
+        "type": lambda v: v in KINDS,
+        "backup_format": lambda v: v in FORMATS,
+        "part": lambda v: v in PART_ROOTS,
+        "backup_id": lambda v: isinstance(v, str) and re.fullmatch(r"[0-9a-f]{16,64}", v),
+        "build": lambda v: isinstance(v, str) and re.fullmatch(r"\d+(\.\d+)*", v),
+        "created": _is_iso_time,
+        "scan_started_ns": _is_int,
+        "hash": lambda v: v == "sha256",
+        "block_size": lambda v: _is_int(v, 4096),
+        "roots": lambda v: isinstance(v, list),
+        "entries": lambda v: isinstance(v, list),
+        "deleted": lambda v: isinstance(v, list) and all(isinstance(p, str) for p in v),
+    }
+    for key, ok in checks.items():
+        if key not in data or not ok(data[key]):
+            raise CorruptArchive(f"manifest field {key!r} is missing or invalid")
+    if data["roots"] != list(PART_ROOTS[data["part"]]):
+        raise CorruptArchive(f"manifest roots {data['roots']!r} do not match part {data['part']!r}")
+    if (data["part"] == "all") != (data["backup_format"] == "v1"):
+        raise CorruptArchive("manifest part does not match its backup format")
+    if data["backup_format"] == "v1" and data["type"] != "full":
+        raise CorruptArchive("a Backup V1 manifest can only be a full backup")
+    base = data.get("base", "missing")
+    if data["type"] == "full":
+        if base is not None:
+            raise CorruptArchive("a full backup's manifest names a base")
+    elif not (
+        isinstance(base, dict)
+        and set(base) == {"label", "checksum"}
+        and isinstance(base["label"], str)
+        and _LABEL.fullmatch(base["label"])
+        and isinstance(base["checksum"], str)
+        and _HEX64.fullmatch(base["checksum"])
+    ):
+        raise CorruptArchive("an incremental's manifest must name its base full backup (label, checksum)")
+    _validate_entries(data)
+
+
+def _validate_entries(data: dict) -> None:
+    roots = data["roots"]
+    bs = data["block_size"]
+    full = data["type"] == "full"
+    dirs: set[str] = set()
+    previous = ""
+    for entry in data["entries"]:
+        if not isinstance(entry, dict):
+            raise CorruptArchive("a manifest entry is not an object")
+        path = check_path(entry.get("path"))
+        if path <= previous:
+            raise CorruptArchive(f"manifest entries out of order or repeated at {path!r}")
+        previous = path
+        root = next((r for r in roots if path == r or path.startswith(r + "/")), None)
+        if root is None:
+            raise CorruptArchive(f"member {path!r} is outside the trees this backup covers")
+        if path != root and path.rsplit("/", 1)[0] not in dirs:
+            raise CorruptArchive(f"member {path!r} has no parent directory in the manifest")
+        kind = entry.get("type")
+        if not (_is_int(entry.get("mode")) and entry["mode"] <= 0o777 and isinstance(entry.get("mtime_ns"), int)):
+            raise CorruptArchive(f"{path}: invalid mode or mtime in the manifest")
+        if kind == "dir":
+            dirs.add(path)
+        elif kind == "symlink":
+            if path == root or not link_stays_inside(path, entry.get("target", ""), root):
+                raise CorruptArchive(f"member {path!r} is a symbolic link out of the tree")
+        elif kind == "file":
+            if path == root:
+                raise CorruptArchive(f"{path}: a backed-up tree must be a directory")
+            _validate_file(entry, bs, full)
+        else:
+            raise CorruptArchive(f"member {path!r} has unsupported type {kind!r}")
+    for path in data["deleted"]:
+        check_path(path)
+
+
+def _validate_file(entry: dict, bs: int, full: bool) -> None:
+    path = entry["path"]
+    size = entry.get("size")
+    if not _is_int(size) or not isinstance(entry.get("sha256"), str) or not _HEX64.fullmatch(entry["sha256"]):
+        raise CorruptArchive(f"{path}: invalid size or checksum in the manifest")
+    count = block_count(size, bs)
+    blocks = entry.get("blocks", "")
+    if (count or "blocks" in entry) and (
+        not isinstance(blocks, str)
+        or len(blocks) != 2 * DIGEST_BYTES * count
+        or not _HEX.fullmatch(blocks)
+        or hash_list(bytes.fromhex(blocks)) != entry["sha256"]
+    ):
+        raise CorruptArchive(f"{path}: invalid block list in the manifest")
+    stored = entry.get("stored")
+    if stored not in STORED or (full and stored != "whole"):
+        raise CorruptArchive(f"{path}: invalid storage {stored!r} in the manifest")
+    if stored == "blocks":
+        changed = entry.get("changed")
+        if not count or not isinstance(changed, list) or not _valid_runs(changed, count):
+            raise CorruptArchive(f"{path}: invalid list of changed blocks in the manifest")
+    elif "changed" in entry:
+        raise CorruptArchive(f"{path}: changed blocks listed for a file not stored by blocks")
+
+
+def _valid_runs(changed: list, count: int) -> bool:
+    """Runs `[first, count]` in order, not touching, inside the file's `count` blocks."""
+    end = -1
+    for run in changed:
+        if not (isinstance(run, list) and len(run) == 2 and _is_int(run[0]) and _is_int(run[1], 1)):
+            return False
+        if run[0] <= end or run[0] + run[1] > count:
+            return False
+        end = run[0] + run[1]
+    return True
+
+
+def _is_iso_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        return datetime.fromisoformat(value).tzinfo is not None
+    except ValueError:
+        return False

@@ -1,0 +1,238 @@
+"""Backups as records: their file names, the sidecar that lists them fast, and finding them on disk.
+
+A Backup V2 backup is a pair of tarballs, `<label>_<build-with-dashes>_alation[_incr]_backup.tar.gz` and
+`…_alation_eb[_incr]_backup.tar.gz`; a Backup V1 backup is one `…_alation_backup.tar.gz`. Beside the alation
+tarball a hidden sidecar `.<alation tarball>.json` repeats what listing needs (kind, base, time, sizes and the
+manifests' checksums) so `list_backups` never opens gzip. The sidecar is only a cache: it is used when every
+size it records still matches, and the manifest inside the tarball is what verify and restore trust.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from alation_shell.backup.archive import TarballReader
+from alation_shell.backup.manifest import Manifest
+from alation_shell.errors import CorruptArchive, ShellError
+from alation_shell.instance import Instance
+from alation_shell.storage import atomic_write
+
+BACKUP_DIR = "/data2/backup"
+NAME = re.compile(r"(?P<label>\d{12})_(?P<build>\d+(?:-\d+)*)_alation_(?P<eb>eb_)?(?P<incr>incr_)?backup\.tar\.gz")
+SIDECAR_VERSION = 1
+
+
+class BackupError(ShellError):
+    """A backup or restore that could not be done (disk full, permissions, missing files); nothing is half-done."""
+
+
+@dataclass
+class BackupRecord:
+    """One backup: a V2 pair of tarballs (alation first, then eb) or one V1 tarball."""
+
+    label: str  # YYYYMMDDhhmm, from its name
+    kind: str  # "full" or "incr"
+    format: str  # "v2" or "v1"
+    files: list[Path]
+    base: str | None  # an incremental's full: its label
+    base_checksum: str | None  # ... and the checksum of the full's (alation) manifest
+    created: datetime  # virtual time of the backup, UTC
+    size: int  # bytes of all its files
+    backup_id: str = ""
+    checksums: list[str] = field(default_factory=list)  # each file's manifest checksum, as `files`
+
+    @property
+    def alation_file(self) -> Path:
+        return self.files[0]
+
+    @property
+    def eb_file(self) -> Path | None:
+        return self.files[1] if len(self.files) > 1 else None
+
+    @property
+    def checksum(self) -> str:
+        """Checksum of the alation tarball's manifest: what an incremental names as its base."""
+        return self.checksums[0] if self.checksums else ""
+
+
+def backup_dir(instance: Instance) -> Path:
+    return instance.real_path(BACKUP_DIR)
+
+
+def tarball_names(label: str, build: str, kind: str, fmt: str) -> list[str]:
+    """File names of a backup: alation tarball first, then the event-bus one (V2)."""
+    stem = f"{label}_{build.replace('.', '-')}_alation"
+    incr = "incr_" if kind == "incr" else ""
+    if fmt == "v1":
+        return [f"{stem}_backup.tar.gz"]
+    return [f"{stem}_{incr}backup.tar.gz", f"{stem}_eb_{incr}backup.tar.gz"]
+
+
+def sidecar_path(alation_file: Path) -> Path:
+    return alation_file.with_name(f".{alation_file.name}.json")
+
+
+def read_manifest(path: Path) -> Manifest:
+    """The manifest at the start of a tarball (reads only the first member)."""
+    with TarballReader(path) as reader:
+        return reader.manifest()
+
+
+def write_sidecar(record: BackupRecord) -> None:
+    """Write the listing cache beside the alation tarball (atomically)."""
+    data = {
+        "version": SIDECAR_VERSION,
+        "label": record.label,
+        "kind": record.kind,
+        "format": record.format,
+        "base": record.base,
+        "base_checksum": record.base_checksum,
+        "created": record.created.isoformat(),
+        "backup_id": record.backup_id,
+        "files": [
+            {"name": p.name, "size": p.stat().st_size, "checksum": c}
+            for p, c in zip(record.files, record.checksums, strict=True)
+        ],
+    }
+    atomic_write(sidecar_path(record.alation_file), (json.dumps(data, indent=1) + "\n").encode())
+
+
+def read_sidecar(alation_file: Path) -> BackupRecord | None:
+    """The record as the sidecar has it, if the sidecar is sound and every file still has its size."""
+    try:
+        data = json.loads(sidecar_path(alation_file).read_bytes())
+        if data.get("version") != SIDECAR_VERSION or data["files"][0]["name"] != alation_file.name:
+            return None
+        files = [alation_file.with_name(f["name"]) for f in data["files"]]
+        size = 0
+        for path, info in zip(files, data["files"], strict=True):
+            if path.stat().st_size != info["size"]:
+                return None
+            size += info["size"]
+        return BackupRecord(
+            label=data["label"],
+            kind=data["kind"],
+            format=data["format"],
+            files=files,
+            base=data["base"],
+            base_checksum=data["base_checksum"],
+            created=datetime.fromisoformat(data["created"]),
+            size=size,
+            backup_id=data["backup_id"],
+            checksums=[f["checksum"] for f in data["files"]],
+        )
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return None
+
+
+def record_from_manifests(files: list[Path], manifests: list[Manifest]) -> BackupRecord:
+    """The record of a backup from its tarballs' manifests (alation first), checking they belong together."""
+    first = manifests[0]
+    for path, manifest in zip(files[1:], manifests[1:], strict=True):
+        if (manifest.backup_id, manifest.label, manifest.kind) != (first.backup_id, first.label, first.kind):
+            raise CorruptArchive(f"{path.name} does not belong with {files[0].name} (they come from different backups)")
+    base = first.base
+    return BackupRecord(
+        label=first.label,
+        kind=first.kind,
+        format=first.backup_format,
+        files=list(files),
+        base=base["label"] if base else None,
+        base_checksum=base["checksum"] if base else None,
+        created=first.created,
+        size=sum(p.stat().st_size for p in files),
+        backup_id=first.backup_id,
+        checksums=[m.checksum for m in manifests],
+    )
+
+
+def partner_name(manifest: Manifest, part: str) -> str:
+    """Name of the tarball of `part` ("alation" or "eb") of the backup `manifest` belongs to."""
+    names = tarball_names(manifest.label, manifest.build, manifest.kind, manifest.backup_format)
+    return names[1] if part == "eb" else names[0]
+
+
+def load_backup(path: Path) -> tuple[BackupRecord, list[Manifest]]:
+    """The record of the backup a tarball (alation or eb) belongs to, from the manifests in its tarballs."""
+    if not path.is_file():
+        raise BackupError(f"{path.name}: no such backup file")
+    manifest = read_manifest(path)
+    if NAME.fullmatch(path.name) and path.name not in tarball_names(
+        manifest.label, manifest.build, manifest.kind, manifest.backup_format
+    ):
+        raise CorruptArchive(f"{path.name}: its name does not match its manifest (backup {manifest.label})")
+    if manifest.part == "eb":
+        alation = path.with_name(partner_name(manifest, "alation"))
+        if not alation.is_file():
+            raise CorruptArchive(f"{alation.name}, the alation tarball that goes with {path.name}, is missing")
+        files, manifests = [alation, path], [read_manifest(alation), manifest]
+        if manifests[0].part != "alation":
+            raise CorruptArchive(f"{path.name} does not belong with {alation.name}")
+    elif manifest.part == "alation":
+        eb = path.with_name(partner_name(manifest, "eb"))
+        if not eb.is_file():
+            raise CorruptArchive(f"{eb.name}, the event-bus tarball that goes with {path.name}, is missing")
+        files, manifests = [path, eb], [manifest, read_manifest(eb)]
+        if manifests[1].part != "eb":
+            raise CorruptArchive(f"{eb.name} does not belong with {path.name}")
+    else:
+        files, manifests = [path], [manifest]
+    return record_from_manifests(files, manifests), manifests
+
+
+def find_backup(instance: Instance, path: Path) -> BackupRecord:
+    """The backup a tarball (alation or eb, in any directory) belongs to; CorruptArchive if it is not one."""
+    return load_backup(Path(path))[0]
+
+
+def list_backups(instance: Instance) -> list[BackupRecord]:
+    """The complete backups in /data2/backup, oldest first. Damaged or foreign tarballs are not listed."""
+    directory = backup_dir(instance)
+    try:
+        names = set(os.listdir(directory))
+    except FileNotFoundError:
+        return []
+    records = []
+    for name in names:
+        match = NAME.fullmatch(name)
+        if match is None or match["eb"]:
+            continue
+        path = directory / name
+        record = read_sidecar(path)
+        if record is None:
+            try:
+                record = load_backup(path)[0]
+            except (CorruptArchive, BackupError):
+                continue
+        if all(p.name in names for p in record.files):
+            records.append(record)
+    return sorted(records, key=lambda r: (r.label, r.created))
+
+
+def shown(instance: Instance, path: Path) -> str:
+    """A path as the operator sees it in the shell (`/data2/backup/...`), or as is if outside the instance."""
+    try:
+        return instance.shell_path(path)
+    except ValueError:
+        return str(path)
+
+
+def find_full(instance: Instance, incr_file: Path, manifest: Manifest) -> Path:
+    """The tarball of the full backup an incremental tarball is based on, in the incremental's directory."""
+    base = manifest.base
+    assert base is not None
+    part = "eb" if manifest.part == "eb" else "alation"
+    suffix = "_alation_eb_backup.tar.gz" if part == "eb" else "_alation_backup.tar.gz"
+    candidates = sorted(incr_file.parent.glob(f"{base['label']}_*{suffix}"))
+    for candidate in candidates:
+        if NAME.fullmatch(candidate.name):
+            return candidate
+    raise CorruptArchive(
+        f"{incr_file.name}: the full backup {base['label']} it is based on is missing from "
+        f"{shown(instance, incr_file.parent)}"
+    )

@@ -1,0 +1,221 @@
+"""The tarball format and the manifest: writing, strict reading, and validation of what is read."""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from alation_shell.backup import engine
+from alation_shell.backup.archive import TarballReader, TarballWriter, padded_gzip_member
+from alation_shell.backup.manifest import (
+    BLOCK_SIZE,
+    MANIFEST_NAME,
+    Manifest,
+    block_digests,
+    check_path,
+    hash_list,
+    link_stays_inside,
+    runs,
+)
+from alation_shell.backup.records import read_manifest
+from alation_shell.errors import CorruptArchive
+from alation_shell.instance import Instance
+from tests.backup import change_catalog, night
+
+
+def small_manifest(entries: list[dict]) -> Manifest:
+    return Manifest.create({
+        "format": "alation-shell-backup", "version": 1, "backup_id": "0123456789abcdef", "label": "202603030100",
+        "type": "full", "backup_format": "v2", "part": "eb", "build": "17.0.0.49181",
+        "created": "2026-03-03T01:00:00+00:00", "scan_started_ns": 0, "hash": "sha256", "block_size": BLOCK_SIZE,
+        "roots": ["data1/eventbus"], "base": None, "entries": entries, "deleted": [],
+    })
+
+
+def file_entry(path: str, data: bytes) -> dict:
+    entry = {"path": path, "type": "file", "mode": 0o644, "mtime_ns": 0, "size": len(data), "stored": "whole"}
+    if len(data) > BLOCK_SIZE:
+        blocks = block_digests(data, BLOCK_SIZE)
+        entry.update(sha256=hash_list(blocks), blocks=blocks.hex())
+    else:
+        entry["sha256"] = hashlib.sha256(data).hexdigest()
+    return entry
+
+
+def write_tarball(path: Path, files: dict[str, bytes], reserve: int) -> Manifest:
+    entries = [{"path": "data1/eventbus", "type": "dir", "mode": 0o755, "mtime_ns": 0}]
+    entries += [file_entry(f"data1/eventbus/{name}", data) for name, data in sorted(files.items())]
+    manifest = small_manifest(entries)
+    writer = TarballWriter(path, reserve=reserve)
+    writer.add_entry("data1/eventbus", kind="dir", mode=0o755, mtime_ns=0)
+    for name, data in sorted(files.items()):
+        writer.add_bytes(f"data1/eventbus/{name}", data)
+    writer.finish(manifest)
+    return manifest
+
+
+FILES = {
+    "empty": b"",
+    "small.log": b"hello\n",
+    "big.log": bytes(range(256)) * (3 * 4096 + 17),  # several compression chunks, several blocks
+    "ünïcødé-" + "long" * 40 + ".log": b"a long non-ASCII name\n",
+}
+
+
+@pytest.mark.parametrize("reserve", [0, 1, 1 << 16])
+def test_written_tarball_is_read_back_by_python_and_by_our_strict_reader(tmp_path: Path, reserve: int) -> None:
+    path = tmp_path / "t.tar.gz"
+    manifest = write_tarball(path, FILES, reserve)
+    assert not list(tmp_path.glob("*.partial"))
+    with tarfile.open(path, "r:gz") as tar:
+        names = tar.getnames()
+        assert names[0] == MANIFEST_NAME
+        assert names[1:] == [e["path"] for e in manifest.entries]
+        assert json.loads(tar.extractfile(MANIFEST_NAME).read()) == manifest.data
+        for name, data in FILES.items():
+            assert tar.extractfile(f"data1/eventbus/{name}").read() == data
+    with TarballReader(path) as reader:
+        assert reader.manifest().checksum == manifest.checksum
+        reader.check_members(manifest)
+
+
+def test_padded_gzip_member_has_the_exact_size_and_plain_gzip_reads_it() -> None:
+    data = b"manifest " * 1000
+    member = padded_gzip_member(data, 50_000)
+    assert member is not None and len(member) == 50_000
+    assert gzip.decompress(member + gzip.compress(b"next member")) == data + b"next member"
+    assert padded_gzip_member(data, 20) is None
+
+
+def test_reader_refuses_data_after_the_end_of_the_archive(tmp_path: Path) -> None:
+    path = tmp_path / "t.tar.gz"
+    manifest = write_tarball(path, {"a": b"x"}, 0)
+    path.write_bytes(path.read_bytes() + gzip.compress(b"trailing tar garbage"))
+    with TarballReader(path) as reader, pytest.raises(CorruptArchive, match="after the end of the archive"):
+        reader.manifest()
+        reader.check_members(manifest)
+
+
+def test_reader_refuses_a_tar_with_a_broken_header_checksum(tmp_path: Path) -> None:
+    path = tmp_path / "t.tar.gz"
+    manifest = write_tarball(path, {"a": b"x"}, 0)
+    raw = bytearray(gzip.decompress(path.read_bytes()))
+    header = next(i for i in range(512, len(raw), 512) if raw.startswith(b"data1/eventbus", i))
+    raw[header] ^= 0xFF
+    path.write_bytes(gzip.compress(bytes(raw)))
+    with TarballReader(path) as reader, pytest.raises(CorruptArchive, match="damaged tar header"):
+        reader.manifest()
+        reader.check_members(manifest)
+
+
+@pytest.mark.parametrize("path", ["", "/abs", "a/../b", "..", "a//b", "./a", "a/.", "nul\0x"])
+def test_unsafe_paths_are_refused(path: str) -> None:
+    with pytest.raises(CorruptArchive):
+        check_path(path)
+
+
+def test_links_must_stay_inside_their_tree() -> None:
+    assert link_stays_inside("data1/site_data/a", "config/x", "data1/site_data")
+    assert link_stays_inside("data1/site_data/d/a", "../config", "data1/site_data")
+    assert not link_stays_inside("data1/site_data/a", "../pgsql/rosemeta.db", "data1/site_data")
+    assert not link_stays_inside("data1/site_data/a", "/etc/passwd", "data1/site_data")
+    assert not link_stays_inside("data1/site_data/a", "../../../..", "")
+    assert link_stays_inside("data1/site_data/a", "../../x", "")
+
+
+def test_runs_group_consecutive_blocks() -> None:
+    assert runs([0, 1, 2, 7, 9, 10]) == [[0, 3], [7, 1], [9, 2]]
+    assert runs([]) == []
+
+
+@pytest.fixture
+def real_manifest(instance: Instance) -> dict:
+    record = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+    return json.loads(read_manifest(record.alation_file).raw)
+
+
+def test_a_real_manifest_parses_back_to_itself(real_manifest: dict) -> None:
+    raw = json.dumps(real_manifest).encode()
+    assert Manifest.parse(raw).data == real_manifest
+
+
+def _break(data: dict, how: str) -> dict:
+    data = copy.deepcopy(data)
+    files = [e for e in data["entries"] if e["type"] == "file"]
+    blocked = next(e for e in files if e.get("blocks"))
+    if how == "order":
+        data["entries"][1], data["entries"][2] = data["entries"][2], data["entries"][1]
+    elif how == "repeat":
+        data["entries"].insert(1, data["entries"][1])
+    elif how == "outside":
+        data["entries"].append({"path": "var/x", "type": "dir", "mode": 0o755, "mtime_ns": 0})
+    elif how == "sha":
+        files[0]["sha256"] = "xyz"
+    elif how == "blocks-length":
+        blocked["blocks"] = blocked["blocks"][:-32]
+    elif how == "blocks-hash":
+        blocked["blocks"] = "0" * 32 + blocked["blocks"][32:]
+    elif how == "stored":
+        files[0]["stored"] = "base"  # a full cannot take anything from elsewhere
+    elif how == "base":
+        data["base"] = {"label": "202601010000", "checksum": "0" * 64}
+    elif how == "incr-without-base":
+        data["type"] = "incr"
+    elif how == "roots":
+        data["roots"] = ["data1"]
+    elif how == "mode":
+        files[0]["mode"] = 0o4755
+    elif how == "version":
+        data["version"] = 99
+    return data
+
+
+@pytest.mark.parametrize("how", ["order", "repeat", "outside", "sha", "blocks-length", "blocks-hash", "stored",
+                                 "base", "incr-without-base", "roots", "mode", "version"])
+def test_manifest_validation_refuses(real_manifest: dict, how: str) -> None:
+    with pytest.raises(CorruptArchive):
+        Manifest.parse(json.dumps(_break(real_manifest, how)).encode())
+
+
+def test_changed_block_runs_must_be_ordered_and_inside_the_file(instance: Instance) -> None:
+    base = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+    change_catalog(instance, "x")
+    record = engine.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(1))
+    data = json.loads(read_manifest(record.alation_file).raw)
+    db = next(e for e in data["entries"] if e.get("stored") == "blocks")
+    count = len(db["blocks"]) // 32
+    for bad in ([[count, 1]], [[0, 2], [1, 1]], [[3, 1], [0, 1]], [[0, 0]], [[0, 1], [1, 1]]):
+        db["changed"] = bad
+        with pytest.raises(CorruptArchive, match="changed blocks"):
+            Manifest.parse(json.dumps(data).encode())
+
+
+def test_check_base_needs_the_same_full(instance: Instance) -> None:
+    base = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+    other = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(1))
+    change_catalog(instance, "x")
+    record = engine.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(2))
+    manifest = read_manifest(record.alation_file)
+    manifest.check_base(read_manifest(base.alation_file))
+    with pytest.raises(CorruptArchive, match="not made from this full"):
+        manifest.check_base(read_manifest(other.alation_file))
+
+
+def test_reader_reads_tarballs_made_by_other_tools(tmp_path: Path) -> None:
+    """Our reader accepts a plain single-stream tar.gz (tarfile), as long as it holds what the manifest says."""
+    ours = tmp_path / "ours.tar.gz"
+    manifest = write_tarball(ours, {"a.log": b"abc" * 10000}, 0)
+    theirs = tmp_path / "theirs.tar.gz"
+    with tarfile.open(ours, "r:gz") as src, tarfile.open(theirs, "w:gz", format=tarfile.GNU_FORMAT) as dst:
+        for info in src.getmembers():
+            dst.addfile(info, io.BytesIO(src.extractfile(info).read()) if info.isreg() else None)
+    with TarballReader(theirs) as reader:
+        assert reader.manifest().checksum == manifest.checksum
+        reader.check_members(manifest)

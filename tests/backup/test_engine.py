@@ -1,0 +1,449 @@
+"""The backup engine on real instances: names, contents, incrementals, round trips, locks, labels, listing."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from alation_shell.backup import engine
+from alation_shell.backup.lock import BackupLock
+from alation_shell.backup.manifest import BLOCK_SIZE, RACY_WINDOW_NS, unchanged_since
+from alation_shell.backup.records import read_manifest, sidecar_path
+from alation_shell.errors import BackupInProgress, CorruptArchive
+from alation_shell.instance import Instance
+from alation_shell.progress import Progress
+from tests.backup import DB, change_catalog, everything, night, state, tree_snapshot
+
+BUILD = "17-0-0-49181"
+
+
+def full(instance: Instance, n: int = 0, **kw) -> engine.BackupRecord:
+    return engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(n), **kw)
+
+
+def incr(instance: Instance, base: engine.BackupRecord, n: int = 1, **kw) -> engine.BackupRecord:
+    return engine.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(n), **kw)
+
+
+def restore(instance: Instance, record: engine.BackupRecord) -> None:
+    engine.restore_backup(instance, record.alation_file, record.eb_file)
+
+
+def test_full_v2_writes_the_two_named_tarballs_and_logs_each_step(instance: Instance) -> None:
+    (instance.root / "data2/tmp/leftover.txt").write_text("from an earlier run")
+    lines: list[str] = []
+    record = full(instance, log=lines.append)
+    assert [p.name for p in record.files] == [
+        f"202603030100_{BUILD}_alation_backup.tar.gz",
+        f"202603030100_{BUILD}_alation_eb_backup.tar.gz",
+    ]
+    assert (record.label, record.kind, record.format, record.base) == ("202603030100", "full", "v2", None)
+    assert record.created == night(0)
+    assert record.size == sum(p.stat().st_size for p in record.files)
+    backup_dir = instance.root / "data2/backup"
+    assert sorted(p.name for p in backup_dir.iterdir() if not p.name.startswith(".")) == sorted(
+        p.name for p in record.files
+    )
+    # Staging emptied (its earlier contents too), the folder kept.
+    assert (instance.root / "data2/tmp").is_dir() and not any((instance.root / "data2/tmp").iterdir())
+    text = "\n".join(lines)
+    for step in ("started", "emptied staging directory /data2/tmp", "online backup API", "wrote", "published",
+                 "complete"):
+        assert step in text
+    assert engine.verify_backup(instance, record) == []
+    assert engine.list_backups(instance) == [record]
+
+
+def test_progress_is_reported_for_each_tarball_backup_verify_and_restore(instance: Instance) -> None:
+    bars: list[Progress] = []
+
+    def progress(label: str, total: int) -> Progress:
+        bars.append(Progress(label, total, io.StringIO()))
+        return bars[-1]
+
+    record = full(instance, progress=progress)
+    engine.verify_backup(instance, record, progress=progress)
+    engine.restore_backup(instance, record.alation_file, record.eb_file, progress=progress)
+    assert [bar.label.split()[0] for bar in bars] == ["backup", "backup", "verify", "verify", "restore"]
+    assert {bar.label.split()[1] for bar in bars[:4]} == {p.name for p in record.files}
+    for bar in bars:
+        assert bar.total > 0 and bar.done == bar.total
+        assert "100.0%" in bar.stream.getvalue()
+
+
+def test_tarballs_hold_the_right_trees_and_nothing_else(instance: Instance) -> None:
+    record = full(instance)
+    alation, eb = (read_manifest(p) for p in record.files)
+    assert alation.part == "alation" and eb.part == "eb"
+    assert {e["path"].split("/")[1] for e in alation.entries} == {"pgsql", "site_data"}
+    assert {e["path"].split("/")[1] for e in eb.entries} == {"eventbus"}
+    paths = {e["path"] for e in alation.entries + eb.entries}
+    assert DB in paths
+    assert not any(p.startswith(("data1/es", "etc/", "var/")) for p in paths)
+    db = alation.by_path()[DB]
+    assert db["staged"] and db["blocks"] and len(db["sha256"]) == 64
+    assert alation.backup_id == eb.backup_id and alation.label == eb.label == record.label
+
+
+def test_v1_is_one_full_tarball_with_all_three_trees(instance: Instance) -> None:
+    before = state(instance)
+    record = engine.create_backup(instance, kind="full", base=None, fmt="v1", when=night(0))
+    assert [p.name for p in record.files] == [f"202603030100_{BUILD}_alation_backup.tar.gz"]
+    assert read_manifest(record.files[0]).part == "all"
+    change_catalog(instance, "later")
+    engine.restore_backup(instance, record.alation_file, None)
+    assert state(instance) == before
+    with pytest.raises(engine.BackupError, match="full backups only"):
+        engine.create_backup(instance, kind="incr", base=record, fmt="v1", when=night(1))
+
+
+def test_full_round_trip_file_for_file_and_row_for_row(instance: Instance) -> None:
+    conf_before = (instance.root / "etc/alation").exists() and sorted((instance.root / "etc").rglob("*"))
+    es_before = tree_snapshot(instance.root, ("data1/es",))
+    at_backup = state(instance)
+    record = full(instance)
+    change_catalog(instance, "after")
+    (instance.root / "data1/site_data/config/new.cfg").write_text("x = 1\n")
+    assert state(instance) != at_backup
+    lines: list[str] = []
+    engine.restore_backup(instance, record.alation_file, record.eb_file, log=lines.append)
+    assert state(instance) == at_backup
+    assert tree_snapshot(instance.root, ("data1/es",)) == es_before  # the search index is not in a backup
+    assert sorted((instance.root / "etc").rglob("*")) == (conf_before or [])
+    assert not (instance.root / "data1/.restore").exists()
+    assert any("verified" in line for line in lines) and any("complete" in line for line in lines)
+
+
+def test_incremental_holds_only_changes_and_restores_full_plus_changes(instance: Instance) -> None:
+    base = full(instance)
+    change_catalog(instance, "day1")
+    victim = instance.root / "data1/site_data/config/alation.lic"
+    victim.unlink()
+    os.chmod(instance.root / "data1/site_data/uploads", 0o750)
+    at_incr = state(instance)
+    record = incr(instance, base)
+    assert [p.name for p in record.files] == [
+        f"202603040100_{BUILD}_alation_incr_backup.tar.gz",
+        f"202603040100_{BUILD}_alation_eb_incr_backup.tar.gz",
+    ]
+    assert (record.kind, record.base, record.base_checksum) == ("incr", base.label, base.checksum)
+    manifest = read_manifest(record.alation_file)
+    entries = manifest.by_path()
+    assert "data1/site_data/config/alation.lic" in manifest.deleted
+    db = entries[DB]
+    assert db["stored"] == "blocks"
+    changed_blocks = sum(count for _, count in db["changed"])
+    assert 0 < changed_blocks < len(db["blocks"]) // 32  # only the touched pages, not the whole database
+    stored = {e["stored"] for e in entries.values() if e["type"] == "file"}
+    assert stored >= {"base", "whole"}
+    assert record.size < base.size / 3
+    assert engine.verify_backup(instance, record) == []
+    change_catalog(instance, "day2")
+    restore(instance, record)
+    assert state(instance) == at_incr
+
+
+def test_catalog_in_wal_mode_is_staged_with_its_committed_but_unmerged_rows(instance: Instance) -> None:
+    con = sqlite3.connect(instance.root / DB)
+    try:
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA wal_autocheckpoint=0")  # committed rows stay in rosemeta.db-wal
+        con.execute("CREATE TABLE wal_rows (v TEXT)")
+        con.executemany("INSERT INTO wal_rows VALUES (?)", [(f"row {i}",) for i in range(500)])
+        con.commit()
+        assert (instance.root / "data1/pgsql/rosemeta.db-wal").stat().st_size > 0
+        at_backup = state(instance)
+        record = full(instance)
+        con.execute("DELETE FROM wal_rows")
+        con.commit()
+    finally:
+        con.close()
+    restore(instance, record)
+    assert state(instance) == at_backup
+
+
+def test_incrementals_are_taken_against_the_last_full_never_the_previous_incremental(instance: Instance) -> None:
+    base = full(instance)
+    change_catalog(instance, "day1")
+    first = incr(instance, base, 1)
+    change_catalog(instance, "day2")
+    at_second = state(instance)
+    second = incr(instance, base, 2)
+    assert second.base == base.label
+    assert read_manifest(second.alation_file).base == {"label": base.label, "checksum": base.checksum}
+    engine.delete_backup(instance, first)  # a restore needs exactly the full and the one incremental
+    change_catalog(instance, "day3")
+    restore(instance, second)
+    assert state(instance) == at_second
+
+
+def test_same_size_edit_with_mtime_put_back_is_caught(instance: Instance) -> None:
+    path = instance.root / "data1/site_data/config/alation.lic"
+    original = path.read_bytes()
+    base = full(instance)
+    st = path.stat()
+    path.write_bytes(bytes(b ^ 0x20 for b in original))  # same size, same second
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # and the old mtime put back
+    assert path.stat().st_mtime_ns == st.st_mtime_ns and path.stat().st_size == st.st_size
+    at_incr = state(instance)
+    record = incr(instance, base)
+    entry = read_manifest(record.alation_file).by_path()["data1/site_data/config/alation.lic"]
+    assert entry["stored"] == "whole"
+    path.write_bytes(original)
+    restore(instance, record)
+    assert state(instance) == at_incr
+
+
+def test_unchanged_file_is_taken_from_the_full_unread(instance: Instance) -> None:
+    base = full(instance)
+    time.sleep(0.01)
+    record = incr(instance, base)
+    entries = read_manifest(record.alation_file).by_path()
+    assert entries["data1/site_data/config/alation.lic"]["stored"] == "base"
+
+
+def test_change_rule_needs_size_mtime_ctime_inode_and_no_racy_record() -> None:
+    base = {"type": "file", "size": 10, "mtime_ns": 1_000, "ctime_ns": 2_000, "ino": 7}
+    now = {"st_size": 10, "st_mtime_ns": 1_000, "st_ctime_ns": 2_000, "st_ino": 7}
+    assert unchanged_since(base, SimpleNamespace(**now), racy_from_ns=10_000)
+    assert not unchanged_since(base, SimpleNamespace(**now), racy_from_ns=1_500)  # in the racy window: hash it
+    assert not unchanged_since(base, SimpleNamespace(**now), racy_from_ns=2_000)
+    for field in now:
+        assert not unchanged_since(base, SimpleNamespace(**{**now, field: now[field] + 1}), racy_from_ns=10_000)
+    assert not unchanged_since({**base, "staged": True}, SimpleNamespace(**now), racy_from_ns=10_000)
+    assert RACY_WINDOW_NS >= 1_000_000_000
+
+
+def test_two_backups_in_one_minute_get_distinct_labels(instance: Instance) -> None:
+    first = full(instance)
+    second = full(instance)
+    assert (first.label, second.label) == ("202603030100", "202603030101")
+    assert first.alation_file.exists() and second.alation_file.exists()
+    assert engine.verify_backup(instance, first) == [] and engine.verify_backup(instance, second) == []
+    assert [r.label for r in engine.list_backups(instance)] == [first.label, second.label]
+
+
+def test_a_second_backup_or_a_restore_is_refused_while_one_runs(instance: Instance) -> None:
+    record = full(instance)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", (
+            "import sys, time\n"
+            "from alation_shell.instance import Instance\n"
+            "from alation_shell.backup.lock import BackupLock\n"
+            "with BackupLock(Instance(sys.argv[1]), 'backup') as lock:\n"
+            "    lock.update(label='209901010000')\n"
+            "    print('locked', flush=True)\n"
+            "    sys.stdin.readline()\n"
+        ), str(instance.root)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        busy = rf"a backup is in progress \(pid {holder.pid}, started .*209901010000"
+        with pytest.raises(BackupInProgress, match=busy):
+            full(instance, 1)
+        with pytest.raises(BackupInProgress, match=f"pid {holder.pid}"):
+            restore(instance, record)
+        assert engine.list_backups(instance) == [record]
+    finally:
+        holder.communicate("\n", timeout=10)
+    assert full(instance, 1).label == "202603040100"  # free again once the holder is gone
+
+
+def test_lock_refuses_another_thread_but_nests_in_the_same_thread(instance: Instance) -> None:
+    errors: list[Exception] = []
+    with BackupLock(instance, "backup") as lock:
+        record = full(instance)  # nested in this thread: allowed (the cycle holds it over backup + retention)
+        engine.delete_backup(instance, record)
+
+        def other() -> None:
+            try:
+                full(instance, 1)
+            except BackupInProgress as exc:
+                errors.append(exc)
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+        assert lock.state["state"] == "running"
+    assert len(errors) == 1 and f"pid {os.getpid()}" in errors[0].message
+    assert json.loads((instance.root / "data2/backup/.backup.lock").read_text())["state"] == "done"
+
+
+@pytest.mark.parametrize("staging", ["/", "/data1", "/data1/site_data", "/data2", "/data2/backup", "/etc", "/var"])
+def test_staging_that_would_empty_kept_data_is_refused(instance: Instance, staging: str) -> None:
+    before = everything(instance.root)
+    with pytest.raises(engine.BackupError, match="overlaps"):
+        full(instance, staging=staging)
+    assert everything(instance.root) == before
+    assert engine.list_backups(instance) == []
+
+
+def test_other_staging_directory_is_used_and_emptied(instance: Instance) -> None:
+    lines: list[str] = []
+    record = full(instance, staging="/data2/othertmp", log=lines.append)
+    assert (instance.root / "data2/othertmp").is_dir() and not any((instance.root / "data2/othertmp").iterdir())
+    assert any("/data2/othertmp" in line for line in lines)
+    assert engine.verify_backup(instance, record) == []
+
+
+def test_listing_shows_complete_backups_only(instance: Instance) -> None:
+    record = full(instance)
+    backup_dir = instance.root / "data2/backup"
+    (backup_dir / f"202603040100_{BUILD}_alation_backup.tar.gz.partial").write_bytes(b"half")
+    (backup_dir / f"202603050100_{BUILD}_alation_backup.tar.gz").write_bytes(b"not a tarball")
+    renamed = backup_dir / f"202603060100_{BUILD}_alation_backup.tar.gz"
+    shutil.copy(record.alation_file, renamed)
+    lone = full(instance, 5)
+    lone.eb_file.unlink()  # an alation tarball without its event-bus partner
+    assert engine.list_backups(instance) == [record]
+    with pytest.raises(CorruptArchive, match="name does not match its manifest"):
+        engine.find_backup(instance, renamed)
+    with pytest.raises(CorruptArchive, match="event-bus tarball that goes with"):
+        engine.find_backup(instance, lone.alation_file)
+
+
+def test_sidecar_is_a_cache_never_the_truth(instance: Instance) -> None:
+    record = full(instance)
+    sidecar = sidecar_path(record.alation_file)
+    assert json.loads(sidecar.read_text())["label"] == record.label
+    sidecar.write_text("{not json")
+    assert engine.list_backups(instance) == [record]  # read from the manifests instead
+    assert any("sidecar" in problem for problem in engine.verify_backup(instance, record))
+    sidecar.unlink()
+    assert engine.list_backups(instance) == [record]
+    assert engine.verify_backup(instance, record) == []
+
+
+def test_find_backup_from_either_tarball_and_delete(instance: Instance) -> None:
+    record = full(instance)
+    assert engine.find_backup(instance, record.eb_file) == record
+    assert engine.find_backup(instance, record.alation_file) == record
+    engine.delete_backup(instance, record)
+    assert not any(p.exists() for p in record.files) and not sidecar_path(record.alation_file).exists()
+    assert engine.list_backups(instance) == []
+
+
+def test_verify_reports_an_incremental_whose_full_is_gone(instance: Instance) -> None:
+    base = full(instance)
+    change_catalog(instance, "day1")
+    record = incr(instance, base)
+    for path in base.files:
+        path.unlink()
+    problems = engine.verify_backup(instance, record)
+    assert problems and all(f"full backup {base.label} it is based on is missing" in p for p in problems)
+
+
+def test_links_inside_the_tree_are_kept_others_skipped(instance: Instance) -> None:
+    site = instance.root / "data1/site_data"
+    (site / "current").symlink_to("config")
+    (site / "escape").symlink_to("../../etc")
+    os.mkfifo(site / "pipe")
+    lines: list[str] = []
+    at_backup = state(instance)
+    record = full(instance, log=lines.append)
+    entries = read_manifest(record.alation_file).by_path()
+    assert entries["data1/site_data/current"]["target"] == "config"
+    assert "data1/site_data/escape" not in entries and "data1/site_data/pipe" not in entries
+    assert any("escape" in line and "skipped" in line for line in lines)
+    restore(instance, record)
+    expected = {k: v for k, v in at_backup[0].items() if not k.endswith(("/escape", "/pipe"))}
+    assert state(instance) == (expected, at_backup[1])
+
+
+# A round-trip property: random activity and backups, then every backup restores its own moment exactly.
+
+FILE_SIZES = st.sampled_from([0, 1, 100, BLOCK_SIZE - 1, BLOCK_SIZE, BLOCK_SIZE + 1, 3 * BLOCK_SIZE + 5])
+OPS = st.one_of(
+    st.tuples(st.just("write"), st.integers(0, 4), FILE_SIZES, st.integers(0, 255)),
+    st.tuples(st.just("patch"), st.integers(0, 4), st.integers(0, 4 * BLOCK_SIZE), st.integers(0, 255)),
+    st.tuples(st.just("append"), st.integers(0, 4), st.integers(1, 2 * BLOCK_SIZE), st.integers(0, 255)),
+    st.tuples(st.just("delete"), st.integers(0, 4), st.just(0), st.just(0)),
+    st.tuples(st.just("chmod"), st.integers(0, 4), st.sampled_from([0o600, 0o640, 0o755]), st.just(0)),
+    st.tuples(st.just("mkdir"), st.integers(0, 2), st.just(0), st.just(0)),
+    st.tuples(st.just("link"), st.integers(0, 4), st.integers(0, 4), st.just(0)),
+    st.tuples(st.just("rows"), st.integers(1, 300), st.integers(0, 9), st.just(0)),
+    st.tuples(st.just("backup"), st.sampled_from(["full", "incr"]), st.just(0), st.just(0)),
+)
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    inst = Instance(tmp_path_factory.mktemp("template") / "instance")
+    inst.init()
+    return inst.root
+
+
+def apply(root: Path, op: tuple) -> None:
+    kind, a, b, c = op
+    area = root / "data1/site_data/uploads/prop"
+    area.mkdir(exist_ok=True)
+    path = area / f"f{a}"
+    if kind == "write":
+        if path.is_symlink() or path.is_dir():
+            return
+        path.write_bytes(bytes([c]) * b)
+    elif kind == "patch" and path.is_file() and not path.is_symlink() and path.stat().st_size:
+        st_ = path.stat()
+        with open(path, "r+b") as f:  # same size, mtime put back: only ctime and content tell
+            f.seek(b % st_.st_size)
+            f.write(bytes([c ^ 0x55]))
+        os.utime(path, ns=(st_.st_atime_ns, st_.st_mtime_ns))
+    elif kind == "append" and path.is_file() and not path.is_symlink():
+        with open(path, "ab") as f:
+            f.write(bytes([c]) * b)
+    elif kind == "delete" and os.path.lexists(path):
+        shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+    elif kind == "chmod" and path.is_file() and not path.is_symlink():
+        path.chmod(b)
+    elif kind == "mkdir" and not os.path.lexists(area / f"d{a}"):
+        (area / f"d{a}").mkdir()
+        (area / f"d{a}" / "inside").write_text(f"dir {a}")
+    elif kind == "link" and not os.path.lexists(path):
+        path.symlink_to(f"f{b}")
+    elif kind == "rows":
+        con = sqlite3.connect(root / DB)
+        con.execute("CREATE TABLE IF NOT EXISTS prop (id INTEGER PRIMARY KEY, v TEXT)")
+        con.executemany("INSERT INTO prop (v) VALUES (?)", [(f"{b}-{i}" * 30,) for i in range(a)])
+        con.execute("UPDATE prop SET v = v || 'u' WHERE id % 10 = ?", (b,))
+        con.execute("DELETE FROM prop WHERE id % 13 = ?", (b,))
+        con.commit()
+        con.close()
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=st.lists(OPS, min_size=1, max_size=10))
+def test_every_backup_restores_its_own_moment(template: Path, ops: list[tuple]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "instance"
+        shutil.copytree(template, root, symlinks=True)
+        instance = Instance(root)
+        taken: list[tuple[engine.BackupRecord, tuple]] = []
+        last_full = None
+        for op in [*ops, ("backup", "incr", 0, 0)]:
+            if op[0] != "backup":
+                apply(root, op)
+                continue
+            kind = op[1] if last_full is not None else "full"
+            record = engine.create_backup(instance, kind=kind, base=last_full if kind == "incr" else None,
+                                          fmt="v2", when=night(len(taken)))
+            if kind == "full":
+                last_full = record
+            taken.append((record, state(instance)))
+        for record, at_backup in reversed(taken):
+            restore(instance, record)
+            assert state(instance) == at_backup, record.label
