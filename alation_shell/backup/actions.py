@@ -1,0 +1,202 @@
+"""The backup actions: `alation_action backup_all` and `alation_action destructive_restore_all`.
+
+`run_backup` is the one code path of every backup, taken by hand or by the schedule (`sim advance`): under the
+backup lock it cleans up after interrupted runs, asks the cycle what to take, takes it at the virtual time,
+then applies retention. Every step goes to /opt/alation/site/logs/alation_backup.log, each line stamped with
+the virtual time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from alation_shell.backup import engine, retention
+from alation_shell.backup.cycle import INCR_BACKUP, BackupCycle, backup_taken
+from alation_shell.backup.engine import BackupRecord
+from alation_shell.backup.manifest import Manifest
+from alation_shell.backup.records import partner_name, read_manifest, record_from_manifests
+from alation_shell.commands.base import Context
+from alation_shell.errors import ShellError
+from alation_shell.instance import Instance
+from alation_shell.progress import human_bytes
+from alation_shell.training import clock
+
+RESTORE_FILE = "alation.backup.restore_file"
+EB_RESTORE_FILE = "alation.backup.eb_restore_file"
+STAGING = "alation.backup.data_temp_dir"
+FOLLOW_UP = (
+    "Next steps, as after a restore on a real server:",
+    "  re-apply your alation_conf settings (they are not part of a backup), then `alation_action deploy_conf_all`",
+    "  `alation_action restart_alation`",
+    "  `alation_action rebuild_es_index` (the search index is not part of a backup)",
+)
+
+
+class BackupLog:
+    """Appends lines to /opt/alation/site/logs/alation_backup.log, each stamped with the virtual time."""
+
+    def __init__(self, instance: Instance, at: datetime | None = None) -> None:
+        self.instance = instance
+        self.path = instance.backup_log
+        self.at = at  # a scheduled backup's lines carry its due time
+
+    def __call__(self, message: str) -> None:
+        when = self.at if self.at is not None else clock.now(self.instance)
+        stamp = when.strftime("%Y-%m-%d %H:%M:%S UTC")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # One write of whole lines in append mode: concurrent writers never interleave within a line.
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write("".join(f"{stamp}  {line}\n" for line in message.splitlines()))
+
+
+class BackupOutcome:
+    """What one run of the backup did."""
+
+    __slots__ = ("record", "removed", "notes")
+
+    def __init__(self, record: BackupRecord, removed: list[BackupRecord], notes: list[str]) -> None:
+        self.record = record
+        self.removed = removed  # backups retention removed
+        self.notes = notes  # things the operator should know (stderr)
+
+
+def run_backup(
+    ctx: Context, when: datetime, *, trigger: str, milestone: Callable[[str], None] | None = None
+) -> BackupOutcome:
+    """Take the next backup of the cycle at virtual time `when`, then apply retention.
+
+    `trigger` names who asked (logged); `milestone` also gets every step's log line as it happens (notes
+    for the operator come back in the outcome instead).
+    """
+    instance, registry = ctx.instance, ctx.registry
+    file_log = BackupLog(instance, at=when)
+
+    def log(line: str) -> None:
+        file_log(line)
+        if milestone is not None:
+            milestone(line)
+
+    notes: list[str] = []
+    with engine.BackupLock(instance, "backup"):
+        for path in engine.clean_partials(instance):
+            log(f"removed leftover {engine.shown(instance, path)} of an interrupted run")
+        plan = BackupCycle.plan(instance, registry)
+        log(f"{trigger}: {plan.kind} backup ({plan.reason})")
+        if plan.fmt == "v1" and registry.get(INCR_BACKUP):
+            notes.append("note: incremental backups need Backup V2 (alation.backup.use_backup_v2 is False): "
+                         "a full Backup V1 backup was taken")
+            file_log(notes[-1])
+        record = engine.create_backup(
+            instance, kind=plan.kind, base=plan.base, fmt=plan.fmt, when=when,
+            progress=ctx.progress, log=log, staging=str(registry.get(STAGING)),
+        )
+        backup_taken(instance, plan, record)
+        keep = int(registry.get(retention.KEEP_CYCLES))
+        try:
+            removed = retention.apply_retention(instance, keep)
+        except (OSError, ShellError) as exc:
+            reason = exc.message if isinstance(exc, ShellError) else (exc.strerror or str(exc))
+            notes.append(f"warning: retention could not remove old backups: {reason}")
+            file_log(notes[-1])
+            removed = []
+        for old in removed:
+            log(f"retention (keep_cycles {keep}): removed {old.kind} backup {old.label}: "
+                + ", ".join(p.name for p in old.files))
+    return BackupOutcome(record, removed, notes)
+
+
+def backup_all(ctx: Context) -> int:
+    """`alation_action backup_all`: take the next backup of the cycle now (virtual time)."""
+    # On a pipe every step prints as it happens; on a terminal progress bars show it instead.
+    milestone = None if ctx.interactive else (lambda line: ctx.out(f"  {line}"))
+    outcome = run_backup(ctx, clock.now(ctx.instance), trigger="alation_action backup_all", milestone=milestone)
+    for note in outcome.notes:
+        ctx.err(note)
+    record = outcome.record
+    kind = "incremental" if record.kind == "incr" else "full"
+    fmt = "Backup V1" if record.format == "v1" else "Backup V2"
+    base = f", base full {record.base}" if record.base else ""
+    ctx.out(f"backup {record.label} complete: {kind} ({fmt}{base}), {human_bytes(record.size)}")
+    for path in record.files:
+        ctx.out(f"  {ctx.instance.shell_path(path)}  {human_bytes(path.stat().st_size)}")
+    for old in outcome.removed:
+        ctx.out(f"removed old {old.kind} backup {old.label} (retention: keep_cycles "
+                f"{ctx.registry.get(retention.KEEP_CYCLES)})")
+    return 0
+
+
+def _restore_path(ctx: Context, name: str) -> Path | None:
+    """The host path of a restore parameter's file; None when unset; BackupError if it does not exist."""
+    value = str(ctx.registry.get(name))
+    if not value:
+        return None
+    location = ctx.instance.resolve(value)
+    if not location.real.is_file():
+        raise engine.BackupError(f"{name} is {value}, which does not exist (or is not a file)")
+    return location.real
+
+
+def destructive_restore_all(ctx: Context) -> int:
+    """`alation_action destructive_restore_all`: verify, ask for YES, then replace the data with the backup."""
+    from alation_shell.actions import action, confirm
+
+    instance = ctx.instance
+    alation_file = _restore_path(ctx, RESTORE_FILE)
+    if alation_file is None:
+        raise engine.BackupError(
+            f"{RESTORE_FILE} is not set: `alation_conf {RESTORE_FILE} -s /data2/backup/<...>_alation_backup.tar.gz`"
+        )
+    eb_file = _restore_path(ctx, EB_RESTORE_FILE)
+    log = BackupLog(instance)
+    with engine.BackupLock(instance, "restore"):
+        log("destructive_restore_all: verifying " + ", ".join(
+            engine.shown(instance, p) for p in (alation_file, eb_file) if p is not None))
+        try:
+            first = read_manifest(alation_file)
+            _check_pairing(ctx, alation_file, eb_file, first)
+            files = [alation_file] if eb_file is None else [alation_file, eb_file]
+            record = record_from_manifests(files, [first, *(read_manifest(path) for path in files[1:])])
+            problems = engine.verify_backup(instance, record, progress=ctx.progress)
+        except engine.CorruptArchive as exc:
+            problems = [exc.message]
+        if problems:
+            for problem in problems:
+                log(f"restore refused: {problem}")
+            raise engine.CorruptArchive(
+                f"{alation_file.name} failed verification, nothing was changed: " + "; ".join(problems)
+            )
+        base = f" on full {record.base}" if record.base else ""
+        ctx.out(f"verified backup {record.label} ({record.kind}{base}, {human_bytes(record.size)})")
+        try:
+            confirm(ctx, action("destructive_restore_all"))
+        except ShellError as exc:
+            log(f"restore of backup {record.label} aborted: {exc.message}")
+            raise
+        restored = engine.restore_backup(instance, alation_file, eb_file, progress=ctx.progress, log=log)
+    ctx.out(f"restored backup {restored.label} ({restored.kind}{base}): the catalog database, site data and "
+            "event bus are as they were at "
+            f"{clock.format_time(restored.created)} UTC")
+    for line in FOLLOW_UP:
+        ctx.out(line)
+    return 0
+
+
+def _check_pairing(ctx: Context, alation_file: Path, eb_file: Path | None, manifest: Manifest) -> None:
+    """The restore parameters name what the backup needs: the alation tarball, and for V2 its event-bus one."""
+    if manifest.part == "eb":
+        raise engine.BackupError(
+            f"{RESTORE_FILE} names the event-bus tarball {alation_file.name}; set it to "
+            f"{partner_name(manifest, 'alation')} and {EB_RESTORE_FILE} to the event-bus one"
+        )
+    if manifest.backup_format == "v2" and eb_file is None:
+        partner = alation_file.with_name(partner_name(manifest, "eb"))
+        raise engine.BackupError(
+            f"{EB_RESTORE_FILE} is not set: `alation_conf {EB_RESTORE_FILE} -s {engine.shown(ctx.instance, partner)}`"
+        )
+    if manifest.backup_format == "v1" and eb_file is not None:
+        raise engine.BackupError(
+            f"{alation_file.name} is a Backup V1 backup, which holds the event bus too: "
+            f"`alation_conf --reset {EB_RESTORE_FILE}`"
+        )
