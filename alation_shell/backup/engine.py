@@ -397,6 +397,7 @@ class _Tarball:
         self.stage_dir = stage_dir
         self.bar = bar
         self.current = ""  # the file being read, for warnings
+        self.writing = f"writing {shown(run.instance, writer.path)}"  # the step between files, named once
 
     def _advance(self, n: int) -> None:
         if self.bar is not None:
@@ -468,7 +469,7 @@ class _Tarball:
                 self._add_stream(entry, fd, size)
         finally:
             os.close(fd)
-        self.run.step = f"writing {shown(self.run.instance, self.writer.path)}"
+        self.run.step = self.writing
         return entry
 
     def _add_small(self, entry: dict, data: bytes, base: dict | None) -> None:
