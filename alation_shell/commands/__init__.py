@@ -77,6 +77,8 @@ _TABLE = (
     Command("cat", "alation_shell.commands.files:cat", "print files", "cat PATH ...", completes="path"),
     Command("tail", "alation_shell.commands.files:tail", "print the last lines of a file",
             "tail [-n N] PATH ...", completes="path"),
+    Command("chown", "alation_shell.commands.files:chown", "change file owner and group (needs sudo)",
+            "sudo chown [-R] OWNER[:GROUP] FILE ...", completes="path"),
     Command("du", "alation_shell.commands.files:du", "disk usage of files and directories",
             "du [-s] [-h] [PATH ...]", completes="path"),
     Command("sim", "alation_shell.commands.sim:run",

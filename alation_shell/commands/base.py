@@ -75,6 +75,7 @@ class Context:
         self.stderr = stderr
         self.stop = False  # set by `exit`: the session ends after this command
         self.session_status: int | None = None  # set by `exit N`
+        self.as_root = session.user == "root"  # `sudo COMMAND` runs COMMAND with this set
 
     @property
     def instance(self) -> Instance:

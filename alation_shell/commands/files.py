@@ -410,3 +410,30 @@ def _usage(
         size = human(blocks * 512) if "h" in flags else str(-(-blocks * 512 // 1024))
         ctx.out(f"{size}\t{shown}")
     return blocks
+
+
+# chown ------------------------------------------------------------------------------------------
+USERS = ("alation", "alationadmin", "root")
+
+
+def chown(ctx: Context, args: list[str]) -> int:
+    """`chown [-R] OWNER[:GROUP] FILE...`: restore procedures hand tarballs to `alation` before restoring.
+
+    Every file of the emulated chroot already belongs to `alation`, so this checks the owner and the files
+    and reports what it would change, but changes nothing on the host.
+    """
+    flags, operands = _flags(args, "R")
+    if len(operands) < 2:
+        raise UsageError("missing operand")
+    owner, _, group = operands[0].partition(":")
+    for name, what in ((owner, "user"), (group, "group")):
+        if name and name not in USERS:
+            raise ShellError(f"invalid {what}: '{operands[0]}'")
+    if not ctx.as_root:
+        raise ShellError(f"changing ownership of '{operands[1]}': Operation not permitted (use sudo)")
+    status = 0
+    for operand in _expand(ctx, operands[1:]):
+        if not os.path.lexists(_locate(ctx, operand, follow=False).real):
+            ctx.err(f"chown: cannot access '{operand}': No such file or directory")
+            status = 1
+    return status

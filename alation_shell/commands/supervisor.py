@@ -81,6 +81,7 @@ def sudo(ctx: Context, args: list[str]) -> int:
         return _init_script(ctx, rest[0], rest[1:], f"service {rest[0]}", as_root=True)
     if command.startswith("/etc/init.d/"):
         return _init_script(ctx, command.rsplit("/", 1)[1], rest, command, as_root=True)
+    ctx.as_root = True
     return ctx.session.dispatch(ctx, args)
 
 
@@ -102,7 +103,7 @@ def service(ctx: Context, args: list[str]) -> int:
 
 
 def _is_root(ctx: Context) -> bool:
-    return ctx.session.user == "root"
+    return ctx.as_root
 
 
 def _init_script(ctx: Context, name: str, args: list[str], shown: str, *, as_root: bool) -> int:

@@ -276,3 +276,15 @@ def test_du_errors_and_default_operand(shell: Session) -> None:
     shell.execute("cd /data2")
     r = shell.execute("du")
     assert [line.split("\t")[1] for line in r.stdout.splitlines()] == ["./backup", "./tmp", "."]
+
+
+def test_chown_checks_owner_files_and_root(shell) -> None:  # noqa: ANN001 - the Session fixture
+    shell.execute("alation_action backup_all")
+    r = shell.execute("chown alation:alation /data2/backup")
+    assert r.exit_code == 1
+    assert r.stderr == "chown: changing ownership of '/data2/backup': Operation not permitted (use sudo)\n"
+    assert shell.execute("sudo chown alation:alation /data2/backup/*.tar.gz").exit_code == 0
+    r = shell.execute("sudo chown -R alation /data2/backup /data2/nope")
+    assert (r.exit_code, r.stderr) == (1, "chown: cannot access '/data2/nope': No such file or directory\n")
+    r = shell.execute("sudo chown mallory /data2/backup")
+    assert (r.exit_code, r.stderr) == (1, "chown: invalid user: 'mallory'\n")
