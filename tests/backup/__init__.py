@@ -2,19 +2,43 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sqlite3
 import stat
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from alation_shell.backup.lock import BackupLock
 from alation_shell.instance import Instance
 
 TREES = ("data1/pgsql", "data1/site_data", "data1/eventbus")
 DB = "data1/pgsql/rosemeta.db"
 DB_COMPANIONS = ("rosemeta.db-wal", "rosemeta.db-shm", "rosemeta.db-journal")
 NIGHT = datetime(2026, 3, 3, 1, 0, tzinfo=UTC)
+
+
+@contextlib.contextmanager
+def backup_lock_held_elsewhere(instance: Instance) -> Iterator[None]:
+    """Hold the backup lock in another thread for the block, as a running backup would."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with BackupLock(instance, "backup"):
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(30)
+        yield
+    finally:
+        release.set()
+        holder.join()
 
 
 def night(n: int) -> datetime:

@@ -5,17 +5,16 @@ from __future__ import annotations
 import hashlib
 import re
 import sqlite3
-import threading
 from datetime import timedelta
 
 import pytest
 
 from alation_shell.backup import engine
-from alation_shell.backup.lock import BackupLock
 from alation_shell.instance import Instance
 from alation_shell.session import Session
 from alation_shell.training import clock
 from alation_shell.training.activity import simulate_day
+from tests.backup import backup_lock_held_elsewhere
 
 V2_PAIR = re.compile(r"(\d{12})_17-0-0-49181_alation_(eb_)?(incr_)?backup\.tar\.gz")
 RESTORED_TREES = ("data1/site_data", "data1/eventbus")
@@ -127,21 +126,8 @@ def test_leftovers_of_an_interrupted_run_are_cleaned(shell: Session) -> None:
 
 
 def test_a_second_backup_is_refused_while_one_runs(shell: Session) -> None:
-    held, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with BackupLock(shell.instance, "backup"):
-            held.set()
-            release.wait(30)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert held.wait(30)
+    with backup_lock_held_elsewhere(shell.instance):
         result = shell.execute("alation_action backup_all")
-    finally:
-        release.set()
-        holder.join()
     assert result.exit_code == 1
     assert "a backup is in progress" in result.stderr
     assert tarballs(shell.instance) == []
@@ -250,22 +236,9 @@ def test_incremental_without_its_full_is_refused(two_backups) -> None:  # noqa: 
 def test_restore_is_refused_while_a_backup_runs(two_backups) -> None:  # noqa: ANN001
     shell, records, _ = two_backups
     point_at(shell, records[0])
-    held, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with BackupLock(shell.instance, "backup"):
-            held.set()
-            release.wait(30)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert held.wait(30)
+    with backup_lock_held_elsewhere(shell.instance):
         before = state(shell.instance)
         result = answering(shell.instance, "YES").execute("alation_action destructive_restore_all")
-    finally:
-        release.set()
-        holder.join()
     assert result.exit_code == 1 and "a backup is in progress" in result.stderr
     assert state(shell.instance) == before
 

@@ -10,6 +10,7 @@ from alation_shell.backup import engine
 from alation_shell.instance import Instance
 from alation_shell.session import Session
 from alation_shell.training import clock
+from tests.backup import backup_lock_held_elsewhere
 
 ROW = re.compile(r"(\d{4}-\d\d-\d\d) (\w{3}) (\d\d:\d\d)  (full|incr) +[\d.]+ (B|KiB|MiB|GiB)(?:  base (\d{12}))?$")
 
@@ -178,25 +179,8 @@ def test_reset_asks_then_starts_over(shell: Session) -> None:
 
 
 def test_a_backup_refused_by_the_lock_runs_on_the_next_advance(shell: Session) -> None:
-    import threading
-
-    from alation_shell.backup.lock import BackupLock
-
-    held, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with BackupLock(shell.instance, "backup"):
-            held.set()
-            release.wait(30)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert held.wait(30)
+    with backup_lock_held_elsewhere(shell.instance):
         result = shell.execute("sim advance 1d")
-    finally:
-        release.set()
-        holder.join()
     assert result.exit_code == 1 and "sim: a backup is in progress" in result.stderr
     assert "activity of Mon 2026-03-02" in result.stdout  # the day before it did happen
     # The clock stayed at the midnight before the refused backup: the next advance starts with it.
