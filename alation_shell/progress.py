@@ -23,8 +23,9 @@ class Progress:
 
     INTERVAL = 0.1
 
-    def __init__(self, label: str, total: int, stream: TextIO | None) -> None:
+    def __init__(self, label: str, total: int, stream: TextIO | None, unit: str = "B") -> None:
         self.label = label
+        self.unit = unit
         self.total = max(total, 0)
         self.stream = stream
         self.done = 0
@@ -48,6 +49,9 @@ class Progress:
             self.stream.write("\n")
             self.stream.flush()
 
+    def _amount(self, n: float) -> str:
+        return human_bytes(n) if self.unit == "B" else f"{n:.0f} {self.unit}"
+
     def _draw(self, now: float) -> None:
         elapsed = max(now - self.start, 1e-6)
         rate = self.done / elapsed
@@ -56,8 +60,8 @@ class Progress:
         if self.total and rate > 0 and self.done < self.total:
             eta = f"  ETA {int((self.total - self.done) / rate)}s"
         line = (
-            f"\r{self.label}  {pct}  {human_bytes(self.done)}/{human_bytes(self.total)}"
-            f"  {human_bytes(rate)}/s{eta}"
+            f"\r{self.label}  {pct}  {self._amount(self.done)}/{self._amount(self.total)}"
+            f"  {self._amount(rate)}/s{eta}"
         )
         assert self.stream is not None
         self.stream.write(line.ljust(79)[:79] if len(line) < 79 else line)

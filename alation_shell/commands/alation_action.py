@@ -6,7 +6,6 @@ handlers live with the backup engine (alation_shell/backup/actions.py).
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from alation_shell import actions, services
 from alation_shell.commands.base import Context
 from alation_shell.commands.supervisor import report_applied
 from alation_shell.errors import Busy, ShellError, UsageError
-from alation_shell.storage import atomic_write, fsync_dir, locked, read_json, write_json
+from alation_shell.storage import atomic_write, locked, read_json, write_json
 
 REPLICATION_MODE = "alation.cluster.replication_mode"
 CONF_DIR = "/opt/alation/site/config"
@@ -108,98 +107,18 @@ def deploy_conf_all(ctx: Context) -> int:
 
 # rebuild_es_index ------------------------------------------------------------------------------
 def rebuild_es_index(ctx: Context) -> int:
-    """Index every table of the catalog database into /data1/es (one JSON-lines file per table).
+    """Rebuild the search index in /data1/es from the catalog database (swapped in whole when done)."""
+    from alation_shell.search_index import OBJECT_TYPES, build_search_index
 
-    The new index is built aside and swapped in whole, so a failed rebuild leaves the old index in place.
-    """
-    db = ctx.instance.real_path(CATALOG_DB)
-    if not db.is_file():
-        raise ShellError(f"the catalog database {CATALOG_DB} is missing; there is nothing to index")
-    es = ctx.instance.real_path(ES_DIR)
     with locked(ctx.instance.var / "rebuild_es_index.lock", blocking=False) as held:
         if not held:
             raise Busy("another rebuild_es_index is running")
-        staging = es.with_name(".es.rebuild")
-        shutil.rmtree(staging, ignore_errors=True)  # what an interrupted rebuild left
-        staging.mkdir(parents=True)
-        try:
-            documents, tables = _build_index(ctx, db, staging)
-            _swap_in(staging, es)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-    ctx.out(f"Search index rebuilt: {documents} documents from {tables} tables in {ES_DIR}")
+        milestone = None if ctx.interactive else (lambda name, n: ctx.out(f"indexed {name}: {n} documents"))
+        documents = build_search_index(
+            ctx.instance, progress=lambda label, n: ctx.progress(label, n, unit="documents"), indexed=milestone
+        )
+    ctx.out(f"Search index rebuilt: {documents} documents of {len(OBJECT_TYPES)} object types in {ES_DIR}")
     return 0
-
-
-def _build_index(ctx: Context, db: Path, staging: Path) -> tuple[int, int]:
-    import json
-    import re
-    import sqlite3
-
-    from alation_shell.training import clock
-
-    def quoted(name: str) -> str:
-        return '"' + name.replace('"', '""') + '"'
-
-    def plain(value: object) -> object:
-        return value.hex() if isinstance(value, bytes) else str(value)
-
-    try:
-        con = sqlite3.connect(db.as_uri() + "?mode=ro", uri=True, isolation_level=None)
-    except sqlite3.Error as exc:
-        raise ShellError(f"cannot open the catalog database {CATALOG_DB}: {exc}") from exc
-    try:
-        con.execute("BEGIN")  # one read transaction: every table from the same moment
-        tables = [r[0] for r in con.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-        counts = {t: con.execute(f"SELECT count(*) FROM {quoted(t)}").fetchone()[0] for t in tables}
-        total = max(sum(counts.values()), 1)
-        # Progress counts catalog bytes, estimated from the share of rows indexed so far.
-        size = db.stat().st_size
-        progress = ctx.progress("rebuild_es_index", size)
-        done = 0
-        files: dict[str, dict] = {}
-        for table in tables:
-            stem = re.sub(r"[^A-Za-z0-9_-]", "_", table) or "_"  # table names never become paths
-            name = f"{stem}.jsonl"
-            while name in files:
-                name = f"{stem}_{len(files)}.jsonl"
-            with open(staging / name, "w", encoding="utf-8") as f:
-                cursor = con.execute(f"SELECT * FROM {quoted(table)}")
-                columns = [d[0] for d in cursor.description]
-                for row in cursor:
-                    f.write(json.dumps(dict(zip(columns, row, strict=True)), default=plain) + "\n")
-                    done += 1
-                    if done % 1000 == 0:
-                        progress.update(size * done // total)
-                f.flush()
-                os.fsync(f.fileno())
-            files[name] = {"table": table, "documents": counts[table]}
-            if not ctx.interactive:
-                ctx.out(f"indexed {table}: {counts[table]} documents")
-        progress.finish()
-    except sqlite3.Error as exc:
-        raise ShellError(f"cannot read the catalog database {CATALOG_DB}: {exc}") from exc
-    finally:
-        con.close()
-    write_json(staging / "_index.json", {
-        "source": CATALOG_DB,
-        "built": clock.now(ctx.instance).isoformat(),
-        "files": files,
-    })
-    return done, len(tables)
-
-
-def _swap_in(staging: Path, es: Path) -> None:
-    """Replace the index directory `es` with `staging`."""
-    old = es.with_name(".es.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if es.exists():
-        os.rename(es, old)
-    os.rename(staging, es)
-    fsync_dir(es.parent)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 # Keys ------------------------------------------------------------------------------------------

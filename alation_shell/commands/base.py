@@ -100,11 +100,14 @@ class Context:
         """Ask the operator a question; the answer line, or None at end of input."""
         return self.session.ask(prompt)
 
-    def progress(self, label: str, total: int) -> Progress:
-        """A progress reporter: a live bar on a terminal, nothing on a pipe (commands print milestones)."""
+    def progress(self, label: str, total: int, unit: str = "B") -> Progress:
+        """A progress reporter: a live bar on a terminal, nothing on a pipe (commands print milestones).
+
+        `unit` "B" shows bytes and a byte rate; any other unit (e.g. "documents") shows plain counts.
+        """
         from alation_shell.progress import Progress
 
-        return Progress(label, total, self.session.live_stderr if self.interactive else None)
+        return Progress(label, total, self.session.live_stderr if self.interactive else None, unit)
 
 
 CommandFunc = Callable[[Context, list[str]], int]

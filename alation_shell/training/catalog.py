@@ -10,7 +10,7 @@ On-disk formats other modules read:
 - /data1/eventbus/<topic>-<partition>/<base offset:020d>.log: append-only segments, Kafka-like. A record is
   `>QqI` (offset, timestamp in ms, length) + that many bytes of JSON + b"\\n". The `.index` beside a segment
   holds `>II` entries (offset - base offset, byte position) every `INDEX_INTERVAL` bytes.
-- /data1/es/index/<object type>.jsonl: one JSON document per catalog object (`build_search_index`).
+- /data1/es/index/<object type>.jsonl: the search index (`alation_shell.search_index`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
 import shutil
 import sqlite3
 import struct
@@ -29,7 +28,8 @@ from pathlib import Path
 
 from alation_shell.errors import InstanceError, ShellError
 from alation_shell.instance import Instance
-from alation_shell.storage import atomic_write, fsync_dir
+from alation_shell.search_index import build_search_index
+from alation_shell.storage import atomic_write
 from alation_shell.training.clock import START
 
 DEFAULT_SIZE = 4 << 20  # a small catalog: `init` stays well under a second
@@ -40,7 +40,6 @@ DB_PATH = "data1/pgsql/rosemeta.db"
 EVENTBUS_DIR = "data1/eventbus"
 SITE_DATA_DIR = "data1/site_data"
 UPLOADS_DIR = "data1/site_data/uploads"
-ES_INDEX_DIR = "data1/es/index"
 
 # How a catalog of `size` bytes is made up. The database (structure, articles, queries) is 60%.
 SHARE_STRUCTURE = 0.33
@@ -961,63 +960,3 @@ def seed_catalog(instance: Instance, seed: int, size: int | None = None) -> None
         raise InstanceError(f"cannot write the catalog database: {exc}") from exc
     for directory, _, _ in os.walk(instance.root / "data1", topdown=False):
         os.utime(directory, (SEEDED_AT, SEEDED_AT))
-
-
-# Search index -------------------------------------------------------------------------------------------
-
-SEARCH_INDEXES = (
-    ("data_source", "SELECT id, title, dbtype, description FROM rosemeta_datasource ORDER BY id"),
-    ("schema", "SELECT id, ds_id, name, title, description FROM rosemeta_schema ORDER BY id"),
-    ("table", "SELECT t.id, t.ds_id, s.name || '.' || t.name AS key, t.title, t.description, t.trust_flag,"
-              " t.popularity FROM rosemeta_table t JOIN rosemeta_schema s ON s.id = t.schema_id ORDER BY t.id"),
-    ("attribute", "SELECT id, table_id, name, data_type, title, description FROM rosemeta_attribute ORDER BY id"),
-    ("article", "SELECT id, title, body FROM rosemeta_article ORDER BY id"),
-    ("query", "SELECT id, ds_id, title, description, content FROM rosemeta_query ORDER BY id"),
-    ("user", "SELECT id, username, first_name, last_name, email, title FROM auth_user ORDER BY id"),
-)
-_TAG = re.compile(r"<[^>]+>")
-
-
-def build_search_index(instance: Instance, *, mtime: float | None = None) -> int:
-    """(Re)build /data1/es/index/<object type>.jsonl from the catalog database; returns documents written.
-
-    Each file is written aside and renamed, so searches never see half an index. `mtime`, when given, dates
-    the files (the seeded instance is dated; a rebuild by hand keeps the real time).
-    """
-    directory = instance.root / ES_INDEX_DIR
-    directory.mkdir(parents=True, exist_ok=True)
-    try:
-        con = open_database(instance.root / DB_PATH)
-    except sqlite3.Error as exc:
-        raise CatalogError(f"cannot open the catalog database: {exc}") from exc
-    total = 0
-    try:
-        con.execute("BEGIN")  # one snapshot for every index
-        for name, sql in SEARCH_INDEXES:
-            cursor = con.execute(sql)
-            fields = [d[0] for d in cursor.description]
-            path = directory / f"{name}.jsonl"
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            try:
-                with open(tmp, "w", encoding="utf-8") as f:
-                    for row in cursor:
-                        doc = dict(zip(fields, row, strict=True))
-                        if "body" in doc:
-                            doc["body"] = _TAG.sub(" ", doc["body"])
-                        f.write(json.dumps({"otype": name, **doc}, separators=(",", ":")) + "\n")
-                        total += 1
-                    f.flush()
-                    os.fsync(f.fileno())
-                if mtime is not None:
-                    os.utime(tmp, (mtime, mtime))
-                os.replace(tmp, path)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
-        con.execute("COMMIT")
-    except sqlite3.Error as exc:
-        raise CatalogError(f"cannot read the catalog database: {exc}") from exc
-    finally:
-        con.close()
-    fsync_dir(directory)
-    return total

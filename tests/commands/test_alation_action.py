@@ -146,30 +146,27 @@ def _db(instance: Instance) -> Path:
     return instance.root / "data1/pgsql/rosemeta.db"
 
 
-def test_rebuild_es_index_indexes_every_table(shell: Session, instance: Instance) -> None:
-    es = instance.root / "data1/es"
-    (es / "stale_table.jsonl").write_text("{}\n")
+def test_rebuild_es_index_indexes_every_object_type(shell: Session, instance: Instance) -> None:
+    from alation_shell.search_index import OBJECT_TYPES
+
+    index = instance.root / "data1/es/index"
+    (index / "stale_type.jsonl").write_text("{}\n")
+    con = sqlite3.connect(_db(instance))
+    con.execute("DELETE FROM rosemeta_article WHERE id % 2 = 0")
+    con.commit()
+    counts = {name: con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0] for name, sql in OBJECT_TYPES}
+    con.close()
     r = shell.execute("alation_action rebuild_es_index")
     assert r.exit_code == 0, r.stderr
-
-    con = sqlite3.connect(_db(instance))
-    tables = [t for (t,) in con.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
-    counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
-    con.close()
-    assert tables
-    index = json.loads((es / "_index.json").read_text())
-    assert {f["table"]: f["documents"] for f in index["files"].values()} == counts
-    for name, entry in index["files"].items():
-        lines = (es / name).read_text().splitlines()
-        assert len(lines) == entry["documents"]
-        assert all(isinstance(json.loads(line), dict) for line in lines)
-    assert not (es / "stale_table.jsonl").exists()
-    for table, count in counts.items():
-        assert f"indexed {table}: {count} documents\n" in r.stdout  # milestones on a pipe
-    assert r.stdout.endswith(f"Search index rebuilt: {sum(counts.values())} documents from {len(tables)} tables"
-                             " in /data1/es\n")
-    assert sorted(p.name for p in es.parent.iterdir() if p.name.startswith(".es")) == []
+    assert sorted(p.name for p in index.iterdir()) == sorted(f"{name}.jsonl" for name in counts)
+    for name, count in counts.items():
+        docs = [json.loads(line) for line in (index / f"{name}.jsonl").read_text().splitlines()]
+        assert len(docs) == count and {d["otype"] for d in docs} <= {name}
+        assert f"indexed {name}: {count} documents\n" in r.stdout  # milestones on a pipe
+    assert r.stdout.endswith(
+        f"Search index rebuilt: {sum(counts.values())} documents of {len(counts)} object types in /data1/es\n"
+    )
+    assert [p.name for p in index.parent.iterdir()] == ["index"]  # nothing left aside
 
 
 def test_rebuild_es_index_on_a_terminal_draws_progress_instead_of_milestones(instance: Instance) -> None:
@@ -178,32 +175,18 @@ def test_rebuild_es_index_on_a_terminal_draws_progress_instead_of_milestones(ins
     assert r.exit_code == 0
     assert "indexed " not in r.stdout
     assert r.stdout.startswith("Search index rebuilt: ")
-    assert "\rrebuild_es_index  100.0%" in err.getvalue()
-
-
-def test_rebuild_es_index_keeps_table_names_out_of_paths(shell: Session, instance: Instance) -> None:
-    con = sqlite3.connect(_db(instance))
-    con.execute('CREATE TABLE "../../../escape" (v BLOB)')
-    con.execute('INSERT INTO "../../../escape" VALUES (x\'00ff\')')
-    con.commit()
-    con.close()
-    assert shell.execute("alation_action rebuild_es_index").exit_code == 0
-    es = instance.root / "data1/es"
-    index = json.loads((es / "_index.json").read_text())
-    name = next(n for n, f in index["files"].items() if f["table"] == "../../../escape")
-    assert "/" not in name and (es / name).read_text() == '{"v": "00ff"}\n'
-    assert not (instance.root.parent / "escape.jsonl").exists()
+    assert "\rrebuild_es_index  100.0%" in err.getvalue() and " documents/s" in err.getvalue()
 
 
 def test_rebuild_es_index_failure_keeps_the_old_index(shell: Session, instance: Instance) -> None:
     assert shell.execute("alation_action rebuild_es_index").exit_code == 0
     es = instance.root / "data1/es"
-    before = {p.name: p.read_bytes() for p in es.iterdir()}
+    before = {p: p.read_bytes() for p in es.rglob("*") if p.is_file()}
     _db(instance).write_bytes(b"this is not a database" * 100)
     r = shell.execute("alation_action rebuild_es_index")
     assert r.exit_code == 1
     assert r.stderr.startswith("alation_action: cannot read the catalog database /data1/pgsql/rosemeta.db")
-    assert {p.name: p.read_bytes() for p in es.iterdir()} == before
+    assert {p: p.read_bytes() for p in es.rglob("*") if p.is_file()} == before
     _db(instance).unlink()
     r = shell.execute("alation_action rebuild_es_index")
     assert r.exit_code == 1 and "missing" in r.stderr

@@ -13,13 +13,12 @@ from pathlib import Path
 import pytest
 
 from alation_shell.instance import Instance
+from alation_shell.search_index import OBJECT_TYPES, build_search_index
 from alation_shell.training.catalog import (
     CATALOG_TABLES,
     INDEX_ENTRY,
     RECORD_HEADER,
-    SEARCH_INDEXES,
     SEEDED_AT,
-    build_search_index,
     iter_records,
 )
 
@@ -195,7 +194,7 @@ def test_search_index_matches_the_database(instance: Instance) -> None:
     index = instance.root / "data1/es/index"
     con = sqlite3.connect(instance.root / "data1/pgsql/rosemeta.db")
     try:
-        for name, sql in SEARCH_INDEXES:
+        for name, sql in OBJECT_TYPES:
             docs = [json.loads(line) for line in (index / f"{name}.jsonl").read_text().splitlines()]
             table_ids = [r[0] for r in con.execute(sql)]
             assert [d["id"] for d in docs] == table_ids, name
@@ -203,12 +202,12 @@ def test_search_index_matches_the_database(instance: Instance) -> None:
         con.execute("DELETE FROM rosemeta_attribute WHERE id % 2 = 0")
         con.commit()
         attributes = con.execute("SELECT count(*) FROM rosemeta_attribute").fetchone()[0]
-        expected = sum(con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0] for _, sql in SEARCH_INDEXES)
+        expected = sum(con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0] for _, sql in OBJECT_TYPES)
     finally:
         con.close()
     assert build_search_index(instance) == expected
     assert len((index / "attribute.jsonl").read_text().splitlines()) == attributes
-    assert sorted(p.name for p in index.iterdir()) == sorted(f"{n}.jsonl" for n, _ in SEARCH_INDEXES)
+    assert sorted(p.name for p in index.iterdir()) == sorted(f"{n}.jsonl" for n, _ in OBJECT_TYPES)
     article = json.loads((index / "article.jsonl").read_text().splitlines()[0])
     assert "<p>" not in article["body"] and len(article["body"]) > 500
 
