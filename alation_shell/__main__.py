@@ -154,7 +154,8 @@ def _run(opts: Options) -> int:
     from alation_shell.shell.linemode import LineRunner, stdin_answers
 
     if opts.command is not None:
-        runner = LineRunner(instance, [opts.command], echo=opts.echo, answers=stdin_answers())
+        runner = LineRunner(instance, [opts.command], echo=opts.echo, answers=stdin_answers(),
+                            answers_on_terminal=sys.stdin.isatty())
         return runner.run()
     if opts.script is not None:
         try:
@@ -198,28 +199,18 @@ def _init(opts: Options) -> int:
 
 def _tool_main(name: str) -> int:
     """A standalone console command (`alation_conf ...`) acting on the default instance."""
+    from alation_shell.commands.base import Context, Output
     from alation_shell.instance import Instance
     from alation_shell.session import Session
-    from alation_shell.shell.linemode import stdin_answers
+    from alation_shell.shell.linemode import asker, stdin_answers
 
     try:
         instance = Instance.open()
     except ShellError as exc:
         print(f"{name}: {exc.message}", file=sys.stderr)
         return exc.exit_code
-    answers = stdin_answers()
-
-    def ask(prompt: str) -> str | None:
-        sys.stdout.write(prompt)
-        sys.stdout.flush()
-        answer = next(answers, None)
-        if not sys.stdin.isatty():
-            sys.stdout.write("\n")
-        return None if answer is None else answer.rstrip("\r\n")
-
+    ask = asker(sys.stdout, stdin_answers(), terminal=sys.stdin.isatty())
     session = Session(instance, interactive=sys.stdout.isatty(), ask=ask)
-    from alation_shell.commands.base import Context, Output
-
     ctx = Context(session, Output(sys.stdout), Output(sys.stderr))
     session.live_stderr = sys.stderr
     try:

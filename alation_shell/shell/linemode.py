@@ -24,23 +24,17 @@ class LineRunner:
         echo: bool = False,
         stop_on_error: bool = False,
         answers: Iterable[str] | None = None,
+        answers_on_terminal: bool = False,
         out: TextIO | None = None,
         err: TextIO | None = None,
     ) -> None:
         self.lines: Iterator[str] = iter(lines)
-        self.answers: Iterator[str] = iter(answers) if answers is not None else self.lines
         self.echo = echo
         self.stop_on_error = stop_on_error
         self.out = out or sys.stdout
         self.err = err or sys.stderr
-        self.session = Session(instance, interactive=False, ask=self._ask)
-
-    def _ask(self, prompt: str) -> str | None:
-        answer = next(self.answers, None)
-        shown = answer.rstrip("\n") if answer is not None else ""
-        self.out.write(prompt + (shown if self.echo else "") + "\n")
-        self.out.flush()
-        return None if answer is None else answer.rstrip("\r\n")
+        ask = asker(self.out, self.lines if answers is None else answers, echo=echo, terminal=answers_on_terminal)
+        self.session = Session(instance, interactive=False, ask=ask)
 
     def run(self) -> int:
         """Run every line; 0 if all succeeded, else the status of the last failing command."""
@@ -58,6 +52,26 @@ class LineRunner:
             if result.stop:
                 return status if result.session_status is None else result.session_status
         return status
+
+
+def asker(out: TextIO, answers: Iterable[str], *, echo: bool = False, terminal: bool = False):  # noqa: ANN201
+    """A confirmation reader: shows the question on `out`, takes the next line of `answers`.
+
+    On a terminal the person's typing shows the answer; otherwise the answer is shown only with `echo`, so
+    that a piped transcript reads `Type YES to continue: YES`.
+    """
+    it = iter(answers)
+
+    def ask(question: str) -> str | None:
+        out.write(question)
+        out.flush()
+        answer = next(it, None)
+        if not terminal:
+            out.write((answer.rstrip("\r\n") if answer is not None and echo else "") + "\n")
+            out.flush()
+        return None if answer is None else answer.rstrip("\r\n")
+
+    return ask
 
 
 def stdin_answers() -> Iterator[str]:

@@ -153,3 +153,19 @@ def test_init_subcommand(tmp_path: Path) -> None:
     r = run([tool("alation-shell"), "init", "--home", str(not_instance), "--force"], home)
     assert r.returncode == 1
     assert (not_instance / "precious.txt").read_text() == "keep me"
+
+
+def test_dash_c_on_a_terminal_asks_before_it_reads(home: Path) -> None:
+    import pexpect
+
+    run([tool("alation-shell"), "-c", "alation_conf alation.cluster.replication_mode -s secondary"], home)
+    child = pexpect.spawn(tool("alation-shell"), ["-c", "alation_action cluster_failover"],
+                          env=env_for(home, TERM="dumb"), encoding="utf-8", timeout=30)
+    child.expect_exact("Type YES to continue: ")  # shown before the answer is typed
+    child.sendline("YES")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert run([tool("alation_conf"), "alation.cluster.replication_mode"], home).stdout == (
+        "alation.cluster.replication_mode = standalone\n"
+    )
