@@ -170,7 +170,10 @@ def _run(opts: Options) -> int:
         from alation_shell.shell.repl import run_repl
 
         return run_repl(instance)
-    return LineRunner(instance, sys.stdin, echo=opts.echo, stop_on_error=opts.stop_on_error).run()
+    # stdin at a terminal with stdout redirected (`alation-shell | tee log`): plain lines, prompt on stderr.
+    prompt_to = sys.stderr if sys.stdin.isatty() else None
+    return LineRunner(instance, sys.stdin, echo=opts.echo, stop_on_error=opts.stop_on_error,
+                      answers_on_terminal=prompt_to is not None, prompt_to=prompt_to).run()
 
 
 def _init(opts: Options) -> int:

@@ -25,10 +25,12 @@ class LineRunner:
         stop_on_error: bool = False,
         answers: Iterable[str] | None = None,
         answers_on_terminal: bool = False,
+        prompt_to: TextIO | None = None,
         out: TextIO | None = None,
         err: TextIO | None = None,
     ) -> None:
         self.lines: Iterator[str] = iter(lines)
+        self.prompt_to = prompt_to  # typed at a terminal while stdout is redirected: prompt there
         self.echo = echo
         self.stop_on_error = stop_on_error
         self.out = out or sys.stdout
@@ -39,7 +41,13 @@ class LineRunner:
     def run(self) -> int:
         """Run every line; 0 if all succeeded, else the status of the last failing command."""
         status = 0
-        for raw in self.lines:
+        while True:
+            if self.prompt_to is not None:
+                self.prompt_to.write(self.session.prompt())
+                self.prompt_to.flush()
+            raw = next(self.lines, None)
+            if raw is None:
+                break
             line = raw.rstrip("\r\n")
             if self.echo and line.strip():
                 self.out.write(self.session.prompt() + line + "\n")

@@ -169,3 +169,19 @@ def test_dash_c_on_a_terminal_asks_before_it_reads(home: Path) -> None:
     assert run([tool("alation_conf"), "alation.cluster.replication_mode"], home).stdout == (
         "alation.cluster.replication_mode = standalone\n"
     )
+
+
+def test_typed_at_a_terminal_with_stdout_redirected(home: Path, tmp_path: Path) -> None:
+    import pexpect
+
+    log = tmp_path / "session.log"
+    child = pexpect.spawn("bash", ["-c", f"{tool('alation-shell')} > {log}"], env=env_for(home, TERM="xterm"),
+                          encoding="utf-8", timeout=30)
+    child.expect_exact("(env) DEMO [alationadmin@alation-demo /]$ ")  # the prompt goes to the terminal
+    child.sendline("alation_conf alation.backup_v2.incr_backup")
+    child.expect_exact("(env) DEMO [alationadmin@alation-demo /]$ ")
+    child.sendline("exit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert log.read_text() == "alation.backup_v2.incr_backup = False\n"
