@@ -31,6 +31,7 @@ class Progress:
         self.done = 0
         self.start = time.monotonic()
         self._drawn = 0.0
+        self._width = 0  # length of the line drawn last, to blank what a shorter one leaves
 
     def advance(self, n: int) -> None:
         self.update(self.done + n)
@@ -60,9 +61,10 @@ class Progress:
         if self.total and rate > 0 and self.done < self.total:
             eta = f"  ETA {int((self.total - self.done) / rate)}s"
         line = (
-            f"\r{self.label}  {pct}  {self._amount(self.done)}/{self._amount(self.total)}"
+            f"{self.label}  {pct}  {self._amount(self.done)}/{self._amount(self.total)}"
             f"  {self._amount(rate)}/s{eta}"
         )
         assert self.stream is not None
-        self.stream.write(line.ljust(79)[:79] if len(line) < 79 else line)
+        self.stream.write("\r" + line.ljust(self._width))
+        self._width = len(line)
         self.stream.flush()
