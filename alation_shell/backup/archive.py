@@ -46,6 +46,10 @@ COMPRESS_LEVEL = 2  # ISA-L 0-3: level 2 is within 1% of gzip -6's size at ~7x i
 CHUNK = 1 << 20
 NUL_BLOCK = bytes(512)
 READ_SIZE = 1 << 20
+_USTAR = struct.Struct("100s8s8s8s12s12s8s1s100s8s32s32s8s8s155s12x")  # a ustar header's fields
+_TYPEFLAGS = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE}
+_OCTAL_11 = 8**11  # the largest size or mtime a ustar field holds, plus one
+_GZIP_HEADER = b"\x1f\x8b\x08\x00" + bytes(4) + b"\x00\xff"  # deflate, no flags, no mtime, unknown OS
 
 
 def workers() -> int:
@@ -59,11 +63,23 @@ def workers() -> int:
 def tar_header(name: str, *, kind: str = "file", size: int = 0, mode: int = 0o644, mtime_ns: int = 0,
                target: str = "") -> bytes:
     """The header block(s) of one member (pax format: long and non-ASCII names are kept exactly)."""
+    mtime = max(mtime_ns // 1_000_000_000, 0)
+    if kind != "file":
+        size = 0
+    path = name + "/" if kind == "dir" and not name.endswith("/") else name
+    if (len(path) <= 100 and len(target) <= 100 and path.isascii() and target.isascii() and size < _OCTAL_11
+            and mtime < _OCTAL_11):
+        # What tarfile writes for such a member (a plain ustar header, no pax record), built directly: a
+        # full backup writes thousands of them.
+        header = _USTAR.pack(path.encode(), b"%07o\0" % (mode & 0o7777), b"0000000\0", b"0000000\0",
+                             b"%011o\0" % size, b"%011o\0" % mtime, b"        ", _TYPEFLAGS[kind], target.encode(),
+                             b"ustar\x0000", b"alation", b"alation", b"", b"", b"")
+        return header[:148] + b"%06o\0 " % sum(header) + header[156:]
     info = tarfile.TarInfo(name)
-    info.type = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE}[kind]
-    info.size = size if kind == "file" else 0
+    info.type = _TYPEFLAGS[kind]
+    info.size = size
     info.mode = mode
-    info.mtime = max(mtime_ns // 1_000_000_000, 0)
+    info.mtime = mtime
     info.linkname = target
     info.uname = info.gname = "alation"
     return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
@@ -71,10 +87,6 @@ def tar_header(name: str, *, kind: str = "file", size: int = 0, mode: int = 0o64
 
 def padding(size: int) -> bytes:
     return bytes(-size % 512)
-
-
-def gzip_member(data: bytes, level: int = COMPRESS_LEVEL) -> bytes:
-    return isal_zlib.compress(data, level, wbits=31)
 
 
 class TarballWriter:
@@ -94,7 +106,7 @@ class TarballWriter:
         threads = workers()
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="gzip")
         self._queue: queue.Queue[Future[bytes] | None] = queue.Queue(2 * threads + 1)
-        self._error: BaseException | None = None
+        self.error: BaseException | None = None  # what stopped the writer thread, raised at the next write
         self._buf = bytearray()
         self._writer = threading.Thread(target=self._write_out, name="tarball-writer", daemon=True)
         self._writer.start()
@@ -115,22 +127,22 @@ class TarballWriter:
         self.write(padding(len(data)))
 
     def _submit(self) -> None:
-        if self._error is not None:
-            raise self._error  # the writer thread failed (disk full, ...): stop reading at once
+        if self.error is not None:
+            raise self.error  # the writer thread failed (disk full, ...): stop reading at once
         data = bytes(self._buf)
         self._buf.clear()
         self._queue.put(self._pool.submit(isal_zlib.compress, data, self.level, 31))
 
     def _write_out(self) -> None:
         while (future := self._queue.get()) is not None:
-            if self._error is not None:
+            if self.error is not None:
                 continue  # keep taking work so that the producer is never blocked
             try:
                 data = future.result()
                 _pwrite_all(self._fd, data, self._offset)
                 self._offset += len(data)
             except BaseException as exc:  # noqa: BLE001 - handed to the producer thread
-                self._error = exc
+                self.error = exc
 
     def _stop(self) -> None:
         self._queue.put(None)
@@ -142,12 +154,13 @@ class TarballWriter:
         self.write(NUL_BLOCK * 2)
         self._submit()
         self._stop()
-        if self._error is not None:
-            raise self._error
+        if self.error is not None:
+            raise self.error
         head = tar_header(MANIFEST_NAME, size=len(manifest.raw)) + manifest.raw + padding(len(manifest.raw))
-        member = padded_gzip_member(head, self.reserve, self.level)
+        deflated, trailer = _deflate(head, self.level)
+        member = _padded_member(deflated, trailer, self.reserve)
         if member is None:
-            self._move_body_behind(gzip_member(head, self.level))
+            self._move_body_behind(_GZIP_HEADER + deflated + trailer)
         else:
             _pwrite_all(self._fd, member, 0)
         os.fsync(self._fd)
@@ -188,8 +201,15 @@ class TarballWriter:
 def padded_gzip_member(data: bytes, size: int, level: int = COMPRESS_LEVEL) -> bytes | None:
     """A gzip member of `data` exactly `size` bytes long, padded in its header's comment field; None if
     `data` does not fit. (gzip, GNU tar and ISA-L skip the comment; RFC 1952 sets no limit on its length.)"""
-    deflated = isal_zlib.compress(data, level, wbits=-15)
-    trailer = struct.pack("<II", isal_zlib.crc32(data), len(data) & 0xFFFFFFFF)
+    return _padded_member(*_deflate(data, level), size)
+
+
+def _deflate(data: bytes, level: int) -> tuple[bytes, bytes]:
+    """The deflate stream of a gzip member of `data`, and the member's trailer (CRC-32, size)."""
+    return isal_zlib.compress(data, level, wbits=-15), struct.pack("<II", isal_zlib.crc32(data), len(data) & 0xFFFFFFFF)
+
+
+def _padded_member(deflated: bytes, trailer: bytes, size: int) -> bytes | None:
     note = b"alation-shell backup: the manifest member, padded to the space reserved for it"
     fill = size - 10 - len(note) - 1 - len(deflated) - len(trailer)
     if fill < 0:
@@ -226,16 +246,21 @@ class TarballReader:
 
     `manifest()` first, then `members()`; each yielded header has been checked for safety, and its data
     must be consumed with `read_data()` (or is skipped). `finish()` checks what follows the end marker.
+    Decompression runs in a thread of its own, unless `threaded` is False (for reading just the manifest,
+    where starting the thread costs more than it saves).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, threaded: bool = True) -> None:
         self.path = path
         self.name = path.name
         try:
             self._file = open(path, "rb")  # noqa: SIM115 - closed in close()
         except FileNotFoundError:
             raise CorruptArchive(f"{path.name}: no such file") from None
-        self._stream = igzip_threaded.open(self._file, "rb", threads=1, block_size=READ_SIZE)
+        self._stream = (
+            igzip_threaded.open(self._file, "rb", threads=1, block_size=READ_SIZE) if threaded
+            else _GzipStream(self._file)
+        )
         self._unread = 0  # data + padding of the current member not consumed yet
 
     def __enter__(self) -> TarballReader:
@@ -432,6 +457,40 @@ class TarballReader:
                 return
             if data.count(0) != len(data):
                 raise CorruptArchive(f"{self.name}: unexpected data after the end of the archive")
+
+
+class _GzipStream:
+    """Concatenated gzip members decompressed as they are read, in the reading thread."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self._file = file
+        self._inflate = isal_zlib.decompressobj(wbits=31)
+        self._fed = False  # whether the member being decompressed has been given any data yet
+
+    def read(self, n: int) -> bytes:
+        """Up to `n` bytes; fewer only at the end of the last member. EOFError if the data stops inside one."""
+        parts = []
+        while n:
+            if self._inflate.eof:  # the next member starts right after this one
+                data = self._inflate.unused_data
+                self._inflate = isal_zlib.decompressobj(wbits=31)
+                self._fed = False
+            else:
+                data = self._inflate.unconsumed_tail
+            if not data:
+                data = self._file.read(READ_SIZE)
+                if not data:
+                    if self._fed:
+                        raise EOFError("compressed file ended before the end-of-stream marker was reached")
+                    break
+            self._fed = True
+            piece = self._inflate.decompress(data, n)
+            parts.append(piece)
+            n -= len(piece)
+        return b"".join(parts)
+
+    def close(self) -> None:
+        pass
 
 
 def _check_matches(info: tarfile.TarInfo, member: Member, archive: str) -> None:

@@ -1,15 +1,25 @@
 """The backup engine (SPEC §6): take, list, verify, delete and clean up backups; restore is in restore.py.
 
 A backup runs under the BackupLock. It empties the staging directory (/data2/tmp or
-`alation.backup.data_temp_dir`) and stages the catalog database there with SQLite's online backup API (a
-consistent copy while the catalog changes; done in a thread while the event-bus tarball is written). Each
-tarball is written as `<name>.partial` beside its final name, fsynced, and renamed: the event-bus tarball
+`alation.backup.data_temp_dir`). The catalog database is captured consistently while the catalog changes, in
+one of two ways (the manifest records which):
+
+- A full backup stages a copy of it there with SQLite's online backup API (done in a thread while the
+  event-bus tarball is written), and so does an incremental of a catalog in WAL mode, where the main file
+  alone is not the database.
+- An incremental of a catalog in a rollback-journal mode (DELETE, TRUNCATE, PERSIST: the seeded catalog's)
+  reads the live file in place, without a copy, while a read transaction holds SQLite's SHARED lock on it: no
+  writer can commit meanwhile, so the file is the database at one instant, the same guarantee the backup API
+  gives (it copies under a read transaction too). Only the blocks that differ from the full's are stored.
+
+Each tarball is written as `<name>.partial` beside its final name, fsynced, and renamed: the event-bus tarball
 first and the alation tarball last, so a backup is visible only once all of it is complete. An error or an
 interruption removes what this run wrote; a killed run's leftovers are removed by the next one
 (`clean_partials`). The staging directory's contents are removed at the end; the directory is kept.
 
 Incrementals are taken against the last full backup given as `base` (never against an incremental): the rule
-for what counts as changed is in manifest.py.
+for what counts as changed is in manifest.py. The full's manifests are loaded from its base index (records.py)
+when it has a sound one, else read from its tarballs.
 """
 
 from __future__ import annotations
@@ -20,12 +30,16 @@ import secrets
 import shutil
 import sqlite3
 import stat
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
+from typing import BinaryIO, TypeVar
 from urllib.parse import quote
 
 from alation_shell.backup.archive import TarballReader, TarballWriter, padding, tar_header
@@ -40,14 +54,17 @@ from alation_shell.backup.manifest import (
     FORMATS,
     KINDS,
     PART_ROOTS,
+    QUICK_BYTES,
     RACY_WINDOW_NS,
     Manifest,
     block_count,
     block_digests,
+    block_digests_against,
     block_member,
     file_hash,
     hash_list,
     link_stays_inside,
+    quick_digests,
     runs,
     unchanged_since,
 )
@@ -58,13 +75,16 @@ from alation_shell.backup.records import (
     backup_dir,
     find_backup,
     find_full,
+    index_path,
     list_backups,
+    read_index,
     read_manifest,
     read_sidecar,
     record_from_manifests,
     shown,
     sidecar_path,
     tarball_names,
+    write_index,
     write_sidecar,
 )
 from alation_shell.backup.restore import recover_restore, restore_backup
@@ -90,6 +110,8 @@ __all__ = [
 
 DEFAULT_STAGING = "/data2/tmp"
 READ_SIZE = 64 * BLOCK_SIZE  # 1 MiB reads, whole blocks
+AHEAD = 4  # pieces of a file hashed on the pool ahead of the one being stored
+SPOOL_BYTES = 64 << 20  # an incremental's changed blocks of one file kept in memory up to this much
 STAGED_DB = "rosemeta.db"
 # Staging is emptied: it must not be, contain or lie inside anything the instance keeps.
 PROTECTED = ("data1", "data2/backup", "etc", "var", "opt")
@@ -98,6 +120,7 @@ DB_COMPANIONS = ("rosemeta.db-wal", "rosemeta.db-shm", "rosemeta.db-journal")
 PARTS = {"v2": ("alation", "eb"), "v1": ("all",)}
 
 ProgressFactory = Callable[[str, int], Progress]
+_D = TypeVar("_D")  # what hashing a piece gives
 
 
 def _no_log(line: str) -> None:
@@ -169,6 +192,9 @@ class _BackupRun:
         self.step = "starting"
         self.written: list[Path] = []  # partial and final files of this run, removed if it fails
         self.hasher: ThreadPoolExecutor | None = None  # hashes blocks while the file is read on
+        # Files are read into these, in turn (`_Tarball._pieces`): a new 1 MiB bytes object per read costs
+        # more than the read, as fresh memory is page-faulted in.
+        self.buffers: list[bytearray] = []
 
     def run(self, names: list[str], base_record: BackupRecord | None, staging: str) -> BackupRecord:
         started = time.monotonic()
@@ -183,10 +209,10 @@ class _BackupRun:
             scan_started = time.time_ns()
             manifests: list[Manifest] = []
             with ThreadPoolExecutor(1, "stage") as stager, ThreadPoolExecutor(_workers(), "hash") as self.hasher:
-                # The database is staged while the event-bus tarball, which does not need it, is written.
+                # The database is staged (if it is) while the event-bus tarball, which does not need it, is written.
                 staging_job = stager.submit(self._stage_catalog, stage_dir)
                 try:
-                    bases = _base_manifests(base_record) if base_record is not None else None
+                    bases = _base_manifests(self.instance, base_record) if base_record is not None else None
                     for i in sorted(range(len(parts)), key=lambda i: parts[i] != "eb"):
                         staged = staging_job.result() if parts[i] != "eb" else None
                         base = bases[i] if bases else None
@@ -212,6 +238,11 @@ class _BackupRun:
             write_sidecar(record)
         except OSError as exc:  # the backup is complete; listing falls back to the manifests
             self.log(f"could not write the listing sidecar: {_os_reason(exc)}")
+        if self.kind == "full" and self.fmt == "v2":
+            try:
+                write_index(self.instance, record, manifests)
+            except OSError as exc:  # the backup is complete; its incrementals read its manifests instead
+                self.log(f"could not write the base index: {_os_reason(exc)}")
         self.log(
             f"backup {self.label} complete: {', '.join(p.name for p in files)} "
             f"({human_bytes(record.size)}, {time.monotonic() - started:.1f} s)"
@@ -235,8 +266,12 @@ class _BackupRun:
         self.log(f"backup {self.label} abandoned; no file of it is left in {shown(self.instance, self.directory)}")
 
     # Steps ---------------------------------------------------------------------------------------
-    def _stage_catalog(self, stage_dir: Path) -> Path | None:
-        """Copy the catalog database into staging with SQLite's online backup API (in its own thread)."""
+    def _stage_catalog(self, stage_dir: Path, *, in_place_ok: bool = True) -> Path | None:
+        """Copy the catalog database into staging with SQLite's online backup API (in its own thread).
+
+        Not for an incremental of a catalog in a rollback-journal mode, which the alation tarball reads in
+        place instead (`_read_in_place`): None then, as when there is no catalog database to stage.
+        """
         live = self.instance.root / CATALOG_DB
         try:
             st = os.lstat(live)
@@ -249,6 +284,8 @@ class _BackupRun:
         try:
             source = sqlite3.connect(f"file:{quote(str(live))}?mode=ro", uri=True, timeout=30)
             try:
+                if in_place_ok and self.kind == "incr" and not _in_wal_mode(source):
+                    return None
                 source.execute("PRAGMA mmap_size=4294967296")  # pages read in place, not copied (~15% faster)
                 target = sqlite3.connect(staged)
                 try:
@@ -309,13 +346,15 @@ class _BackupRun:
                 "roots": list(PART_ROOTS[part]),
                 "base": {"label": base.label, "checksum": base.checksum} if base else None,
                 "entries": entries,
-                "deleted": sorted(set(base.by_path()) - {e["path"] for e in entries}) if base else [],
+                "deleted": sorted(tarball.base.keys() - {e["path"] for e in entries}),
             }
             manifest = Manifest.create(data)
             self.step = f"writing {shown(self.instance, partial)}"
             size = writer.finish(manifest)
-        except BaseException:
+        except BaseException as exc:
             writer.abort()
+            if exc is writer.error:  # the tarball could not be written, whatever was being read meanwhile
+                self.step = f"writing {shown(self.instance, partial)}"
             raise
         if bar is not None:
             bar.finish()
@@ -343,7 +382,7 @@ class _BackupRun:
             pending = [(root, str(top))]
             while pending:
                 rel, real = pending.pop()
-                self.step = f"reading {shown(self.instance, Path(real))}"
+                self.step = f"reading /{rel}"
                 try:
                     listing = list(os.scandir(real))
                 except FileNotFoundError:  # removed since its parent was listed: backed up empty
@@ -359,7 +398,7 @@ class _BackupRun:
                     items.append((path, st))
                     if stat.S_ISDIR(st.st_mode):
                         pending.append((path, item.path))
-        items.sort(key=lambda item: item[0])
+        items.sort(key=itemgetter(0))
         return items
 
     def _publish(self, names: list[str]) -> list[Path]:
@@ -394,6 +433,8 @@ class _Tarball:
         self.base_blocks_usable = base is not None and base.block_size == BLOCK_SIZE
         self.racy_from = base.data["scan_started_ns"] - RACY_WINDOW_NS if base is not None else 0
         self.staged = staged
+        # An incremental's catalog database that was not staged is read in place (see _stage_catalog).
+        self.in_place = staged is None and run.kind == "incr"
         self.stage_dir = stage_dir
         self.bar = bar
         self.current = ""  # the file being read, for warnings
@@ -429,8 +470,18 @@ class _Tarball:
         return None
 
     def _add_file(self, path: str, st: os.stat_result, mode: int) -> dict | None:
+        base = self.base.get(path)
+        if base is not None and base["type"] != "file":
+            base = None
+        if base is not None and base["mode"] == mode and unchanged_since(base, st, self.racy_from):
+            # Everything the full's record says still holds: it is this file's record, kept in the full.
+            entry = base.copy()
+            entry.pop("xxh3", None)
+            entry["stored"] = "base"
+            self._advance(st.st_size)
+            return entry
         staged = self.staged is not None and path == CATALOG_DB
-        entry: dict = {
+        entry = {
             "path": path,
             "type": "file",
             "mode": mode,
@@ -439,16 +490,9 @@ class _Tarball:
             "ino": 0 if staged else st.st_ino,
         }
         if staged:
-            entry["staged"] = True
-        base = self.base.get(path)
-        if base is not None and base["type"] != "file":
-            base = None
-        if base is not None and unchanged_since(base, st, self.racy_from):
-            entry.update(size=base["size"], sha256=base["sha256"], stored="base")
-            if "blocks" in base:
-                entry["blocks"] = base["blocks"]
-            self._advance(st.st_size)
-            return entry
+            entry.update(staged=True, capture="backup-api")
+        if path == CATALOG_DB and self.in_place:
+            return self._add_catalog_in_place(entry, st, base)
         source = self.staged if staged else self.root / path
         self.run.step = f"reading {self._shown(path)}"
         try:
@@ -472,6 +516,43 @@ class _Tarball:
         self.run.step = self.writing
         return entry
 
+    def _add_catalog_in_place(self, entry: dict, st: os.stat_result, base: dict | None) -> dict | None:
+        """An incremental's catalog database, read where it lies while a read transaction holds writers off.
+
+        Only the reading is done under the transaction: the changed blocks are kept aside and stored once it
+        has ended, so that writers wait for no compression and no disk write.
+        """
+        live = self.root / CATALOG_DB
+        self.run.step = f"reading the catalog database {self._shown(CATALOG_DB)}"
+        # Compared block by block with the full's record when it has one; a catalog to store whole is copied.
+        comparable = base is not None and bool(base.get("blocks")) and self.base_blocks_usable
+        with tempfile.SpooledTemporaryFile(SPOOL_BYTES, dir=self.stage_dir) as scratch:
+            try:
+                with _read_in_place(live) as fd:
+                    if fd is not None:
+                        now = os.fstat(fd)
+                        if comparable and now.st_size > BLOCK_SIZE:
+                            entry.update(capture="in-place", mtime_ns=now.st_mtime_ns, ctime_ns=now.st_ctime_ns,
+                                         ino=now.st_ino)
+                            diff = self._diff_blocks(entry, fd, base, scratch)
+            except sqlite3.Error as exc:
+                raise BackupError(
+                    f"backup failed while reading the catalog database {self._shown(CATALOG_DB)}: {exc}; "
+                    "earlier backups are intact"
+                ) from None
+            if entry.get("capture") != "in-place":  # in WAL mode since the backup started, or to store whole
+                self.staged = self.run._stage_catalog(self.stage_dir, in_place_ok=False)
+                self.in_place = False
+                return self._add_file(CATALOG_DB, st, entry["mode"])
+            self._store_blocks(entry, base, scratch, diff)
+        self.run.log(
+            f"read the catalog database {self._shown(CATALOG_DB)} in place, writers held off by a read "
+            f"transaction meanwhile ({human_bytes(entry['size'])}, {len(entry.get('changed', ()))} runs "
+            "of changed blocks)"
+        )
+        self.run.step = self.writing
+        return entry
+
     def _add_small(self, entry: dict, data: bytes, base: dict | None) -> None:
         if len(data) > BLOCK_SIZE:  # grew since it was looked at
             blocks = block_digests(data, BLOCK_SIZE)
@@ -486,89 +567,139 @@ class _Tarball:
         entry["stored"] = "whole"
         self.writer.add_bytes(entry["path"], data, mode=entry["mode"], mtime_ns=entry["mtime_ns"])
 
-    def _pieces(self, fd: int, size: int | None) -> Iterator[tuple[bytes, bytes]]:
-        """(piece, its block digests) for 1 MiB pieces of the file, hashed on the pool a few pieces ahead.
+    def _pieces(self, fd: int, size: int | None, digest: Callable[[memoryview, int], _D],
+                inline: bool = False) -> Iterator[tuple[memoryview, _D]]:
+        """(piece, `digest(piece, its first block)`) for 1 MiB pieces of the file, hashed on the pool a few
+        pieces ahead; or `inline`, for a digest that holds the GIL anyway and is quick (XXH3), or a file of
+        one piece, where handing it to the pool costs more than hashing it.
 
         With `size`, exactly that many bytes (a file that shrank while read is padded with zeros, as it was
-        announced in the tar header already); without, up to the end of the file.
+        announced in the tar header already); without, up to the end of the file. A piece is a view of a
+        buffer that is read into again: it must be used (copied, written out) before the next is asked for.
         """
+        if inline:
+            for piece, offset in self._read(fd, size, 1):
+                yield piece, digest(piece, offset // BLOCK_SIZE)
+            return
         assert self.run.hasher is not None
-        ahead: deque[tuple[bytes, Future[bytes]]] = deque()
-        done = 0
-        while size is None or done < size:
-            want = READ_SIZE if size is None else min(READ_SIZE, size - done)
-            piece = _read_block(fd, want)
-            if size is not None and len(piece) < want:
-                # Shrunk while read (as `tar` warns "file changed as we read it"): stored as read, padded.
-                self.run.log(f"warning: {self._shown(self.current)} changed while being read; stored as read")
-                piece += bytes(want - len(piece))
-            if not piece:
-                break
-            done += len(piece)
-            ahead.append((piece, self.run.hasher.submit(block_digests, piece, BLOCK_SIZE)))
-            if len(ahead) > 4:
+        ahead: deque[tuple[memoryview, Future[_D]]] = deque()
+        for piece, offset in self._read(fd, size, AHEAD + 2):
+            ahead.append((piece, self.run.hasher.submit(digest, piece, offset // BLOCK_SIZE)))
+            if len(ahead) > AHEAD:
                 piece, digests = ahead.popleft()
                 yield piece, digests.result()
         while ahead:
             piece, digests = ahead.popleft()
             yield piece, digests.result()
 
+    def _read(self, fd: int, size: int | None, ring: int) -> Iterator[tuple[memoryview, int]]:
+        """(piece, its offset) for 1 MiB pieces of the file, as `_pieces` describes them, read into `ring`
+        buffers in turn: one is read into again only once its piece was hashed and handed on (hashed on the
+        pool, at most AHEAD + 1 pieces are in use at a time)."""
+        buffers = self.run.buffers
+        while len(buffers) < ring:
+            buffers.append(bytearray(READ_SIZE))
+        done = 0
+        turn = 0
+        while size is None or done < size:
+            want = READ_SIZE if size is None else min(READ_SIZE, size - done)
+            buffer = buffers[turn]
+            turn = (turn + 1) % ring
+            got = _read_into(fd, buffer, want, done)
+            if size is not None and got < want:
+                # Shrunk while read (as `tar` warns "file changed as we read it"): stored as read, padded.
+                self.run.log(f"warning: {self._shown(self.current)} changed while being read; stored as read")
+                buffer[got:want] = bytes(want - got)
+                got = want
+            if not got:
+                break
+            yield memoryview(buffer)[:got], done
+            done += got
+
     def _add_stream(self, entry: dict, fd: int, size: int) -> None:
         """A large file stored whole, streamed; its size is fixed by the header written first."""
         self.current = path = entry["path"]
         self.writer.write(tar_header(path, size=size, mode=entry["mode"], mtime_ns=entry["mtime_ns"]))
         digests = []
-        for piece, found in self._pieces(fd, size):
+        quick = []
+        # A full also lists each block's XXH3, so that its incrementals need not sha256 unchanged blocks.
+        full = self.run.kind == "full"
+        pieces = self._pieces(fd, size, _full_digests if full else _sha_digests, inline=size <= READ_SIZE)
+        for piece, (found, found_quick) in pieces:
             digests.append(found)
+            quick.append(found_quick)
             self.writer.write(piece)
             self._advance(len(piece))
         self.writer.write(padding(size))
         blocks = b"".join(digests)
         entry.update(size=size, sha256=hash_list(blocks), stored="whole", blocks=blocks.hex())
+        if full:
+            entry["xxh3"] = b"".join(quick).hex()
 
     def _add_blocks(self, entry: dict, fd: int, base: dict) -> None:
-        """A large file of an incremental: only the runs of blocks that differ from the full's are stored.
+        """A large file of an incremental: only the runs of blocks that differ from the full's are stored."""
+        with tempfile.SpooledTemporaryFile(SPOOL_BYTES, dir=self.stage_dir) as scratch:
+            self._store_blocks(entry, base, scratch, self._diff_blocks(entry, fd, base, scratch))
 
-        Changed blocks are kept in a scratch file in the staging directory while the file is read, because
-        the tar headers can only be written once it is known which blocks changed.
-        """
+    def _diff_blocks(self, entry: dict, fd: int, base: dict, scratch: BinaryIO) -> _Diff:
+        """Read a file and compare it block by block with the full's record `base`; the blocks that differ
+        go to `scratch` (in memory, or a scratch file in the staging directory once they are many), because
+        the tar headers can only be written once it is known which blocks changed."""
         self.current = entry["path"]
         old = bytes.fromhex(base["blocks"])
-        digests = []
-        changed: list[int] = []
-        size = 0
-        first = b""
-        scratch_path = self.stage_dir / "changed-blocks"
-        with open(scratch_path, "w+b") as scratch:
-            for piece, found in self._pieces(fd, None):
-                if not size:
-                    first = piece
-                digests.append(found)
-                block = size // BLOCK_SIZE
-                stored = old[block * DIGEST_BYTES : block * DIGEST_BYTES + len(found)]
-                if found != stored:
-                    for i in range(0, len(found), DIGEST_BYTES):
-                        if found[i : i + DIGEST_BYTES] != stored[i : i + DIGEST_BYTES]:
-                            changed.append(block + i // DIGEST_BYTES)
-                            offset = i // DIGEST_BYTES * BLOCK_SIZE
-                            scratch.write(piece[offset : offset + BLOCK_SIZE])
-                size += len(piece)
-                self._advance(len(piece))
-            if size <= BLOCK_SIZE:  # shrunk to one block while read: a small file after all
-                self._add_small(entry, first, base)
-                return
-            blocks = b"".join(digests)
-            entry.update(size=size, sha256=hash_list(blocks), blocks=blocks.hex())
-            if entry["sha256"] == base["sha256"]:
-                entry["stored"] = "base"
-                return
-            entry.update(stored="blocks", changed=runs(changed))
-            scratch.seek(0)
-            for first_block, count in entry["changed"]:
-                length = min((first_block + count) * BLOCK_SIZE, size) - first_block * BLOCK_SIZE
-                self.writer.add_bytes(block_member(entry["path"], first_block), scratch.read(length),
-                                      mtime_ns=entry["mtime_ns"])
-        os.unlink(scratch_path)
+        old_quick = bytes.fromhex(base.get("xxh3", ""))
+
+        def digest(piece: memoryview, first: int) -> bytes:
+            if not old_quick:  # a full made before XXH3 lists were kept: every block is hashed
+                return block_digests(piece, BLOCK_SIZE)
+            last = first + len(piece) // BLOCK_SIZE + 1
+            return block_digests_against(piece, BLOCK_SIZE, old_quick[first * QUICK_BYTES : last * QUICK_BYTES],
+                                         old[first * DIGEST_BYTES : last * DIGEST_BYTES])
+
+        diff = _Diff()
+        for piece, found in self._pieces(fd, None, digest, inline=bool(old_quick)):
+            if not diff.size and len(piece) <= BLOCK_SIZE:
+                diff.first = bytes(piece)
+            diff.digests.append(found)
+            block = diff.size // BLOCK_SIZE
+            stored = old[block * DIGEST_BYTES : block * DIGEST_BYTES + len(found)]
+            if found != stored:
+                for i in range(0, len(found), DIGEST_BYTES):
+                    if found[i : i + DIGEST_BYTES] != stored[i : i + DIGEST_BYTES]:
+                        diff.changed.append(block + i // DIGEST_BYTES)
+                        offset = i // DIGEST_BYTES * BLOCK_SIZE
+                        scratch.write(piece[offset : offset + BLOCK_SIZE])
+            diff.size += len(piece)
+            self._advance(len(piece))
+        return diff
+
+    def _store_blocks(self, entry: dict, base: dict, scratch: BinaryIO, diff: _Diff) -> None:
+        """Record what `_diff_blocks` found, and store the runs of changed blocks kept in `scratch`."""
+        size = diff.size
+        if size <= BLOCK_SIZE:  # shrunk to one block while read: a small file after all
+            self._add_small(entry, diff.first, base)
+            return
+        blocks = b"".join(diff.digests)
+        entry.update(size=size, sha256=hash_list(blocks), blocks=blocks.hex())
+        if entry["sha256"] == base["sha256"]:
+            entry["stored"] = "base"
+            return
+        entry.update(stored="blocks", changed=runs(diff.changed))
+        scratch.seek(0)
+        for first_block, count in entry["changed"]:
+            length = min((first_block + count) * BLOCK_SIZE, size) - first_block * BLOCK_SIZE
+            self.writer.add_bytes(block_member(entry["path"], first_block), scratch.read(length),
+                                  mtime_ns=entry["mtime_ns"])
+
+
+class _Diff:
+    """What reading a file against the full's record of it found (`_Tarball._diff_blocks`)."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.digests: list[bytes] = []  # the block digests, a piece's at a time
+        self.changed: list[int] = []  # the blocks that differ from the full's, in order
+        self.first = b""  # the file's content if it turned out to be one block or less
 
 
 def _manifest_bound(items: list[tuple[str, os.stat_result]]) -> int:
@@ -577,24 +708,63 @@ def _manifest_bound(items: list[tuple[str, os.stat_result]]) -> int:
     for path, st in items:
         bound += 320 + 2 * len(path)
         if stat.S_ISREG(st.st_mode):
-            bound += 2 * DIGEST_BYTES * block_count(st.st_size, BLOCK_SIZE)
+            bound += 2 * (DIGEST_BYTES + QUICK_BYTES) * block_count(st.st_size, BLOCK_SIZE)
     return bound
 
 
-def _read_block(fd: int, size: int) -> bytes:
-    """Up to `size` bytes, fewer only at end of file."""
-    data = os.read(fd, size)
-    if len(data) == size or not data:
-        return data
-    parts = [data]
-    got = len(data)
+def _full_digests(piece: memoryview, first: int) -> tuple[bytes, bytes]:
+    """A piece's block digests and XXH3 digests, as a full lists them."""
+    return block_digests(piece, BLOCK_SIZE), quick_digests(piece, BLOCK_SIZE)
+
+
+def _sha_digests(piece: memoryview, first: int) -> tuple[bytes, bytes]:
+    return block_digests(piece, BLOCK_SIZE), b""
+
+
+def _in_wal_mode(con: sqlite3.Connection) -> bool:
+    return con.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal"
+
+
+@contextmanager
+def _read_in_place(live: Path) -> Iterator[int | None]:
+    """An fd on the live catalog database that no writer can change while it is open; None if the database
+    is in WAL mode (its main file alone is not the database; stage it instead).
+
+    A read transaction holds SQLite's SHARED lock meanwhile: a writer may prepare its changes but cannot
+    commit them into the file until the lock is released (it waits, as for any reader). POSIX locks belong to
+    the process, and closing any fd of the file drops all of them: so the fd is opened only after the
+    transaction has begun, and closed only after it has ended.
+    """
+    con = sqlite3.connect(f"file:{quote(str(live))}?mode=ro", uri=True, timeout=30, isolation_level=None)
+    try:
+        con.execute("BEGIN")
+        con.execute("SELECT count(*) FROM sqlite_master").fetchall()  # takes the SHARED lock and keeps it
+        if _in_wal_mode(con):
+            con.execute("ROLLBACK")
+            yield None
+            return
+        fd = os.open(live, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            try:
+                yield fd
+            finally:
+                con.execute("ROLLBACK")
+        finally:
+            os.close(fd)
+    finally:
+        con.close()
+
+
+def _read_into(fd: int, buffer: bytearray, size: int, offset: int) -> int:
+    """Read up to `size` bytes at `offset` into the start of `buffer`; fewer only at end of file."""
+    view = memoryview(buffer)
+    got = 0
     while got < size:
-        more = os.read(fd, size - got)
-        if not more:
+        n = os.preadv(fd, [view[got:size]], offset + got)
+        if not n:
             break
-        parts.append(more)
-        got += len(more)
-    return b"".join(parts)
+        got += n
+    return got
 
 
 def _read_to_end(fd: int) -> bytes:
@@ -604,13 +774,16 @@ def _read_to_end(fd: int) -> bytes:
     return b"".join(parts)
 
 
-def _base_manifests(base: BackupRecord) -> list[Manifest]:
-    """The manifests of the full an incremental builds on, checked against the record of it."""
-    try:
-        manifests = [read_manifest(path) for path in base.files]
-    except (CorruptArchive, OSError) as exc:
-        reason = exc.message if isinstance(exc, CorruptArchive) else _os_reason(exc)
-        raise BackupError(f"the full backup {base.label} to build on cannot be read: {reason}") from None
+def _base_manifests(instance: Instance, base: BackupRecord) -> list[Manifest]:
+    """The manifests of the full an incremental builds on (from its base index if it has a sound one),
+    checked against the record of it."""
+    manifests = read_index(instance, base)
+    if manifests is None:
+        try:
+            manifests = [read_manifest(path) for path in base.files]
+        except (CorruptArchive, OSError) as exc:
+            reason = exc.message if isinstance(exc, CorruptArchive) else _os_reason(exc)
+            raise BackupError(f"the full backup {base.label} to build on cannot be read: {reason}") from None
     for i, manifest in enumerate(manifests):
         expected = PARTS["v2"][i]
         if (manifest.kind, manifest.part, manifest.label) != ("full", expected, base.label) or (
@@ -715,7 +888,7 @@ def verify_backup(instance: Instance, record: BackupRecord, progress: ProgressFa
 def delete_backup(instance: Instance, record: BackupRecord) -> None:
     """Remove a backup's files (alation tarball first, so it stops being listed at once) and its sidecar."""
     with BackupLock(instance, "retention"):
-        for path in [*record.files, sidecar_path(record.alation_file)]:
+        for path in [*record.files, sidecar_path(record.alation_file), index_path(instance, record.alation_file)]:
             path.unlink(missing_ok=True)
         fsync_dir(record.alation_file.parent)
 

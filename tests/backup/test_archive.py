@@ -11,17 +11,22 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from alation_shell.backup import engine
-from alation_shell.backup.archive import TarballReader, TarballWriter, padded_gzip_member
+from alation_shell.backup.archive import TarballReader, TarballWriter, padded_gzip_member, tar_header
 from alation_shell.backup.manifest import (
     BLOCK_SIZE,
+    DIGEST_BYTES,
     MANIFEST_NAME,
     Manifest,
     block_digests,
+    block_digests_against,
     check_path,
     hash_list,
     link_stays_inside,
+    quick_digests,
     runs,
 )
 from alation_shell.backup.records import read_manifest
@@ -84,6 +89,63 @@ def test_written_tarball_is_read_back_by_python_and_by_our_strict_reader(tmp_pat
     with TarballReader(path) as reader:
         assert reader.manifest().checksum == manifest.checksum
         reader.check_members(manifest)
+
+
+def test_reading_without_a_decompression_thread_reads_the_same_and_is_as_strict(tmp_path: Path) -> None:
+    path = tmp_path / "t.tar.gz"
+    manifest = write_tarball(path, FILES, 1 << 16)
+    with TarballReader(path, threaded=False) as reader:
+        assert reader.manifest().checksum == manifest.checksum
+        reader.check_members(manifest)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 100])
+    with TarballReader(path, threaded=False) as reader, pytest.raises(CorruptArchive, match="truncated"):
+        reader.manifest()
+        reader.check_members(manifest)
+
+
+def tarfile_header(name: str, kind: str, size: int, mode: int, mtime_ns: int, target: str) -> bytes:
+    """What tarfile itself writes for a member (tar_header builds plain ustar headers without it)."""
+    info = tarfile.TarInfo(name)
+    info.type = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE}[kind]
+    info.size = size if kind == "file" else 0
+    info.mode = mode
+    info.mtime = max(mtime_ns // 1_000_000_000, 0)
+    info.linkname = target
+    info.uname = info.gname = "alation"
+    return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+
+
+NAMES = st.text(st.sampled_from("abz./-_ü0"), min_size=1, max_size=120)
+
+
+@given(name=NAMES, kind=st.sampled_from(["file", "dir", "symlink"]), size=st.sampled_from([0, 1, 8**11 - 1, 8**11]),
+       mode=st.sampled_from([0, 0o644, 0o755, 0o4777]), mtime_ns=st.sampled_from([-1, 0, 10**18, 8**11 * 10**9]),
+       target=NAMES)
+def test_tar_headers_are_the_ones_tarfile_writes(name: str, kind: str, size: int, mode: int, mtime_ns: int,
+                                                 target: str) -> None:
+    target = target if kind == "symlink" else ""
+    assert tar_header(name, kind=kind, size=size, mode=mode, mtime_ns=mtime_ns, target=target) == tarfile_header(
+        name, kind, size, mode, mtime_ns, target)
+
+
+def test_unchanged_blocks_take_the_fulls_digests_and_only_changed_ones_are_hashed() -> None:
+    old_data = bytes(range(256)) * (3 * BLOCK_SIZE // 256) + b"tail"  # three blocks and a short one
+    quick = quick_digests(old_data, BLOCK_SIZE)
+    # Stand-ins for the full's digests, so that a digest taken over unhashed shows as such.
+    taken = b"".join(bytes([0xA0 + i]) * DIGEST_BYTES for i in range(4))
+    assert block_digests_against(old_data, BLOCK_SIZE, quick, taken) == taken
+    new_data = bytearray(old_data)
+    new_data[BLOCK_SIZE + 5] ^= 1  # the second block changed
+    new_data += b"grown"  # and the short last one
+    found = block_digests_against(bytes(new_data), BLOCK_SIZE, quick, taken)
+    real = block_digests(bytes(new_data), BLOCK_SIZE)
+    width = DIGEST_BYTES
+    assert found[:width] == taken[:width] and found[2 * width : 3 * width] == taken[2 * width : 3 * width]
+    assert found[width : 2 * width] == real[width : 2 * width] and found[3 * width :] == real[3 * width :]
+    longer = bytes(new_data) + bytes(BLOCK_SIZE)  # blocks at and beyond the full's end are hashed
+    assert block_digests_against(longer, BLOCK_SIZE, quick, taken)[3 * width :] == \
+        block_digests(longer, BLOCK_SIZE)[3 * width :]
 
 
 def test_padded_gzip_member_has_the_exact_size_and_plain_gzip_reads_it() -> None:
@@ -162,6 +224,16 @@ def _break(data: dict, how: str) -> dict:
         blocked["blocks"] = blocked["blocks"][:-32]
     elif how == "blocks-hash":
         blocked["blocks"] = "0" * 32 + blocked["blocks"][32:]
+    elif how == "sha-case":
+        files[-1]["sha256"] = files[-1]["sha256"].upper()
+    elif how == "xxh3-length":
+        blocked["xxh3"] = blocked["xxh3"][:-32]
+    elif how == "xxh3-hex":
+        blocked["xxh3"] = "g" + blocked["xxh3"][1:]
+    elif how == "capture":
+        files[0]["capture"] = "copied somehow"
+    elif how == "hidden-dotdot":
+        data["entries"][-1]["path"] = data["entries"][-1]["path"] + "/.."
     elif how == "stored":
         files[0]["stored"] = "base"  # a full cannot take anything from elsewhere
     elif how == "base":
@@ -178,7 +250,8 @@ def _break(data: dict, how: str) -> dict:
 
 
 @pytest.mark.parametrize("how", ["order", "repeat", "outside", "sha", "blocks-length", "blocks-hash", "stored",
-                                 "base", "incr-without-base", "roots", "mode", "version"])
+                                 "base", "incr-without-base", "roots", "mode", "version", "sha-case", "xxh3-length",
+                                 "xxh3-hex", "capture", "hidden-dotdot"])
 def test_manifest_validation_refuses(real_manifest: dict, how: str) -> None:
     with pytest.raises(CorruptArchive):
         Manifest.parse(json.dumps(_break(real_manifest, how)).encode())
