@@ -405,9 +405,12 @@ class _BackupRun:
         """Rename the partials to their final names: the alation tarball last, so it marks completeness."""
         self.step = f"publishing the backup in {shown(self.instance, self.directory)}"
         files = [self.directory / name for name in names]
+        stamp = int(self.when.timestamp() * 1_000_000_000)
         for final in reversed(files):
             self.written.append(final)
-            os.rename(final.with_name(final.name + ".partial"), final)
+            partial = final.with_name(final.name + ".partial")
+            os.utime(partial, ns=(stamp, stamp))  # dated when it was taken, on the virtual clock, like its name
+            os.rename(partial, final)
         fsync_dir(self.directory)
         for final in files:
             self.log(f"published {shown(self.instance, final)}")

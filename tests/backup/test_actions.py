@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sqlite3
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -267,3 +267,13 @@ def test_v1_backup_restores_from_its_one_tarball(shell: Session) -> None:
     result = answering(shell.instance, "YES").execute("alation_action destructive_restore_all")
     assert result.ok, result.stderr
     assert state(shell.instance) == at_backup
+
+
+def test_tarballs_are_dated_by_the_virtual_clock(shell: Session) -> None:
+    assert shell.execute("sim advance 1d").exit_code == 0
+    tarballs_written = sorted(shell.instance.real_path("/data2/backup").glob("*.tar.gz"))
+    assert len(tarballs_written) == 2
+    for path in tarballs_written:
+        # 202603030100_... was taken at 2026-03-03 01:00 UTC (virtual), and says so in its mtime too.
+        assert path.stat().st_mtime == datetime(2026, 3, 3, 1, 0, tzinfo=UTC).timestamp()
+    assert "Mar  3  2026 202603030100_17-0-0-49181_alation_backup.tar.gz" in shell.execute("ls -l /data2/backup").stdout
