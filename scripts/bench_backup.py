@@ -4,7 +4,8 @@
     .venv/bin/python scripts/bench_backup.py [--size 256M] [--runs 3] [--home DIR] [--keep]
 
 Builds a catalog of --size with `alation-shell init --size` in a temporary home (or uses --home), then times,
-each as the median of --runs runs on a warm page cache:
+each as the median of --runs runs on a warm page cache, each run started after `sync` (so that none pays for
+the writeback of the run before it, ours or tar's):
   full backup           vs `tar czf` of the same trees (/data1/pgsql, /data1/site_data, /data1/eventbus)
   restore (verified)    vs `tar xzf` of that tar.gz into an empty directory
   incremental after 1%  vs our full backup
@@ -53,6 +54,7 @@ def median_time(runs: int, action, before=None) -> float:  # noqa: ANN001 - call
     for _ in range(runs):
         if before is not None:
             before()
+        os.sync()  # no run pays for the disk writes of the one before (ours or tar's)
         times.append(timed(action))
     return statistics.median(times)
 
@@ -189,6 +191,7 @@ def main() -> int:
             ["tar", "xzf", str(tarball), "-C", str(extract)], check=True), before=fresh_extract_dir)
         shutil.rmtree(extract, ignore_errors=True)
         t_restore = median_time(args.runs, lambda: engine.restore_backup(instance, full.alation_file, full.eb_file))
+        os.sync()
         t_incr_restore = timed(lambda: engine.restore_backup(instance, incr.alation_file, incr.eb_file))
 
         ratios = {

@@ -105,7 +105,9 @@ class TarballWriter:
         self._offset = reserve
         threads = workers()
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="gzip")
-        self._queue: queue.Queue[Future[bytes] | None] = queue.Queue(2 * threads + 1)
+        # Pieces in flight: enough that a burst of data already in memory (an incremental's changed blocks)
+        # is handed over without waiting, few enough to bound the memory a full backup's reading can take.
+        self._queue: queue.Queue[Future[bytes] | None] = queue.Queue(8 * threads + 1)
         self.error: BaseException | None = None  # what stopped the writer thread, raised at the next write
         self._buf = bytearray()
         self._writer = threading.Thread(target=self._write_out, name="tarball-writer", daemon=True)
@@ -126,6 +128,17 @@ class TarballWriter:
         self.write(data)
         self.write(padding(len(data)))
 
+    def add_gzip(self, fd: int, length: int) -> None:
+        """Gzip members compressed elsewhere, of whole tar members in stream order: the first `length` bytes
+        of the file open as `fd` (kept open until `finish`), copied in at this place of the stream."""
+        if self._buf:
+            self._submit()
+        elif self.error is not None:
+            raise self.error
+        copied: Future[bytes | tuple[int, int]] = Future()
+        copied.set_result((fd, length))
+        self._queue.put(copied)  # type: ignore[arg-type]
+
     def _submit(self) -> None:
         if self.error is not None:
             raise self.error  # the writer thread failed (disk full, ...): stop reading at once
@@ -139,8 +152,12 @@ class TarballWriter:
                 continue  # keep taking work so that the producer is never blocked
             try:
                 data = future.result()
-                _pwrite_all(self._fd, data, self._offset)
-                self._offset += len(data)
+                if isinstance(data, tuple):  # add_gzip's
+                    _copy_all(data[0], self._fd, data[1], self._offset)
+                    self._offset += data[1]
+                else:
+                    _pwrite_all(self._fd, data, self._offset)
+                    self._offset += len(data)
             except BaseException as exc:  # noqa: BLE001 - handed to the producer thread
                 self.error = exc
 
@@ -224,6 +241,23 @@ def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
         written = os.pwrite(fd, view, offset)
         view = view[written:]
         offset += written
+
+
+def _copy_all(src: int, dst: int, count: int, dst_offset: int) -> None:
+    """Copy the first `count` bytes of `src` to `dst` at `dst_offset`."""
+    done = 0
+    while done < count:
+        try:
+            n = os.copy_file_range(src, dst, count - done, done, dst_offset + done)
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL):
+                raise
+            data = os.pread(src, min(count - done, 8 << 20), done)
+            _pwrite_all(dst, data, dst_offset + done)
+            n = len(data)
+        if n == 0:
+            raise OSError(errno.EIO, "short copy while assembling a tarball")
+        done += n
 
 
 def _copy_range(src: int, offset: int, dst: int, count: int) -> int:
@@ -444,7 +478,7 @@ class TarballReader:
             ok = b"".join(digests).hex() == entry["blocks"]
         else:
             width = 2 * DIGEST_BYTES
-            run = slice(member.block * width, (member.block + member.count) * width)
+            run = slice(member.listed_at * width, (member.listed_at + member.count) * width)
             ok = b"".join(digests).hex() == entry["blocks"][run]
         if not ok:
             raise CorruptArchive(f"{self.name}: checksum mismatch for {member.name}")

@@ -11,6 +11,7 @@ one of two ways (the manifest records which):
   reads the live file in place, without a copy, while a read transaction holds SQLite's SHARED lock on it: no
   writer can commit meanwhile, so the file is the database at one instant, the same guarantee the backup API
   gives (it copies under a read transaction too). Only the blocks that differ from the full's are stored.
+  The reading is done by a forked child process beside the rest of the backup (`_read_catalog_in_place`).
 
 Each tarball is written as `<name>.partial` beside its final name, fsynced, and renamed: the event-bus tarball
 first and the alation tarball last, so a backup is visible only once all of it is complete. An error or an
@@ -25,6 +26,7 @@ when it has a sound one, else read from its tarballs.
 from __future__ import annotations
 
 import errno
+import mmap
 import os
 import secrets
 import shutil
@@ -42,7 +44,10 @@ from pathlib import Path
 from typing import BinaryIO, TypeVar
 from urllib.parse import quote
 
-from alation_shell.backup.archive import TarballReader, TarballWriter, padding, tar_header
+from isal import isal_zlib
+
+from alation_shell.backup import child
+from alation_shell.backup.archive import COMPRESS_LEVEL, TarballReader, TarballWriter, padding, tar_header
 from alation_shell.backup.archive import workers as _workers
 from alation_shell.backup.lock import BackupLock
 from alation_shell.backup.manifest import (
@@ -54,6 +59,7 @@ from alation_shell.backup.manifest import (
     FORMATS,
     KINDS,
     PART_ROOTS,
+    PIECE_BLOCKS,
     QUICK_BYTES,
     RACY_WINDOW_NS,
     Manifest,
@@ -64,6 +70,7 @@ from alation_shell.backup.manifest import (
     file_hash,
     hash_list,
     link_stays_inside,
+    piece_digest,
     quick_digests,
     runs,
     unchanged_since,
@@ -109,7 +116,7 @@ __all__ = [
 ]
 
 DEFAULT_STAGING = "/data2/tmp"
-READ_SIZE = 64 * BLOCK_SIZE  # 1 MiB reads, whole blocks
+READ_SIZE = PIECE_BLOCKS * BLOCK_SIZE  # 1 MiB reads, whole blocks: a piece
 AHEAD = 4  # pieces of a file hashed on the pool ahead of the one being stored
 SPOOL_BYTES = 64 << 20  # an incremental's changed blocks of one file kept in memory up to this much
 STAGED_DB = "rosemeta.db"
@@ -209,18 +216,20 @@ class _BackupRun:
             scan_started = time.time_ns()
             manifests: list[Manifest] = []
             with ThreadPoolExecutor(1, "stage") as stager, ThreadPoolExecutor(_workers(), "hash") as self.hasher:
-                # The database is staged (if it is) while the event-bus tarball, which does not need it, is written.
-                staging_job = stager.submit(self._stage_catalog, stage_dir)
+                bases = _base_manifests(self.instance, base_record) if base_record is not None else None
+                # The database is captured (staged, or read in place) while the event-bus tarball, which does
+                # not need it, is written and the other trees are scanned.
+                capturing = stager.submit(self._capture_catalog, stage_dir, _catalog_base(bases))
                 try:
-                    bases = _base_manifests(self.instance, base_record) if base_record is not None else None
                     for i in sorted(range(len(parts)), key=lambda i: parts[i] != "eb"):
-                        staged = staging_job.result() if parts[i] != "eb" else None
                         base = bases[i] if bases else None
-                        manifest = self._write_tarball(parts[i], names[i], base, staged, backup_id, scan_started,
-                                                       stage_dir)
-                        manifests.append(manifest)
+                        manifests.append(self._write_tarball(parts[i], names[i], base, capturing, backup_id,
+                                                             scan_started, stage_dir))
                 finally:
-                    wait([staging_job])
+                    wait([capturing])
+                    read = None if capturing.cancelled() or capturing.exception() else capturing.result()
+                    if isinstance(read, _InPlace):
+                        read.scratch.close()
             manifests.sort(key=lambda m: parts.index(m.part))
             files = self._publish(names)
         except BaseException as exc:
@@ -266,12 +275,72 @@ class _BackupRun:
         self.log(f"backup {self.label} abandoned; no file of it is left in {shown(self.instance, self.directory)}")
 
     # Steps ---------------------------------------------------------------------------------------
-    def _stage_catalog(self, stage_dir: Path, *, in_place_ok: bool = True) -> Path | None:
-        """Copy the catalog database into staging with SQLite's online backup API (in its own thread).
+    def _capture_catalog(self, stage_dir: Path, base: dict | None) -> Path | _InPlace | None:
+        """The catalog database as the alation tarball stores it (in the stager thread, while the rest runs):
+        for an incremental whose full has a block list of it, read in place (`_read_catalog_in_place`) unless
+        it is in WAL mode; else copied into staging (`_stage_catalog`). None if there is no catalog."""
+        if self.kind == "incr" and base is not None:
+            read = self._read_catalog_in_place(stage_dir, base)
+            if read is not None:
+                return read
+        return self._stage_catalog(stage_dir)
 
-        Not for an incremental of a catalog in a rollback-journal mode, which the alation tarball reads in
-        place instead (`_read_in_place`): None then, as when there is no catalog database to stage.
+    def _read_catalog_in_place(self, stage_dir: Path, base: dict) -> _InPlace | None:
+        """Read the live catalog database where it lies, while a read transaction holds writers off, and
+        compare it block by block with the full's record `base`; None if it is in WAL mode (its main file
+        alone is not the database), missing, or one block or less (then it is staged).
+
+        The work is done by a child process (child.py says why), beside the scan of the other trees: it maps
+        the file rather than reads it (`_diff_mapped`), and makes the changed blocks into the incremental's
+        tar members, compressed (`_pack_runs`), in a file in staging that the alation tarball takes them from
+        (`TarballWriter.add_gzip`). This process holds the transaction until the child is done (POSIX ties
+        the lock to the process that took it).
         """
+        live = self.instance.root / CATALOG_DB
+        packed: BinaryIO | None = None
+        try:
+            with _read_in_place(live) as fd:
+                if fd is None:
+                    return None
+                now = os.fstat(fd)
+                if now.st_size <= BLOCK_SIZE:
+                    return None
+                packed = open(os.open(stage_dir / "catalog-changed-blocks",  # noqa: SIM115 - closed by the caller
+                                      os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), "w+b")
+                out = packed.fileno()
+
+                def work() -> tuple[int, bytes, list[int], bytes, int]:
+                    with tempfile.SpooledTemporaryFile(SPOOL_BYTES, dir=stage_dir) as scratch:
+                        diff = _diff_mapped(fd, base, scratch)
+                        compressed = _pack_runs(scratch, diff, now.st_mtime_ns, out)
+                    return diff.size, b"".join(diff.digests), diff.changed, diff.first, compressed
+
+                if child.can_fork():
+                    size, digests, changed, first, compressed = child.run_in_child(work, _while_read_in_place)
+                else:
+                    _while_read_in_place()
+                    size, digests, changed, first, compressed = work()
+        except FileNotFoundError:
+            if packed is not None:
+                packed.close()
+            return None
+        except (sqlite3.Error, OSError) as exc:
+            if packed is not None:
+                packed.close()
+            reason = _os_reason(exc) if isinstance(exc, OSError) else str(exc)
+            raise BackupError(f"backup failed while reading the catalog database {shown(self.instance, live)}: "
+                              f"{reason}; earlier backups are intact") from None
+        except BaseException:
+            if packed is not None:
+                packed.close()
+            raise
+        diff = _Diff()
+        diff.size, diff.changed, diff.first = size, changed, first
+        diff.digests.append(digests)
+        return _InPlace(now, base, diff, packed, compressed)
+
+    def _stage_catalog(self, stage_dir: Path) -> Path | None:
+        """Copy the catalog database into staging with SQLite's online backup API (in the stager thread)."""
         live = self.instance.root / CATALOG_DB
         try:
             st = os.lstat(live)
@@ -284,8 +353,6 @@ class _BackupRun:
         try:
             source = sqlite3.connect(f"file:{quote(str(live))}?mode=ro", uri=True, timeout=30)
             try:
-                if in_place_ok and self.kind == "incr" and not _in_wal_mode(source):
-                    return None
                 source.execute("PRAGMA mmap_size=4294967296")  # pages read in place, not copied (~15% faster)
                 target = sqlite3.connect(staged)
                 try:
@@ -313,23 +380,31 @@ class _BackupRun:
         part: str,
         name: str,
         base: Manifest | None,
-        staged: Path | None,
+        capturing: Future[Path | _InPlace | None],
         backup_id: str,
         scan_started: int,
         stage_dir: Path,
     ) -> Manifest:
         partial = self.directory / f"{name}.partial"
         items = self._scan(PART_ROOTS[part])
-        total = sum(st.st_size for _, st in items if stat.S_ISREG(st.st_mode))
-        bar = self.progress(f"backup {name}", total) if self.progress else None
         self.step = f"writing {shown(self.instance, partial)}"
         self.written.append(partial)
         # A full's manifest goes into space reserved ahead of the data; an incremental's data is small and
         # is simply copied behind its manifest.
         writer = TarballWriter(partial, reserve=_manifest_bound(items) if base is None else 0)
-        tarball = _Tarball(self, writer, base, staged, stage_dir, bar)
         try:
-            entries = [e for e in (tarball.add(path, st) for path, st in items) if e is not None]
+            tarball = _Tarball(self, writer, base, stage_dir)
+            unread = tarball.unread(items)  # decided while the catalog may still be being captured
+            tarball.capture = capturing.result() if part != "eb" else None
+            total = sum(st.st_size for _, st in items if stat.S_ISREG(st.st_mode))
+            bar = tarball.bar = self.progress(f"backup {name}", total) if self.progress else None
+            entries = []
+            for (path, st), taken in zip(items, unread, strict=True):
+                if taken:  # the full's record still holds: it is this file's, listed in the full
+                    entries.append({"path": path, "type": "file", "stored": "base"})
+                    tarball.advance(st.st_size)
+                elif (entry := tarball.add(path, st)) is not None:
+                    entries.append(entry)
             data = {
                 "format": FORMAT_NAME,
                 "version": FORMAT_VERSION,
@@ -425,9 +500,7 @@ class _Tarball:
         run: _BackupRun,
         writer: TarballWriter,
         base: Manifest | None,
-        staged: Path | None,
         stage_dir: Path,
-        bar: Progress | None,
     ) -> None:
         self.run = run
         self.root = run.instance.root
@@ -435,17 +508,27 @@ class _Tarball:
         self.base = base.by_path() if base is not None else {}
         self.base_blocks_usable = base is not None and base.block_size == BLOCK_SIZE
         self.racy_from = base.data["scan_started_ns"] - RACY_WINDOW_NS if base is not None else 0
-        self.staged = staged
-        # An incremental's catalog database that was not staged is read in place (see _stage_catalog).
-        self.in_place = staged is None and run.kind == "incr"
+        self.capture: Path | _InPlace | None = None  # the catalog database, staged or read (_capture_catalog)
         self.stage_dir = stage_dir
-        self.bar = bar
+        self.bar: Progress | None = None
         self.current = ""  # the file being read, for warnings
         self.writing = f"writing {shown(run.instance, writer.path)}"  # the step between files, named once
 
-    def _advance(self, n: int) -> None:
+    def advance(self, n: int) -> None:
         if self.bar is not None:
             self.bar.advance(n)
+
+    def unread(self, items: list[tuple[str, os.stat_result]]) -> list[bool]:
+        """For each scanned item: whether it is a file the full's record of which still holds, taken from the
+        full without reading it (`unchanged_since`, and the same mode)."""
+        get = self.base.get
+        racy_from = self.racy_from
+        out = []
+        for path, st in items:
+            base = get(path)
+            out.append(base is not None and base["type"] == "file" and stat.S_ISREG(st.st_mode)
+                       and base["mode"] == st.st_mode & 0o777 and unchanged_since(base, st, racy_from))
+        return out
 
     def _shown(self, path: str) -> str:
         return "/" + path
@@ -473,17 +556,11 @@ class _Tarball:
         return None
 
     def _add_file(self, path: str, st: os.stat_result, mode: int) -> dict | None:
+        """A file that has to be read (see `unread`): stored whole, by changed blocks, or found unchanged."""
         base = self.base.get(path)
         if base is not None and base["type"] != "file":
             base = None
-        if base is not None and base["mode"] == mode and unchanged_since(base, st, self.racy_from):
-            # Everything the full's record says still holds: it is this file's record, kept in the full.
-            entry = base.copy()
-            entry.pop("xxh3", None)
-            entry["stored"] = "base"
-            self._advance(st.st_size)
-            return entry
-        staged = self.staged is not None and path == CATALOG_DB
+        staged = isinstance(self.capture, Path) and path == CATALOG_DB
         entry = {
             "path": path,
             "type": "file",
@@ -494,9 +571,9 @@ class _Tarball:
         }
         if staged:
             entry.update(staged=True, capture="backup-api")
-        if path == CATALOG_DB and self.in_place:
-            return self._add_catalog_in_place(entry, st, base)
-        source = self.staged if staged else self.root / path
+        if path == CATALOG_DB and isinstance(self.capture, _InPlace):
+            return self._add_catalog_in_place(entry, self.capture)
+        source = self.capture if staged else self.root / path
         self.run.step = f"reading {self._shown(path)}"
         try:
             fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -519,35 +596,13 @@ class _Tarball:
         self.run.step = self.writing
         return entry
 
-    def _add_catalog_in_place(self, entry: dict, st: os.stat_result, base: dict | None) -> dict | None:
-        """An incremental's catalog database, read where it lies while a read transaction holds writers off.
-
-        Only the reading is done under the transaction: the changed blocks are kept aside and stored once it
-        has ended, so that writers wait for no compression and no disk write.
-        """
-        live = self.root / CATALOG_DB
-        self.run.step = f"reading the catalog database {self._shown(CATALOG_DB)}"
-        # Compared block by block with the full's record when it has one; a catalog to store whole is copied.
-        comparable = base is not None and bool(base.get("blocks")) and self.base_blocks_usable
-        with tempfile.SpooledTemporaryFile(SPOOL_BYTES, dir=self.stage_dir) as scratch:
-            try:
-                with _read_in_place(live) as fd:
-                    if fd is not None:
-                        now = os.fstat(fd)
-                        if comparable and now.st_size > BLOCK_SIZE:
-                            entry.update(capture="in-place", mtime_ns=now.st_mtime_ns, ctime_ns=now.st_ctime_ns,
-                                         ino=now.st_ino)
-                            diff = self._diff_blocks(entry, fd, base, scratch)
-            except sqlite3.Error as exc:
-                raise BackupError(
-                    f"backup failed while reading the catalog database {self._shown(CATALOG_DB)}: {exc}; "
-                    "earlier backups are intact"
-                ) from None
-            if entry.get("capture") != "in-place":  # in WAL mode since the backup started, or to store whole
-                self.staged = self.run._stage_catalog(self.stage_dir, in_place_ok=False)
-                self.in_place = False
-                return self._add_file(CATALOG_DB, st, entry["mode"])
-            self._store_blocks(entry, base, scratch, diff)
+    def _add_catalog_in_place(self, entry: dict, read: _InPlace) -> dict:
+        """An incremental's catalog database, read in place already (`_BackupRun._read_catalog_in_place`):
+        its changed blocks are stored now."""
+        now = read.stat
+        entry.update(capture="in-place", mtime_ns=now.st_mtime_ns, ctime_ns=now.st_ctime_ns, ino=now.st_ino)
+        self.advance(read.diff.size)
+        self._store_blocks(entry, read.base, read.scratch, read.diff, read.compressed)
         self.run.log(
             f"read the catalog database {self._shown(CATALOG_DB)} in place, writers held off by a read "
             f"transaction meanwhile ({human_bytes(entry['size'])}, {len(entry.get('changed', ()))} runs "
@@ -563,7 +618,7 @@ class _Tarball:
         else:
             entry.update(size=len(data), sha256=file_hash(data))
         digest = entry["sha256"]
-        self._advance(len(data))
+        self.advance(len(data))
         if base is not None and base["sha256"] == digest:
             entry["stored"] = "base"
             return
@@ -625,19 +680,23 @@ class _Tarball:
         self.writer.write(tar_header(path, size=size, mode=entry["mode"], mtime_ns=entry["mtime_ns"]))
         digests = []
         quick = []
-        # A full also lists each block's XXH3, so that its incrementals need not sha256 unchanged blocks.
+        quick_pieces = []
+        # A full also lists each block's and each piece's XXH3, so that its incrementals need not sha256
+        # unchanged blocks.
         full = self.run.kind == "full"
         pieces = self._pieces(fd, size, _full_digests if full else _sha_digests, inline=size <= READ_SIZE)
-        for piece, (found, found_quick) in pieces:
+        for piece, (found, found_quick, found_piece) in pieces:
             digests.append(found)
             quick.append(found_quick)
+            quick_pieces.append(found_piece)
             self.writer.write(piece)
-            self._advance(len(piece))
+            self.advance(len(piece))
         self.writer.write(padding(size))
         blocks = b"".join(digests)
         entry.update(size=size, sha256=hash_list(blocks), stored="whole", blocks=blocks.hex())
         if full:
             entry["xxh3"] = b"".join(quick).hex()
+            entry["xxh3_pieces"] = b"".join(quick_pieces).hex()
 
     def _add_blocks(self, entry: dict, fd: int, base: dict) -> None:
         """A large file of an incremental: only the runs of blocks that differ from the full's are stored."""
@@ -645,39 +704,15 @@ class _Tarball:
             self._store_blocks(entry, base, scratch, self._diff_blocks(entry, fd, base, scratch))
 
     def _diff_blocks(self, entry: dict, fd: int, base: dict, scratch: BinaryIO) -> _Diff:
-        """Read a file and compare it block by block with the full's record `base`; the blocks that differ
-        go to `scratch` (in memory, or a scratch file in the staging directory once they are many), because
-        the tar headers can only be written once it is known which blocks changed."""
+        """Read a file and compare it block by block with the full's record `base` (`_diff_file`), in this
+        thread: the catalog database, the one large file, is read on the pool meanwhile."""
         self.current = entry["path"]
-        old = bytes.fromhex(base["blocks"])
-        old_quick = bytes.fromhex(base.get("xxh3", ""))
+        return _diff_file(fd, base, scratch, self.advance)
 
-        def digest(piece: memoryview, first: int) -> bytes:
-            if not old_quick:  # a full made before XXH3 lists were kept: every block is hashed
-                return block_digests(piece, BLOCK_SIZE)
-            last = first + len(piece) // BLOCK_SIZE + 1
-            return block_digests_against(piece, BLOCK_SIZE, old_quick[first * QUICK_BYTES : last * QUICK_BYTES],
-                                         old[first * DIGEST_BYTES : last * DIGEST_BYTES])
-
-        diff = _Diff()
-        for piece, found in self._pieces(fd, None, digest, inline=bool(old_quick)):
-            if not diff.size and len(piece) <= BLOCK_SIZE:
-                diff.first = bytes(piece)
-            diff.digests.append(found)
-            block = diff.size // BLOCK_SIZE
-            stored = old[block * DIGEST_BYTES : block * DIGEST_BYTES + len(found)]
-            if found != stored:
-                for i in range(0, len(found), DIGEST_BYTES):
-                    if found[i : i + DIGEST_BYTES] != stored[i : i + DIGEST_BYTES]:
-                        diff.changed.append(block + i // DIGEST_BYTES)
-                        offset = i // DIGEST_BYTES * BLOCK_SIZE
-                        scratch.write(piece[offset : offset + BLOCK_SIZE])
-            diff.size += len(piece)
-            self._advance(len(piece))
-        return diff
-
-    def _store_blocks(self, entry: dict, base: dict, scratch: BinaryIO, diff: _Diff) -> None:
-        """Record what `_diff_blocks` found, and store the runs of changed blocks kept in `scratch`."""
+    def _store_blocks(self, entry: dict, base: dict, scratch: BinaryIO, diff: _Diff,
+                      compressed: int | None = None) -> None:
+        """Record what `_diff_blocks` found, and store the runs of changed blocks kept in `scratch` (as
+        `compressed` bytes of gzip members of their tar members, if given)."""
         size = diff.size
         if size <= BLOCK_SIZE:  # shrunk to one block while read: a small file after all
             self._add_small(entry, diff.first, base)
@@ -687,7 +722,12 @@ class _Tarball:
         if entry["sha256"] == base["sha256"]:
             entry["stored"] = "base"
             return
-        entry.update(stored="blocks", changed=runs(diff.changed))
+        # Only the changed runs' digests are listed: the others are the full's (manifest.py).
+        changed = [blocks[i * DIGEST_BYTES : (i + 1) * DIGEST_BYTES] for i in diff.changed]
+        entry.update(stored="blocks", changed=runs(diff.changed), blocks=b"".join(changed).hex())
+        if compressed is not None:
+            self.writer.add_gzip(scratch.fileno(), compressed)
+            return
         scratch.seek(0)
         for first_block, count in entry["changed"]:
             length = min((first_block + count) * BLOCK_SIZE, size) - first_block * BLOCK_SIZE
@@ -695,14 +735,158 @@ class _Tarball:
                                   mtime_ns=entry["mtime_ns"])
 
 
+class _InPlace:
+    """The catalog database as read in place for an incremental: its stat then, the full's record it was
+    compared with, what the comparison found, and the changed blocks (in `scratch`)."""
+
+    def __init__(self, stat: os.stat_result, base: dict, diff: _Diff, scratch: BinaryIO,
+                 compressed: int | None = None) -> None:
+        self.stat = stat
+        self.base = base
+        self.diff = diff
+        self.scratch = scratch  # the changed blocks; or, if `compressed`, their tar members as gzip members
+        self.compressed = compressed
+
+
 class _Diff:
-    """What reading a file against the full's record of it found (`_Tarball._diff_blocks`)."""
+    """What reading a file against the full's record of it found (`_diff_file`)."""
 
     def __init__(self) -> None:
         self.size = 0
         self.digests: list[bytes] = []  # the block digests, a piece's at a time
         self.changed: list[int] = []  # the blocks that differ from the full's, in order
         self.first = b""  # the file's content if it turned out to be one block or less
+
+
+def _pack_runs(scratch: BinaryIO, diff: _Diff, mtime_ns: int, out: int) -> int:
+    """Write the catalog database's runs of changed blocks (`diff`, their bytes in `scratch`) to the file `out`
+    as the incremental's tar members, in gzip members of about a piece each (compressed on a pool of its own:
+    this runs in the child, `_read_catalog_in_place`); the bytes written."""
+    scratch.seek(0)
+    pending = bytearray()
+    written = 0
+    ahead: deque[Future[bytes]] = deque()
+
+    def write_out(limit: int) -> None:
+        nonlocal written
+        while len(ahead) > limit:
+            data = ahead.popleft().result()
+            _write_all(out, data)
+            written += len(data)
+
+    with ThreadPoolExecutor(_workers()) as pool:
+        for first, count in runs(diff.changed):
+            length = min((first + count) * BLOCK_SIZE, diff.size) - first * BLOCK_SIZE
+            pending += tar_header(block_member(CATALOG_DB, first), size=length, mtime_ns=mtime_ns)
+            pending += scratch.read(length)
+            pending += padding(length)
+            if len(pending) >= READ_SIZE:
+                ahead.append(pool.submit(isal_zlib.compress, bytes(pending), COMPRESS_LEVEL, 31))
+                pending.clear()
+                write_out(AHEAD)
+        if pending:
+            ahead.append(pool.submit(isal_zlib.compress, bytes(pending), COMPRESS_LEVEL, 31))
+        write_out(0)
+    return written
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _catalog_base(bases: list[Manifest] | None) -> dict | None:
+    """The full's record of the catalog database, if an incremental can compare it block by block."""
+    if not bases or bases[0].block_size != BLOCK_SIZE:
+        return None
+    for entry in bases[0].entries:  # sorted by path: the catalog is among the first
+        if entry["path"] == CATALOG_DB:
+            return entry if entry["type"] == "file" and entry.get("blocks") else None
+        if entry["path"] > CATALOG_DB:
+            break
+    return None
+
+
+def _diff_file(fd: int, base: dict, scratch: BinaryIO, advance: Callable[[int], None] = lambda n: None) -> _Diff:
+    """Read a file and compare it block by block with the full's record `base`; the blocks that differ go to
+    `scratch` (in memory, or a scratch file in the staging directory once they are many), because the tar
+    headers can only be written once it is known which blocks changed.
+
+    Read up to the size the file has when this starts (or up to its end, if it shrank meanwhile), a piece at
+    a time (`_diff_piece`).
+    """
+    old, old_quick, old_pieces = _full_lists(base)
+    size = os.fstat(fd).st_size
+    diff = _Diff()
+    with memoryview(bytearray(READ_SIZE)) as buffer:
+        for index in range(-(-size // READ_SIZE)):
+            with buffer[: _read_into(fd, buffer, READ_SIZE, index * READ_SIZE)] as piece:
+                got = len(piece)
+                if index == 0 and got <= BLOCK_SIZE:
+                    diff.first = bytes(piece)
+                diff.digests.append(_diff_piece(piece, index, old, old_quick, old_pieces, diff.changed, scratch))
+            diff.size += got
+            advance(got)
+            if got < READ_SIZE:  # the end of the file (or it shrank while read)
+                break
+    return diff
+
+
+def _diff_mapped(fd: int, base: dict, scratch: BinaryIO) -> _Diff:
+    """`_diff_file` for the catalog database in place: the file is mapped rather than read, which saves
+    copying it. Only for a file that nothing can shrink meanwhile (a mapped page past the end of a file raises
+    SIGBUS): the catalog under its read transaction, which SQLite only ever truncates while it holds the
+    database's EXCLUSIVE lock; and in a child process (`child.py`), which such a signal would end alone."""
+    old, old_quick, old_pieces = _full_lists(base)
+    size = os.fstat(fd).st_size
+    diff = _Diff()
+    diff.size = size
+    if not size:
+        return diff
+    with mmap.mmap(fd, size, prot=mmap.PROT_READ) as mapped, memoryview(mapped) as view:
+        for index in range(-(-size // READ_SIZE)):
+            with view[index * READ_SIZE : (index + 1) * READ_SIZE] as piece:
+                diff.digests.append(_diff_piece(piece, index, old, old_quick, old_pieces, diff.changed, scratch))
+        if size <= BLOCK_SIZE:
+            diff.first = bytes(view)
+    return diff
+
+
+def _full_lists(base: dict) -> tuple[bytes, bytes, bytes]:
+    """The full's record of a file: its block digests, and XXH3 lists of its blocks and pieces (b"" if the
+    full did not keep them)."""
+    old = bytes.fromhex(base["blocks"])
+    old_quick = bytes.fromhex(base.get("xxh3", ""))
+    old_pieces = bytes.fromhex(base.get("xxh3_pieces", ""))
+    if len(old_pieces) != QUICK_BYTES * -(-len(old) // (DIGEST_BYTES * PIECE_BLOCKS)):
+        old_pieces = b""  # (a full made before piece lists were kept)
+    return old, old_quick, old_pieces
+
+
+def _diff_piece(piece: memoryview, index: int, old: bytes, old_quick: bytes, old_pieces: bytes,
+                changed: list[int], scratch: BinaryIO) -> bytes:
+    """Compare piece `index` of a file with the full's block digests `old` (and XXH3 lists `old_quick`,
+    `old_pieces`: either may be empty): a piece whose XXH3 is the full's takes the full's digests (XXH3 of a
+    whole piece runs without the GIL); in another, each block is compared (`block_digests_against`). The
+    blocks that differ are added to `changed`, their bytes written to `scratch`. The piece's block digests."""
+    first = index * PIECE_BLOCKS
+    blocks = -(-len(piece) // BLOCK_SIZE)
+    stored = old[first * DIGEST_BYTES : (first + blocks) * DIGEST_BYTES]
+    if (old_pieces and len(stored) == blocks * DIGEST_BYTES
+            and piece_digest(piece) == old_pieces[index * QUICK_BYTES : (index + 1) * QUICK_BYTES]):
+        return stored  # the common case: the same piece as the full's
+    if old_quick:
+        quick = old_quick[first * QUICK_BYTES : (first + blocks) * QUICK_BYTES]
+        found = block_digests_against(piece, BLOCK_SIZE, quick, stored)
+    else:  # a full made before XXH3 lists were kept: every block is hashed
+        found = block_digests(piece, BLOCK_SIZE)
+    if found != stored:
+        for i in range(blocks):
+            if found[i * DIGEST_BYTES : (i + 1) * DIGEST_BYTES] != stored[i * DIGEST_BYTES : (i + 1) * DIGEST_BYTES]:
+                changed.append(first + i)
+                scratch.write(piece[i * BLOCK_SIZE : (i + 1) * BLOCK_SIZE])
+    return found
 
 
 def _manifest_bound(items: list[tuple[str, os.stat_result]]) -> int:
@@ -715,13 +899,17 @@ def _manifest_bound(items: list[tuple[str, os.stat_result]]) -> int:
     return bound
 
 
-def _full_digests(piece: memoryview, first: int) -> tuple[bytes, bytes]:
-    """A piece's block digests and XXH3 digests, as a full lists them."""
-    return block_digests(piece, BLOCK_SIZE), quick_digests(piece, BLOCK_SIZE)
+def _full_digests(piece: memoryview, first: int) -> tuple[bytes, bytes, bytes]:
+    """A piece's block digests, XXH3 digests and XXH3 of the whole piece, as a full lists them."""
+    return block_digests(piece, BLOCK_SIZE), quick_digests(piece, BLOCK_SIZE), piece_digest(piece)
 
 
-def _sha_digests(piece: memoryview, first: int) -> tuple[bytes, bytes]:
-    return block_digests(piece, BLOCK_SIZE), b""
+def _sha_digests(piece: memoryview, first: int) -> tuple[bytes, bytes, bytes]:
+    return block_digests(piece, BLOCK_SIZE), b"", b""
+
+
+def _while_read_in_place() -> None:
+    """Runs while the catalog is being read in place (a hook for the tests: nothing to do)."""
 
 
 def _in_wal_mode(con: sqlite3.Connection) -> bool:

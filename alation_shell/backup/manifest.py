@@ -6,15 +6,23 @@ one block (BLOCK_SIZE, a few database pages) also lists a digest per block (the 
 sha256, all in one hex string), and its `sha256` is then the sha256 of that list of digests (a hash list):
 the file is hashed once, and an incremental can tell which blocks changed. Small blocks matter: catalog edits
 touch database pages all over the file, and an incremental grows with the blocks they touch. A full's block
-list comes with a second one, `xxh3`: each block's 128-bit XXH3 (about ten times faster than sha256). An
-incremental hashes each block with XXH3 first and takes the full's sha256 digest for a block whose XXH3 at the
-same place is unchanged; only the blocks that changed are hashed with sha256 (`block_digests_against`).
+list comes with two more: `xxh3`, each block's 128-bit XXH3 (about ten times faster than sha256), and
+`xxh3_pieces`, the XXH3 of each piece of PIECE_BLOCKS blocks (1 MiB). An incremental reads a file's pieces in
+parallel and hashes each whole piece with XXH3 (which then runs without Python's GIL); a piece equal to the
+full's takes the full's block digests. In a piece that differs, each block is hashed with XXH3 and takes the
+full's sha256 digest if its XXH3 at the same place is unchanged; only the blocks that changed are hashed with
+sha256 (`block_digests_against`).
 
 An incremental's manifest lists the whole state at its time; each file says where its bytes are (`stored`):
 `whole` in this tarball, `base` unchanged in the full backup, `blocks` the full's file with the runs of blocks
 listed in `changed` (`[first block, count]`) replaced by members `incr/blocks/<path>.<first block>` of this
 tarball. `deleted` names what the full had and this state has not. `base` names the full by label and by the
-sha256 of the full's manifest (its checksum).
+sha256 of the full's manifest (its checksum). An incremental refers to its full rather than repeat it: a file
+taken from the full unread (by the rule below) is listed as just `{"path", "type": "file", "stored": "base"}`,
+its record being the full's; and a file stored by `blocks` lists the digests of its changed runs only, in
+order, with the `sha256` of the whole resulting file. `check_base` fills both in from the full (the resulting
+block list must hash to that `sha256`), which verify and restore do before anything else. (Incrementals made
+before this listed every record in full; they are read as they are.)
 
 Change detection (the rule an incremental uses, see `unchanged_since`): a file is taken from the full without
 reading it only when its size, mtime, ctime and inode all equal the full's record and that record is not racy.
@@ -46,6 +54,7 @@ FORMAT_VERSION = 1
 BLOCK_SIZE = 16 * 1024  # 4 SQLite pages: scattered row edits stay small, and the digest list stays short
 DIGEST_BYTES = 16
 QUICK_BYTES = 16  # an XXH3-128 digest
+PIECE_BLOCKS = 64  # blocks per piece: files are read, and compared by `xxh3_pieces`, 1 MiB at a time
 RACY_WINDOW_NS = 2_000_000_000
 BLOCKS_DIR = "incr/blocks"
 CATALOG_DB = "data1/pgsql/rosemeta.db"
@@ -138,6 +147,16 @@ def block_digests_against(data: bytes | memoryview, block_size: int, old_quick: 
     return b"".join(out)
 
 
+def piece_digest(piece: bytes | memoryview) -> bytes:
+    """The XXH3-128 of a whole piece (a full's `xxh3_pieces` list); released from the GIL for a large piece."""
+    return xxh3_128_digest(piece)
+
+
+def piece_count(size: int, block_size: int) -> int:
+    """Number of pieces recorded in `xxh3_pieces` for a file of `size` bytes (0 for a small file)."""
+    return -(-block_count(size, block_size) // PIECE_BLOCKS)
+
+
 def file_hash(data: bytes) -> str:
     """The `sha256` of a small file."""
     return hashlib.sha256(data).hexdigest()
@@ -177,15 +196,17 @@ def unchanged_since(base: dict, st: os.stat_result, racy_from_ns: int) -> bool:
 class Member:
     """One tarball member the manifest calls for, in the order it must appear."""
 
-    __slots__ = ("name", "kind", "size", "entry", "block", "count")
+    __slots__ = ("name", "kind", "size", "entry", "block", "count", "listed_at")
 
-    def __init__(self, name: str, kind: str, size: int, entry: dict, block: int = 0, count: int = 0) -> None:
+    def __init__(self, name: str, kind: str, size: int, entry: dict, block: int = 0, count: int = 0,
+                 listed_at: int = 0) -> None:
         self.name = name
         self.kind = kind  # "dir", "file", "symlink" or "blocks" (a run of `count` blocks from `block`)
         self.size = size
         self.entry = entry
         self.block = block
         self.count = count
+        self.listed_at = listed_at  # where the run's digests start in the entry's `blocks`, in digests
 
 
 class Manifest:
@@ -284,13 +305,18 @@ class Manifest:
             elif entry["stored"] == "whole":
                 out.append(Member(path, "file", entry["size"], entry))
             elif entry["stored"] == "blocks":
+                packed = lists_changed_runs_only(entry, bs)
+                at = 0
                 for first, count in entry["changed"]:
                     size = min((first + count) * bs, entry["size"]) - first * bs
-                    out.append(Member(block_member(path, first), "blocks", size, entry, first, count))
+                    out.append(Member(block_member(path, first), "blocks", size, entry, first, count,
+                                      at if packed else first))
+                    at += count
         return out
 
     def check_base(self, full: Manifest) -> None:
-        """That this incremental fits `full` (its base): label, checksum and every file it takes from it."""
+        """That this incremental fits `full` (its base): label, checksum and every file it takes from it; and
+        the records it refers to the full for are filled in from it (see the module docstring)."""
         base = self.base
         if base is None or full.kind != "full":
             raise CorruptArchive(f"backup {self.label} is not an incremental of full backup {full.label}")
@@ -308,13 +334,49 @@ class Manifest:
             prev = old.get(path := entry["path"])
             if prev is None or prev["type"] != "file":
                 raise CorruptArchive(f"{path}: incremental {self.label} needs it from its full, which lacks it")
-            if entry["stored"] == "base" and prev["sha256"] != entry["sha256"]:
-                raise CorruptArchive(f"{path}: checksum in incremental {self.label} differs from the full")
+            if entry["stored"] == "base":
+                if "sha256" not in entry:  # unchanged since the full: the full's record is this file's
+                    entry.update((k, v) for k, v in prev.items() if k not in _FULL_ONLY)
+                elif prev["sha256"] != entry["sha256"]:
+                    raise CorruptArchive(f"{path}: checksum in incremental {self.label} differs from the full")
             if entry["stored"] == "blocks":
+                if lists_changed_runs_only(entry, self.block_size):
+                    _fill_blocks(entry, prev, self.label, self.block_size)
                 _check_blocks_against(entry, prev)
         expected_deleted = sorted(set(old) - {e["path"] for e in self.entries})
         if self.deleted != expected_deleted:
             raise CorruptArchive(f"incremental {self.label}: its list of deleted paths does not match its full")
+
+
+_FULL_ONLY = ("stored", "xxh3", "xxh3_pieces")  # what a full's record says that an incremental's does not
+
+
+def lists_changed_runs_only(entry: dict, block_size: int) -> bool:
+    """Whether a file stored by `blocks` lists the digests of its changed runs only (not filled in yet)."""
+    return len(entry["blocks"]) != 2 * DIGEST_BYTES * block_count(entry["size"], block_size)
+
+
+def _fill_blocks(entry: dict, prev: dict, label: str, block_size: int) -> None:
+    """A block-stored file's whole block list: its changed runs' digests, the full's record `prev` elsewhere;
+    it must hash to the file's `sha256`."""
+    width = 2 * DIGEST_BYTES
+    listed, old = entry["blocks"], prev.get("blocks", "")
+    count = block_count(entry["size"], block_size)
+    parts = []
+    start = at = 0
+    for first, n in [*entry["changed"], [count, 0]]:
+        if first > start and len(old) < first * width:
+            raise CorruptArchive(f"{entry['path']}: blocks {start}-{first - 1} are neither in incremental {label} "
+                                 "nor in its full")
+        parts.append(old[start * width : first * width])
+        parts.append(listed[at * width : (at + n) * width])
+        at += n
+        start = first + n
+    blocks = "".join(parts)
+    if hash_list(bytes.fromhex(blocks)) != entry["sha256"]:
+        raise CorruptArchive(f"{entry['path']}: the blocks of incremental {label} and of its full do not make up "
+                             "the file's checksum")
+    entry["blocks"] = blocks
 
 
 def _check_blocks_against(entry: dict, prev: dict) -> None:
@@ -416,6 +478,8 @@ def _validate_entries(data: dict) -> None:
         if path != root and path.rsplit("/", 1)[0] not in dirs:
             raise CorruptArchive(f"member {path!r} has no parent directory in the manifest")
         kind = entry.get("type")
+        if kind == "file" and len(entry) == 3 and entry.get("stored") == "base" and not full and path != root:
+            continue  # taken unchanged from the full: its record is the full's (`check_base` fills it in)
         mode = entry.get("mode")
         if not (type(mode) is int and 0 <= mode <= 0o777 and type(entry.get("mtime_ns")) is int):
             raise CorruptArchive(f"{path}: invalid mode or mtime in the manifest")
@@ -450,15 +514,20 @@ def _validate_file(entry: dict, bs: int, full: bool) -> None:
         raise CorruptArchive(f"{path}: invalid storage {stored!r} in the manifest")
     if entry.get("capture", CAPTURES[0]) not in CAPTURES:
         raise CorruptArchive(f"{path}: invalid capture {entry['capture']!r} in the manifest")
-    if size <= bs and not ("blocks" in entry or "xxh3" in entry or "changed" in entry):
+    if size <= bs and not ("blocks" in entry or "xxh3" in entry or "xxh3_pieces" in entry or "changed" in entry):
         return  # the common case, a small file: nothing more to check
     count = block_count(size, bs)
     blocks = entry.get("blocks", "")
+    # A block-stored file may list its changed runs' digests only (their number of blocks, `listed`).
+    changed = entry.get("changed")
+    if stored == "blocks" and (not count or not isinstance(changed, list) or not _valid_runs(changed, count)):
+        raise CorruptArchive(f"{path}: invalid list of changed blocks in the manifest")
+    listed = sum(n for _, n in changed) if stored == "blocks" else -1
     if (count or "blocks" in entry) and (
         not isinstance(blocks, str)
-        or len(blocks) != 2 * DIGEST_BYTES * count
         or not _HEX.fullmatch(blocks)
-        or hash_list(bytes.fromhex(blocks)) != entry["sha256"]
+        or (len(blocks) != 2 * DIGEST_BYTES * count and len(blocks) != 2 * DIGEST_BYTES * listed)
+        or (len(blocks) == 2 * DIGEST_BYTES * count and hash_list(bytes.fromhex(blocks)) != entry["sha256"])
     ):
         raise CorruptArchive(f"{path}: invalid block list in the manifest")
     quick = entry.get("xxh3", "")
@@ -469,11 +538,15 @@ def _validate_file(entry: dict, bs: int, full: bool) -> None:
         or not _HEX.fullmatch(quick)
     ):
         raise CorruptArchive(f"{path}: invalid XXH3 block list in the manifest")
-    if stored == "blocks":
-        changed = entry.get("changed")
-        if not count or not isinstance(changed, list) or not _valid_runs(changed, count):
-            raise CorruptArchive(f"{path}: invalid list of changed blocks in the manifest")
-    elif "changed" in entry:
+    pieces = entry.get("xxh3_pieces", "")
+    if "xxh3_pieces" in entry and (
+        not count
+        or not isinstance(pieces, str)
+        or len(pieces) != 2 * QUICK_BYTES * piece_count(size, bs)
+        or not _HEX.fullmatch(pieces)
+    ):
+        raise CorruptArchive(f"{path}: invalid XXH3 piece list in the manifest")
+    if stored != "blocks" and "changed" in entry:
         raise CorruptArchive(f"{path}: changed blocks listed for a file not stored by blocks")
 
 

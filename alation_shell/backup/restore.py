@@ -114,7 +114,6 @@ class _Part:
         self.target = target
         self.sources = sources
         self.entries = target.by_path()
-        self.patched: list[str] = []
 
     def unpack(self, new: Path, bar: Progress | None) -> None:
         for entry in self.target.entries:
@@ -126,10 +125,12 @@ class _Part:
                     raise CorruptArchive(f"{path.name} changed while being restored")
                 from_target = manifest is self.target
                 reader.check_members(manifest, lambda m, t=from_target: self._open(new, m, t), bar)
-        for rel in self.patched:
-            # Every block is verified: changed runs as read here, the others with the full's file, and
-            # check_base showed those equal the incremental's. Only a shrunk file's tail remains to cut.
-            os.truncate(new / rel, self.entries[rel]["size"])
+        for entry in self.target.entries:
+            if entry["type"] == "file" and entry["stored"] == "blocks":
+                # Every block is verified: changed runs as read here, the others with the full's file, and
+                # check_base showed those equal the incremental's. Only a shrunk file's tail remains to cut
+                # (which may be all that changed).
+                os.truncate(new / entry["path"], entry["size"])
         for entry in self.target.entries:
             target = new / entry["path"]
             if entry["type"] == "file" and not target.is_file():
@@ -147,8 +148,6 @@ class _Part:
         """Where a member's data goes: a new file, a block of a file from the full, or nowhere."""
         rel = member.entry["path"]
         if member.kind == "blocks":
-            if rel not in self.patched:
-                self.patched.append(rel)
             out = open(new / rel, "r+b", buffering=0)  # noqa: SIM115 - closed by check_members
             out.seek(member.block * self.target.block_size)
             return out

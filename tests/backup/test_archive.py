@@ -21,6 +21,7 @@ from alation_shell.backup.manifest import (
     DIGEST_BYTES,
     MANIFEST_NAME,
     Manifest,
+    block_count,
     block_digests,
     block_digests_against,
     check_path,
@@ -230,6 +231,10 @@ def _break(data: dict, how: str) -> dict:
         blocked["xxh3"] = blocked["xxh3"][:-32]
     elif how == "xxh3-hex":
         blocked["xxh3"] = "g" + blocked["xxh3"][1:]
+    elif how == "pieces-length":
+        blocked["xxh3_pieces"] = blocked["xxh3_pieces"] + "0" * 32
+    elif how == "pieces-hex":
+        blocked["xxh3_pieces"] = "g" + blocked["xxh3_pieces"][1:]
     elif how == "capture":
         files[0]["capture"] = "copied somehow"
     elif how == "hidden-dotdot":
@@ -251,7 +256,8 @@ def _break(data: dict, how: str) -> dict:
 
 @pytest.mark.parametrize("how", ["order", "repeat", "outside", "sha", "blocks-length", "blocks-hash", "stored",
                                  "base", "incr-without-base", "roots", "mode", "version", "sha-case", "xxh3-length",
-                                 "xxh3-hex", "capture", "hidden-dotdot"])
+                                 "xxh3-hex", "pieces-length", "pieces-hex", "capture",
+                                 "hidden-dotdot"])
 def test_manifest_validation_refuses(real_manifest: dict, how: str) -> None:
     with pytest.raises(CorruptArchive):
         Manifest.parse(json.dumps(_break(real_manifest, how)).encode())
@@ -263,7 +269,7 @@ def test_changed_block_runs_must_be_ordered_and_inside_the_file(instance: Instan
     record = engine.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(1))
     data = json.loads(read_manifest(record.alation_file).raw)
     db = next(e for e in data["entries"] if e.get("stored") == "blocks")
-    count = len(db["blocks"]) // 32
+    count = block_count(db["size"], BLOCK_SIZE)  # (its `blocks` lists the changed runs only)
     for bad in ([[count, 1]], [[0, 2], [1, 1]], [[3, 1], [0, 1]], [[0, 0]], [[0, 1], [1, 1]]):
         db["changed"] = bad
         with pytest.raises(CorruptArchive, match="changed blocks"):
@@ -279,6 +285,31 @@ def test_check_base_needs_the_same_full(instance: Instance) -> None:
     manifest.check_base(read_manifest(base.alation_file))
     with pytest.raises(CorruptArchive, match="not made from this full"):
         manifest.check_base(read_manifest(other.alation_file))
+
+
+def test_check_base_fills_in_what_an_incremental_refers_to_and_checks_it(instance: Instance) -> None:
+    """An incremental lists unread files by reference and only its changed blocks' digests: both are filled
+    in from the full, and must add up to the checksums it records."""
+    base = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+    full = read_manifest(base.alation_file)
+    change_catalog(instance, "x")
+    record = engine.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(2))
+    data = json.loads(read_manifest(record.alation_file).raw)
+    db = next(e for e in data["entries"] if e.get("stored") == "blocks")
+    assert len(db["blocks"]) == 32 * sum(n for _, n in db["changed"])
+
+    def check(change) -> None:  # noqa: ANN001 - a function changing the manifest's data
+        changed = copy.deepcopy(data)
+        change(changed)
+        Manifest.parse(json.dumps(changed).encode()).check_base(full)
+
+    check(lambda d: None)
+    wrong = "0" * 32 + db["blocks"][32:]
+    with pytest.raises(CorruptArchive, match="do not make up the file's checksum"):
+        check(lambda d: next(e for e in d["entries"] if e["path"] == db["path"]).update(blocks=wrong))
+    referred = {"path": "data1/site_data/uploads/never-in-the-full.bin", "type": "file", "stored": "base"}
+    with pytest.raises(CorruptArchive, match="needs it from its full, which lacks it"):
+        check(lambda d: d["entries"].append(referred))
 
 
 def test_reader_reads_tarballs_made_by_other_tools(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import time
 import pytest
 
 from alation_shell.backup import engine
+from alation_shell.backup.child import can_fork
 from alation_shell.backup.records import sidecar_path
 from alation_shell.instance import Instance
 from tests.backup import DB, change_catalog, night, state
@@ -24,6 +25,7 @@ CHILD = """
 import json, os, sys
 from datetime import datetime
 from alation_shell.backup import engine
+from alation_shell.backup.child import can_fork
 from alation_shell.backup.records import sidecar_path
 from alation_shell.errors import ShellError
 from alation_shell.instance import Instance
@@ -230,3 +232,30 @@ def test_restore_interrupted_mid_swap_is_completed(instance: Instance) -> None:
     assert removed == [stage] and not stage.exists()
     assert state(instance) == at_backup
     assert (instance.root / DB).exists()
+
+
+@pytest.mark.skipif(not can_fork(), reason="the catalog is read by a forked process only where fork exists")
+def test_a_killed_reading_process_fails_the_incremental_cleanly(instance: Instance,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The catalog is read in place by a child process (child.py): killed, the backup fails with a clear
+    message, leaves nothing behind, and the next one succeeds."""
+    earlier = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+    change_catalog(instance, "day1")
+    at_incr = state(instance)
+
+    def killed(*args: object) -> None:
+        os.kill(os.getpid(), signal.SIGKILL)  # in the child, which runs this
+
+    monkeypatch.setattr(engine, "_diff_mapped", killed)
+    with pytest.raises(engine.BackupError) as failed:
+        engine.create_backup(instance, kind="incr", base=earlier, fmt="v2", when=night(1))
+    assert failed.value.message == (
+        "backup failed while reading the catalog database /data1/pgsql/rosemeta.db: the process reading it was "
+        "killed by signal 9; earlier backups are intact")
+    assert finals(instance) == {p.name for p in earlier.files} and partials(instance) == []
+    assert not any((instance.root / "data2/tmp").iterdir())
+    monkeypatch.undo()
+    record = engine.create_backup(instance, kind="incr", base=earlier, fmt="v2", when=night(1))
+    assert engine.verify_backup(instance, record) == []
+    engine.restore_backup(instance, record.alation_file)
+    assert state(instance) == at_incr

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from alation_shell.backup import engine
 from alation_shell.backup.lock import BackupLock
-from alation_shell.backup.manifest import BLOCK_SIZE, RACY_WINDOW_NS, Manifest, unchanged_since
+from alation_shell.backup.manifest import BLOCK_SIZE, RACY_WINDOW_NS, Manifest, hash_list, unchanged_since
 from alation_shell.backup.records import index_path, read_manifest, sidecar_path, write_index
 from alation_shell.errors import BackupInProgress, CorruptArchive
 from alation_shell.instance import Instance
@@ -147,10 +147,31 @@ def test_incremental_holds_only_changes_and_restores_full_plus_changes(instance:
     db = entries[DB]
     assert db["stored"] == "blocks"
     changed_blocks = sum(count for _, count in db["changed"])
-    assert 0 < changed_blocks < len(db["blocks"]) // 32  # only the touched pages, not the whole database
+    assert 0 < changed_blocks < db["size"] // BLOCK_SIZE  # only the touched pages, not the whole database
+    assert len(db["blocks"]) == 32 * changed_blocks  # and the digests of those only: the rest are the full's
+    manifest.check_base(read_manifest(base.alation_file))  # which fills in the rest from the full
+    assert len(db["blocks"]) == 32 * -(-db["size"] // BLOCK_SIZE)
+    assert hash_list(bytes.fromhex(db["blocks"])) == db["sha256"]
     stored = {e["stored"] for e in entries.values() if e["type"] == "file"}
     assert stored >= {"base", "whole"}
     assert record.size < base.size / 3
+    assert engine.verify_backup(instance, record) == []
+    change_catalog(instance, "day2")
+    restore(instance, record)
+    assert state(instance) == at_incr
+
+
+def test_a_file_that_only_shrank_is_restored_to_its_new_size(instance: Instance) -> None:
+    """A large file cut at a block boundary has no changed block at all: the incremental stores it by blocks
+    with no run, and the restore must still cut the full's copy of it."""
+    base = full(instance)
+    segment = max((p for p in (instance.root / "data1/eventbus").rglob("*.log")), key=lambda p: p.stat().st_size)
+    assert segment.stat().st_size > 3 * BLOCK_SIZE
+    os.truncate(segment, 2 * BLOCK_SIZE)
+    at_incr = state(instance)
+    record = incr(instance, base)
+    entry = read_manifest(record.eb_file).by_path()[str(segment.relative_to(instance.root))]
+    assert (entry["stored"], entry["changed"], entry["size"]) == ("blocks", [], 2 * BLOCK_SIZE)
     assert engine.verify_backup(instance, record) == []
     change_catalog(instance, "day2")
     restore(instance, record)
@@ -196,26 +217,19 @@ def write_a_row(instance: Instance) -> subprocess.CompletedProcess:
                           timeout=60)
 
 
-def test_incremental_reads_the_catalog_in_place_while_writers_wait(instance: Instance) -> None:
+def test_incremental_reads_the_catalog_in_place_while_writers_wait(instance: Instance,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """No copy of the catalog for an incremental: it is read where it lies, and a writer cannot commit
     while it is read (SQLite's SHARED lock, held by a read transaction), so the backup is one instant's."""
     base = full(instance)
     change_catalog(instance, "day1")
     at_incr = state(instance)
-    db_size = (instance.root / DB).stat().st_size
     assert sorted(p.name for p in (instance.root / "data1/pgsql").iterdir()) == ["rosemeta.db"]
     attempts: list[subprocess.CompletedProcess] = []
-
-    class WriterDuringRead(Progress):
-        def advance(self, n: int) -> None:
-            # The catalog is the first file of the alation tarball: its bytes are counted while it is read.
-            if "_alation_incr_" in self.label and self.done + n <= db_size and not attempts:
-                attempts.append(write_a_row(instance))
-            super().advance(n)
-
+    # Another process tries to commit while the catalog is being read in place.
+    monkeypatch.setattr(engine, "_while_read_in_place", lambda: attempts.append(write_a_row(instance)))
     lines: list[str] = []
-    record = incr(instance, base, progress=lambda label, total: WriterDuringRead(label, total, None),
-                  log=lines.append)
+    record = incr(instance, base, log=lines.append)
     assert len(attempts) == 1
     assert attempts[0].returncode == 3 and "database is locked" in attempts[0].stdout
     assert write_a_row(instance).returncode == 0  # and commits once the backup is done
@@ -231,7 +245,7 @@ def test_incremental_reads_the_catalog_in_place_while_writers_wait(instance: Ins
 def wal_catalog(instance: Instance) -> sqlite3.Connection:
     """The catalog switched to WAL mode, with committed rows left in rosemeta.db-wal (the connection keeps
     them there: close it after the backup)."""
-    con = sqlite3.connect(instance.root / DB)
+    con = sqlite3.connect(instance.root / DB, check_same_thread=False)  # (may be closed by another thread)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA wal_autocheckpoint=0")
     con.execute("CREATE TABLE wal_rows (v TEXT)")
@@ -275,20 +289,23 @@ def test_a_catalog_the_full_did_not_have_is_copied_with_the_backup_api(instance:
     assert state(instance) == at_incr
 
 
-def test_catalog_switched_to_wal_mode_while_an_incremental_runs_is_copied_after_all(instance: Instance) -> None:
+def test_catalog_switched_to_wal_mode_while_an_incremental_runs_is_copied_after_all(
+        instance: Instance, monkeypatch: pytest.MonkeyPatch) -> None:
     base = full(instance)
     change_catalog(instance, "day1")
     switched: list[sqlite3.Connection] = []
     at_incr: list[tuple] = []
+    read_in_place = engine._read_in_place
 
-    def progress(label: str, total: int) -> Progress:
-        if "_alation_incr_" in label:  # after the start of the backup found the catalog in DELETE mode
-            switched.append(wal_catalog(instance))
-            at_incr.append(state(instance))
-        return Progress(label, total, None)
+    def switching_first(live: Path):  # noqa: ANN202 - a context manager
+        # After the backup started, just before the catalog's read transaction begins.
+        switched.append(wal_catalog(instance))
+        at_incr.append(state(instance))
+        return read_in_place(live)
 
+    monkeypatch.setattr(engine, "_read_in_place", switching_first)
     try:
-        record = incr(instance, base, progress=progress)
+        record = incr(instance, base)
     finally:
         for con in switched:
             con.close()
@@ -491,17 +508,23 @@ def test_the_base_index_is_what_an_incremental_reads_of_its_full(instance: Insta
     digest = read_manifest(base.alation_file).by_path()[lic]["sha256"]
     assert stored(incr(instance, base, 1))[lic][:2] == ("base", digest)
 
+    # The instance was copied just before the full: a scan said to start later leaves no file in the window
+    # of racy records, so that the full's record of an unchanged file is taken unread (and refers to it).
+    rewrite_index(instance, base, lambda entry: None, later_ns=10 * RACY_WINDOW_NS)
+    manifest = read_manifest(incr(instance, base, 2).alation_file)
+    assert manifest.by_path()[lic] == {"path": lic, "type": "file", "stored": "base"}
+    manifest.check_base(read_manifest(base.alation_file))  # which fills in the full's record
+    full_record = read_manifest(base.alation_file).by_path()[lic]
+    assert manifest.by_path()[lic] == {**full_record, "stored": "base"} and "xxh3" not in full_record
+
     def misremember(entry: dict) -> None:
         if entry["path"] == lic:
-            entry["sha256"] = "0" * 64
+            entry["mtime_ns"] -= 1
 
-    # The instance was copied just before the full: a scan said to start later leaves no file in the window
-    # of racy records, so that the full's record of an unchanged file is taken unread.
     rewrite_index(instance, base, misremember, later_ns=10 * RACY_WINDOW_NS)
-    record = incr(instance, base, 2)
-    assert stored(record)[lic][:2] == ("base", "0" * 64)  # taken from the index, unread
-    # (which is why the index lives in the instance's own state; verify still compares with the full)
-    assert any(lic in problem for problem in engine.verify_backup(instance, record))
+    record = incr(instance, base, 3)
+    assert stored(record)[lic][:2] == ("base", digest)  # the index's record no longer fits: read and hashed
+    assert engine.verify_backup(instance, record) == []
 
 
 def test_a_damaged_or_stale_base_index_is_not_used(instance: Instance) -> None:
