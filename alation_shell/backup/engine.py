@@ -73,6 +73,7 @@ from alation_shell.backup.manifest import (
     piece_digest,
     quick_digests,
     runs,
+    taken_from_base,
     unchanged_since,
 )
 from alation_shell.backup.records import (
@@ -85,6 +86,7 @@ from alation_shell.backup.records import (
     index_path,
     list_backups,
     read_index,
+    read_index_catalog,
     read_manifest,
     read_sidecar,
     record_from_manifests,
@@ -216,20 +218,26 @@ class _BackupRun:
             scan_started = time.time_ns()
             manifests: list[Manifest] = []
             with ThreadPoolExecutor(1, "stage") as stager, ThreadPoolExecutor(_workers(), "hash") as self.hasher:
-                bases = _base_manifests(self.instance, base_record) if base_record is not None else None
-                # The database is captured (staged, or read in place) while the event-bus tarball, which does
-                # not need it, is written and the other trees are scanned.
-                capturing = stager.submit(self._capture_catalog, stage_dir, _catalog_base(bases))
+                # The database is captured (staged, or read in place) while the full's manifests are loaded,
+                # the event-bus tarball, which does not need it, is written and the other trees are scanned.
+                early = read_index_catalog(self.instance, base_record) if base_record is not None else None
+                capturing = None
                 try:
+                    if early is not None or base_record is None:
+                        capturing = stager.submit(self._capture_catalog, stage_dir, early)
+                    bases = _base_manifests(self.instance, base_record) if base_record is not None else None
+                    if capturing is None:
+                        capturing = stager.submit(self._capture_catalog, stage_dir, _catalog_base(bases))
                     for i in sorted(range(len(parts)), key=lambda i: parts[i] != "eb"):
                         base = bases[i] if bases else None
                         manifests.append(self._write_tarball(parts[i], names[i], base, capturing, backup_id,
                                                              scan_started, stage_dir))
                 finally:
-                    wait([capturing])
-                    read = None if capturing.cancelled() or capturing.exception() else capturing.result()
-                    if isinstance(read, _InPlace):
-                        read.scratch.close()
+                    if capturing is not None:
+                        wait([capturing])
+                        read = None if capturing.cancelled() or capturing.exception() else capturing.result()
+                        if isinstance(read, _InPlace):
+                            read.scratch.close()
             manifests.sort(key=lambda m: parts.index(m.part))
             files = self._publish(names)
         except BaseException as exc:
@@ -249,7 +257,7 @@ class _BackupRun:
             self.log(f"could not write the listing sidecar: {_os_reason(exc)}")
         if self.kind == "full" and self.fmt == "v2":
             try:
-                write_index(self.instance, record, manifests)
+                write_index(self.instance, record, manifests, _catalog_base(manifests))
             except OSError as exc:  # the backup is complete; its incrementals read its manifests instead
                 self.log(f"could not write the base index: {_os_reason(exc)}")
         self.log(
@@ -310,9 +318,12 @@ class _BackupRun:
                 out = packed.fileno()
 
                 def work() -> tuple[int, bytes, list[int], bytes, int]:
-                    with tempfile.SpooledTemporaryFile(SPOOL_BYTES, dir=stage_dir) as scratch:
-                        diff = _diff_mapped(fd, base, scratch)
-                        compressed = _pack_runs(scratch, diff, now.st_mtime_ns, out)
+                    # Mapped: only for a file that nothing can shrink meanwhile (a mapped page past the end of
+                    # a file raises SIGBUS): the catalog under its read transaction, which SQLite only ever
+                    # truncates while it holds the EXCLUSIVE lock; and in a child, which it would end alone.
+                    with mmap.mmap(fd, now.st_size, prot=mmap.PROT_READ) as mapped, memoryview(mapped) as view:
+                        diff = _diff_mapped(view, base)
+                        compressed = _pack_runs(view, diff, now.st_mtime_ns, out)
                     return diff.size, b"".join(diff.digests), diff.changed, diff.first, compressed
 
                 if child.can_fork():
@@ -394,17 +405,20 @@ class _BackupRun:
         writer = TarballWriter(partial, reserve=_manifest_bound(items) if base is None else 0)
         try:
             tarball = _Tarball(self, writer, base, stage_dir)
-            unread = tarball.unread(items)  # decided while the catalog may still be being captured
-            tarball.capture = capturing.result() if part != "eb" else None
+            # Decided (and their manifest entries written) while the catalog may still be being captured.
+            unread, rendered = tarball.unread(items)
             total = sum(st.st_size for _, st in items if stat.S_ISREG(st.st_mode))
+            tarball.capture = capturing.result() if part != "eb" else None
             bar = tarball.bar = self.progress(f"backup {name}", total) if self.progress else None
             entries = []
-            for (path, st), taken in zip(items, unread, strict=True):
-                if taken:  # the full's record still holds: it is this file's, listed in the full
-                    entries.append({"path": path, "type": "file", "stored": "base"})
+            texts = []
+            for (path, st), entry, text in zip(items, unread, rendered, strict=True):
+                if entry is not None:
                     tarball.advance(st.st_size)
-                elif (entry := tarball.add(path, st)) is not None:
-                    entries.append(entry)
+                elif (entry := tarball.add(path, st)) is None:
+                    continue
+                entries.append(entry)
+                texts.append(text)
             data = {
                 "format": FORMAT_NAME,
                 "version": FORMAT_VERSION,
@@ -423,7 +437,7 @@ class _BackupRun:
                 "entries": entries,
                 "deleted": sorted(tarball.base.keys() - {e["path"] for e in entries}),
             }
-            manifest = Manifest.create(data)
+            manifest = Manifest.create(data, texts)
             self.step = f"writing {shown(self.instance, partial)}"
             size = writer.finish(manifest)
         except BaseException as exc:
@@ -518,17 +532,24 @@ class _Tarball:
         if self.bar is not None:
             self.bar.advance(n)
 
-    def unread(self, items: list[tuple[str, os.stat_result]]) -> list[bool]:
-        """For each scanned item: whether it is a file the full's record of which still holds, taken from the
-        full without reading it (`unchanged_since`, and the same mode)."""
+    def unread(self, items: list[tuple[str, os.stat_result]]) -> tuple[list[dict | None], list[str | None]]:
+        """For each scanned item that is a file the full's record of which still holds (`unchanged_since`, and
+        the same mode), taken from the full without reading it: its manifest entry, which refers to the full,
+        and that entry as JSON; None for the others."""
         get = self.base.get
         racy_from = self.racy_from
-        out = []
+        entries: list[dict | None] = []
+        rendered: list[str | None] = []
         for path, st in items:
             base = get(path)
-            out.append(base is not None and base["type"] == "file" and stat.S_ISREG(st.st_mode)
-                       and base["mode"] == st.st_mode & 0o777 and unchanged_since(base, st, racy_from))
-        return out
+            if (base is not None and base["type"] == "file" and stat.S_ISREG(st.st_mode)
+                    and base["mode"] == st.st_mode & 0o777 and unchanged_since(base, st, racy_from)):
+                entry, text = taken_from_base(path)
+            else:
+                entry = text = None
+            entries.append(entry)
+            rendered.append(text)
+        return entries, rendered
 
     def _shown(self, path: str) -> str:
         return "/" + path
@@ -758,11 +779,10 @@ class _Diff:
         self.first = b""  # the file's content if it turned out to be one block or less
 
 
-def _pack_runs(scratch: BinaryIO, diff: _Diff, mtime_ns: int, out: int) -> int:
-    """Write the catalog database's runs of changed blocks (`diff`, their bytes in `scratch`) to the file `out`
-    as the incremental's tar members, in gzip members of about a piece each (compressed on a pool of its own:
-    this runs in the child, `_read_catalog_in_place`); the bytes written."""
-    scratch.seek(0)
+def _pack_runs(view: memoryview, diff: _Diff, mtime_ns: int, out: int) -> int:
+    """Write the catalog database's runs of changed blocks (`diff`, taken from the mapped file `view`) to the
+    file `out` as the incremental's tar members, in gzip members of about a piece each (compressed on a pool
+    of its own: this runs in the child, `_read_catalog_in_place`); the bytes written."""
     pending = bytearray()
     written = 0
     ahead: deque[Future[bytes]] = deque()
@@ -776,16 +796,17 @@ def _pack_runs(scratch: BinaryIO, diff: _Diff, mtime_ns: int, out: int) -> int:
 
     with ThreadPoolExecutor(_workers()) as pool:
         for first, count in runs(diff.changed):
-            length = min((first + count) * BLOCK_SIZE, diff.size) - first * BLOCK_SIZE
-            pending += tar_header(block_member(CATALOG_DB, first), size=length, mtime_ns=mtime_ns)
-            pending += scratch.read(length)
-            pending += padding(length)
+            start = first * BLOCK_SIZE
+            end = min((first + count) * BLOCK_SIZE, diff.size)
+            pending += tar_header(block_member(CATALOG_DB, first), size=end - start, mtime_ns=mtime_ns)
+            pending += view[start:end]
+            pending += padding(end - start)
             if len(pending) >= READ_SIZE:
-                ahead.append(pool.submit(isal_zlib.compress, bytes(pending), COMPRESS_LEVEL, 31))
-                pending.clear()
+                ahead.append(pool.submit(isal_zlib.compress, pending, COMPRESS_LEVEL, 31))
+                pending = bytearray()
                 write_out(AHEAD)
         if pending:
-            ahead.append(pool.submit(isal_zlib.compress, bytes(pending), COMPRESS_LEVEL, 31))
+            ahead.append(pool.submit(isal_zlib.compress, pending, COMPRESS_LEVEL, 31))
         write_out(0)
     return written
 
@@ -833,23 +854,17 @@ def _diff_file(fd: int, base: dict, scratch: BinaryIO, advance: Callable[[int], 
     return diff
 
 
-def _diff_mapped(fd: int, base: dict, scratch: BinaryIO) -> _Diff:
-    """`_diff_file` for the catalog database in place: the file is mapped rather than read, which saves
-    copying it. Only for a file that nothing can shrink meanwhile (a mapped page past the end of a file raises
-    SIGBUS): the catalog under its read transaction, which SQLite only ever truncates while it holds the
-    database's EXCLUSIVE lock; and in a child process (`child.py`), which such a signal would end alone."""
+def _diff_mapped(view: memoryview, base: dict) -> _Diff:
+    """`_diff_file` for the catalog database in place, `view` of it mapped rather than read (which saves
+    copying it); the changed blocks are not copied out either (`_pack_runs` takes them from `view`)."""
     old, old_quick, old_pieces = _full_lists(base)
-    size = os.fstat(fd).st_size
     diff = _Diff()
-    diff.size = size
-    if not size:
-        return diff
-    with mmap.mmap(fd, size, prot=mmap.PROT_READ) as mapped, memoryview(mapped) as view:
-        for index in range(-(-size // READ_SIZE)):
-            with view[index * READ_SIZE : (index + 1) * READ_SIZE] as piece:
-                diff.digests.append(_diff_piece(piece, index, old, old_quick, old_pieces, diff.changed, scratch))
-        if size <= BLOCK_SIZE:
-            diff.first = bytes(view)
+    diff.size = len(view)
+    for index in range(-(-len(view) // READ_SIZE)):
+        with view[index * READ_SIZE : (index + 1) * READ_SIZE] as piece:
+            diff.digests.append(_diff_piece(piece, index, old, old_quick, old_pieces, diff.changed, None))
+    if len(view) <= BLOCK_SIZE:
+        diff.first = bytes(view)
     return diff
 
 
@@ -865,11 +880,12 @@ def _full_lists(base: dict) -> tuple[bytes, bytes, bytes]:
 
 
 def _diff_piece(piece: memoryview, index: int, old: bytes, old_quick: bytes, old_pieces: bytes,
-                changed: list[int], scratch: BinaryIO) -> bytes:
+                changed: list[int], scratch: BinaryIO | None) -> bytes:
     """Compare piece `index` of a file with the full's block digests `old` (and XXH3 lists `old_quick`,
     `old_pieces`: either may be empty): a piece whose XXH3 is the full's takes the full's digests (XXH3 of a
     whole piece runs without the GIL); in another, each block is compared (`block_digests_against`). The
-    blocks that differ are added to `changed`, their bytes written to `scratch`. The piece's block digests."""
+    blocks that differ are added to `changed`, their bytes written to `scratch` (if given). The piece's block
+    digests."""
     first = index * PIECE_BLOCKS
     blocks = -(-len(piece) // BLOCK_SIZE)
     stored = old[first * DIGEST_BYTES : (first + blocks) * DIGEST_BYTES]
@@ -885,7 +901,8 @@ def _diff_piece(piece: memoryview, index: int, old: bytes, old_quick: bytes, old
         for i in range(blocks):
             if found[i * DIGEST_BYTES : (i + 1) * DIGEST_BYTES] != stored[i * DIGEST_BYTES : (i + 1) * DIGEST_BYTES]:
                 changed.append(first + i)
-                scratch.write(piece[i * BLOCK_SIZE : (i + 1) * BLOCK_SIZE])
+                if scratch is not None:
+                    scratch.write(piece[i * BLOCK_SIZE : (i + 1) * BLOCK_SIZE])
     return found
 
 

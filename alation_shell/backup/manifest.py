@@ -43,6 +43,7 @@ import json
 import os
 import re
 from datetime import datetime
+from json.encoder import encode_basestring_ascii
 
 from xxhash import xxh3_128_digest
 
@@ -157,6 +158,13 @@ def piece_count(size: int, block_size: int) -> int:
     return -(-block_count(size, block_size) // PIECE_BLOCKS)
 
 
+def taken_from_base(path: str) -> tuple[dict, str]:
+    """The entry of an incremental for a file taken from its full unread, which refers to the full's record
+    of it, and that entry as JSON (as `Manifest.create` writes it)."""
+    return ({"path": path, "type": "file", "stored": "base"},
+            f'{{"path":{encode_basestring_ascii(path)},"type":"file","stored":"base"}}')
+
+
 def file_hash(data: bytes) -> str:
     """The `sha256` of a small file."""
     return hashlib.sha256(data).hexdigest()
@@ -234,10 +242,20 @@ class Manifest:
         return cls(data, raw)
 
     @classmethod
-    def create(cls, data: dict) -> Manifest:
-        """Serialize a manifest the backup built (valid by construction; the tests parse what it writes)."""
-        raw = (json.dumps(data, separators=(",", ":"), check_circular=False) + "\n").encode()
-        return cls(data, raw)
+    def create(cls, data: dict, rendered: list[str | None] | None = None) -> Manifest:
+        """Serialize a manifest the backup built (valid by construction; the tests parse what it writes).
+
+        `rendered[i]`, if given and not None, is `data["entries"][i]` as JSON already (as `json.dumps` with
+        these separators writes it); the result is the same bytes. The entries and deleted paths come last.
+        """
+        dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+        if rendered is None:
+            return cls(data, (dumps(data) + "\n").encode())
+        head = dumps({k: v for k, v in data.items() if k not in ("entries", "deleted")})
+        entries = ",".join(text if text is not None else dumps(entry)
+                           for entry, text in zip(data["entries"], rendered, strict=True))
+        raw = f'{head[:-1]},"entries":[{entries}],"deleted":{dumps(data["deleted"])}}}\n'
+        return cls(data, raw.encode())
 
     @property
     def label(self) -> str:

@@ -36,7 +36,7 @@ BACKUP_DIR = "/data2/backup"
 NAME = re.compile(r"(?P<label>\d{12})_(?P<build>\d+(?:-\d+)*)_alation_(?P<eb>eb_)?(?P<incr>incr_)?backup\.tar\.gz")
 SIDECAR_VERSION = 1
 INDEX_DIR = "backup_index"  # under the instance's var/
-INDEX_FORMAT = b"alation-shell base index 1\n"
+INDEX_FORMAT = b"alation-shell base index 2\n"
 
 
 class BackupError(ShellError):
@@ -124,15 +124,20 @@ def _identity(path: Path) -> list:
     return [path.name, st.st_size, st.st_mtime_ns, st.st_ino]
 
 
-def write_index(instance: Instance, record: BackupRecord, manifests: list[Manifest]) -> None:
-    """Keep a full backup's manifests parsed for its incrementals; drop those of fulls that are gone."""
-    payload = marshal.dumps({
-        "files": [_identity(p) for p in record.files],
-        "checksums": [m.checksum for m in manifests],
-        "manifests": [m.data for m in manifests],
-    })
+def write_index(instance: Instance, record: BackupRecord, manifests: list[Manifest], catalog: dict | None = None,
+                ) -> None:
+    """Keep a full backup's manifests parsed for its incrementals; drop those of fulls that are gone.
+
+    Two sections, each with its own sha256: first the full's record of the catalog database (`catalog`, if
+    an incremental can compare it block by block), which an incremental needs first and alone
+    (`read_index_catalog`); then the manifests (`read_index`).
+    """
+    identity = {"files": [_identity(p) for p in record.files], "checksums": [m.checksum for m in manifests]}
+    sections = [marshal.dumps({**identity, "catalog": catalog}),
+                marshal.dumps({**identity, "manifests": [m.data for m in manifests]})]
     path = index_path(instance, record.alation_file)
-    atomic_write(path, INDEX_FORMAT + hashlib.sha256(payload).digest() + payload)
+    atomic_write(path, INDEX_FORMAT + b"".join(
+        len(section).to_bytes(8, "big") + hashlib.sha256(section).digest() + section for section in sections))
     for other in path.parent.iterdir():
         if other.suffix == ".index" and not (record.alation_file.parent / other.stem).exists():
             other.unlink(missing_ok=True)
@@ -141,16 +146,33 @@ def write_index(instance: Instance, record: BackupRecord, manifests: list[Manife
 def read_index(instance: Instance, record: BackupRecord) -> list[Manifest] | None:
     """The manifests of a full backup from its base index, if it is sound and still describes that backup's
     tarballs exactly; else None (read the manifests)."""
+    index = _read_section(instance, record, 1)
+    if index is None:
+        return None
+    return [Manifest(m, b"", checksum) for m, checksum in zip(index["manifests"], index["checksums"], strict=True)]
+
+
+def read_index_catalog(instance: Instance, record: BackupRecord) -> dict | None:
+    """The full backup's record of the catalog database from its base index (see `write_index`); None if
+    the index is not sound or current, or has none."""
+    index = _read_section(instance, record, 0)
+    return index["catalog"] if index is not None and isinstance(index.get("catalog"), dict) else None
+
+
+def _read_section(instance: Instance, record: BackupRecord, number: int) -> dict | None:
     try:
-        data = index_path(instance, record.alation_file).read_bytes()
-        start = len(INDEX_FORMAT) + 32  # the format line, then the sha256 of the payload
-        payload = data[start:]
-        if data[: len(INDEX_FORMAT)] != INDEX_FORMAT or hashlib.sha256(payload).digest() != data[start - 32 : start]:
-            return None
-        index = marshal.loads(payload)
+        with open(index_path(instance, record.alation_file), "rb") as f:
+            if f.read(len(INDEX_FORMAT)) != INDEX_FORMAT:
+                return None
+            for _ in range(number + 1):
+                head = f.read(40)
+                section = f.read(int.from_bytes(head[:8], "big"))
+            if len(head) != 40 or hashlib.sha256(section).digest() != head[8:]:
+                return None
+        index = marshal.loads(section)
         if index["files"] != [_identity(p) for p in record.files] or index["checksums"] != record.checksums:
             return None
-        return [Manifest(m, b"", checksum) for m, checksum in zip(index["manifests"], index["checksums"], strict=True)]
+        return index
     except (OSError, ValueError, EOFError, TypeError, KeyError):
         return None
 

@@ -29,6 +29,7 @@ from alation_shell.backup.manifest import (
     link_stays_inside,
     quick_digests,
     runs,
+    taken_from_base,
 )
 from alation_shell.backup.records import read_manifest
 from alation_shell.errors import CorruptArchive
@@ -323,3 +324,21 @@ def test_reader_reads_tarballs_made_by_other_tools(tmp_path: Path) -> None:
     with TarballReader(theirs) as reader:
         assert reader.manifest().checksum == manifest.checksum
         reader.check_members(manifest)
+
+
+def test_a_manifest_with_entries_rendered_ahead_is_the_same_bytes() -> None:
+    """The backup writes the JSON of the entries it decides early (files taken from the full unread) ahead of
+    the rest: the manifest must come out byte for byte as `json.dumps` would write it."""
+    referring, text = taken_from_base("data1/pgsql/é \"x\"\n.db")
+    entries = [
+        {"path": "data1/pgsql", "type": "dir", "mode": 0o755, "mtime_ns": 1},
+        referring,
+        {"path": "data1/pgsql/y", "type": "file", "mode": 0o600, "mtime_ns": 2, "size": 3, "sha256": "0" * 64,
+         "stored": "whole"},
+    ]
+    data = {"format": "x", "label": "202603030100", "base": {"label": "202603020100", "checksum": "1" * 64},
+            "entries": entries, "deleted": ["data1/pgsql/gone"]}
+    rendered = [None, text, None]
+    assert json.loads(text) == referring == {"path": "data1/pgsql/é \"x\"\n.db", "type": "file", "stored": "base"}
+    assert Manifest.create(data, rendered).raw == Manifest.create(data).raw
+    assert Manifest.create(data).raw == (json.dumps(data, separators=(",", ":")) + "\n").encode()
