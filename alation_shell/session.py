@@ -39,6 +39,7 @@ class Session:
         self._registry: Registry | None = None
         meta = instance.meta
         self.user = str(meta.get("user", "alationadmin"))
+        self.su_stack: list[tuple[str, str]] = []  # (user, cwd) of the shells `sudo su` started from
         self.hostname = str(meta.get("hostname", "alation-demo"))
         self.label = str(meta.get("label", "DEMO"))
 
@@ -51,14 +52,15 @@ class Session:
         return self._registry
 
     def prompt(self) -> str:
-        """The prompt, shaped like the real one: `(env) DEMO [alationadmin@alation-demo /]$ `."""
+        """The prompt, shaped like the real one: `(env) DEMO [alationadmin@alation-demo /]$ ` (bash's `\\$`:
+        `#` for root)."""
         if self.cwd == "/":
             where = "/"
         elif self.cwd == f"/home/{self.user}":
             where = "~"
         else:
             where = self.cwd.rsplit("/", 1)[-1]
-        return f"(env) {self.label} [{self.user}@{self.hostname} {where}]$ "
+        return f"(env) {self.label} [{self.user}@{self.hostname} {where}]{'#' if self.user == 'root' else '$'} "
 
     def ask(self, prompt: str) -> str | None:
         if self._ask is None:
@@ -90,7 +92,8 @@ class Session:
         name = argv[0]
         command = COMMANDS.get(name) or COMMANDS.get(os.path.basename(name) if "/" in name else "")
         if command is None:
-            ctx.err(f"alation-shell: {name}: command not found (`help` lists the commands)")
+            shown = name if name.isprintable() else name.encode("unicode_escape").decode()  # one line, always
+            ctx.err(f"alation-shell: {shown}: command not found (`help` lists the commands)")
             return 127
         try:
             return command.load()(ctx, argv[1:])

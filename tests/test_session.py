@@ -61,6 +61,11 @@ def test_help_lists_every_visible_command_and_marks_additions(shell: Session) ->
     assert shell.execute("help nope").exit_code == 1
 
 
+def test_an_unprintable_command_name_is_shown_escaped_on_one_line(shell: Session) -> None:
+    r = shell.execute("\\\n")  # a backslash and a newline: the command's name is a newline
+    assert (r.exit_code, r.stderr) == (127, "alation-shell: \\n: command not found (`help` lists the commands)\n")
+
+
 def test_exit_ends_the_session_with_an_optional_status(shell: Session) -> None:
     r = shell.execute("exit")
     assert r.stop and r.session_status is None and r.exit_code == 0

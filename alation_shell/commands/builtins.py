@@ -45,10 +45,14 @@ def clear(ctx: Context, args: list[str]) -> int:
 
 
 def exit_(ctx: Context, args: list[str]) -> int:
-    """Leave the shell; `exit N` leaves with status N."""
+    """Leave the shell (or the shell `sudo su` started, for the one before it); `exit N` with status N."""
     if len(args) > 1 or (args and not args[0].lstrip("-").isdigit()):
         raise UsageError("exit takes an optional numeric STATUS")
+    status = int(args[0]) & 0xFF if args else 0
+    if ctx.session.su_stack:
+        ctx.session.user, ctx.session.cwd = ctx.session.su_stack.pop()
+        return status
     ctx.stop = True
     if args:
-        ctx.session_status = int(args[0]) & 0xFF
+        ctx.session_status = status
     return 0

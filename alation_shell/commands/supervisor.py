@@ -148,7 +148,8 @@ def _restart_supervisord(ctx: Context) -> int:
 
 
 def _su(ctx: Context, args: list[str]) -> int:
-    """`sudo su [-] [USER]`: become USER (root by default); `-` also goes to USER's home."""
+    """`sudo su [-] [USER]`: become USER (root by default) in a shell of its own, which `exit` leaves for the
+    one before; `-` also goes to USER's home."""
     login = False
     users = []
     for arg in args:
@@ -164,6 +165,7 @@ def _su(ctx: Context, args: list[str]) -> int:
     if user not in USERS:
         ctx.err(f"su: user {user} does not exist")
         return 1
+    ctx.session.su_stack.append((ctx.session.user, ctx.session.cwd))  # `exit` goes back there
     ctx.session.user = user
     if login:
         home = "/root" if user == "root" else f"/home/{user}"

@@ -45,7 +45,7 @@ STYLE = Style.from_dict(
     }
 )
 # The parts of `Session.prompt()`: `(env) DEMO [alationadmin@alation-demo /]$ `.
-_PROMPT = re.compile(r"(\(env\) )(\S+)( \[)([^\s\]]+)( )([^\]]*)(\]\$ )")
+_PROMPT = re.compile(r"(\(env\) )(\S+)( \[)([^\s\]]+)( )([^\]]*)(\][$#] )")
 _PROMPT_CLASSES = ("prompt.env", "prompt.label", "", "prompt.user", "", "prompt.cwd", "")
 
 

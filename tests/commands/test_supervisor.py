@@ -198,3 +198,18 @@ def test_sudo_su_switches_the_prompts_user(shell: Session) -> None:
     assert (r.exit_code, r.stderr) == (1, "su: user nobody_here does not exist\n")
     assert shell.user == "alationadmin"
     assert shell.execute("sudo su").exit_code == 0 and shell.user == "root"
+    assert shell.prompt() == "(env) DEMO [root@alation-demo alationadmin]# "  # bash's \\$: # for root
+
+
+def test_exit_leaves_the_shell_sudo_su_started_for_the_one_before(shell: Session) -> None:
+    """As on the server: `sudo su alation`, run what must run as alation, `exit` back to alationadmin."""
+    shell.execute("cd /opt")
+    assert shell.execute("sudo su alation").exit_code == 0
+    assert (shell.user, shell.cwd) == ("alation", "/opt")
+    shell.execute("cd /")
+    assert shell.execute("sudo su").exit_code == 0 and shell.user == "root"
+    r = shell.execute("exit 3")  # the root shell's status, for the alation shell it returns to
+    assert (r.exit_code, r.stop, shell.user, shell.cwd) == (3, False, "alation", "/")
+    r = shell.execute("exit")
+    assert (r.exit_code, r.stop, shell.user, shell.cwd) == (0, False, "alationadmin", "/opt")
+    assert shell.execute("exit").stop  # and the Alation shell itself
