@@ -95,21 +95,27 @@ class TarballWriter:
     The data members go first, at offset `reserve`; `finish(manifest)` then puts the manifest member in front:
     into the reserved space when it fits (padded to the exact size with the gzip header's comment field),
     else by copying the data behind it into a new file. Call `finish` or `abort`.
+
+    `inline`: compress and write in the calling thread, for a tarball of little data (an incremental's), where
+    handing each piece to threads costs more than it saves while other work keeps the cores busy.
     """
 
-    def __init__(self, path: Path, *, reserve: int = 0, level: int = COMPRESS_LEVEL) -> None:
+    def __init__(self, path: Path, *, reserve: int = 0, level: int = COMPRESS_LEVEL, inline: bool = False) -> None:
         self.path = path
         self.level = level
         self.reserve = reserve
+        self.inline = inline
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         self._offset = reserve
+        self.error: BaseException | None = None  # what stopped the writer thread, raised at the next write
+        self._buf = bytearray()
+        if inline:
+            return
         threads = workers()
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="gzip")
         # Pieces in flight: enough that a burst of data already in memory (an incremental's changed blocks)
         # is handed over without waiting, few enough to bound the memory a full backup's reading can take.
         self._queue: queue.Queue[Future[bytes] | None] = queue.Queue(8 * threads + 1)
-        self.error: BaseException | None = None  # what stopped the writer thread, raised at the next write
-        self._buf = bytearray()
         self._writer = threading.Thread(target=self._write_out, name="tarball-writer", daemon=True)
         self._writer.start()
 
@@ -135,6 +141,10 @@ class TarballWriter:
             self._submit()
         elif self.error is not None:
             raise self.error
+        if self.inline:
+            _copy_all(fd, self._fd, length, self._offset)
+            self._offset += length
+            return
         copied: Future[bytes | tuple[int, int]] = Future()
         copied.set_result((fd, length))
         self._queue.put(copied)  # type: ignore[arg-type]
@@ -142,6 +152,12 @@ class TarballWriter:
     def _submit(self) -> None:
         if self.error is not None:
             raise self.error  # the writer thread failed (disk full, ...): stop reading at once
+        if self.inline:
+            data = isal_zlib.compress(self._buf, self.level, 31)
+            self._buf.clear()
+            _pwrite_all(self._fd, data, self._offset)
+            self._offset += len(data)
+            return
         data = bytes(self._buf)
         self._buf.clear()
         self._queue.put(self._pool.submit(isal_zlib.compress, data, self.level, 31))
@@ -162,6 +178,8 @@ class TarballWriter:
                 self.error = exc
 
     def _stop(self) -> None:
+        if self.inline:
+            return
         self._queue.put(None)
         self._writer.join()
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -321,9 +321,11 @@ class _BackupRun:
                     # Mapped: only for a file that nothing can shrink meanwhile (a mapped page past the end of
                     # a file raises SIGBUS): the catalog under its read transaction, which SQLite only ever
                     # truncates while it holds the EXCLUSIVE lock; and in a child, which it would end alone.
-                    with mmap.mmap(fd, now.st_size, prot=mmap.PROT_READ) as mapped, memoryview(mapped) as view:
-                        diff = _diff_mapped(view, base)
-                        compressed = _pack_runs(view, diff, now.st_mtime_ns, out)
+                    with (mmap.mmap(fd, now.st_size, prot=mmap.PROT_READ) as mapped, memoryview(mapped) as view,
+                          ThreadPoolExecutor(1) as pool):
+                        packer = _RunPacker(view, now.st_mtime_ns, out, pool)
+                        diff = _diff_mapped(view, base, packer)
+                        compressed = packer.finish()
                     return diff.size, b"".join(diff.digests), diff.changed, diff.first, compressed
 
                 if child.can_fork():
@@ -402,7 +404,7 @@ class _BackupRun:
         self.written.append(partial)
         # A full's manifest goes into space reserved ahead of the data; an incremental's data is small and
         # is simply copied behind its manifest.
-        writer = TarballWriter(partial, reserve=_manifest_bound(items) if base is None else 0)
+        writer = TarballWriter(partial, reserve=_manifest_bound(items) if base is None else 0, inline=base is not None)
         try:
             tarball = _Tarball(self, writer, base, stage_dir)
             # Decided (and their manifest entries written) while the catalog may still be being captured.
@@ -779,36 +781,56 @@ class _Diff:
         self.first = b""  # the file's content if it turned out to be one block or less
 
 
-def _pack_runs(view: memoryview, diff: _Diff, mtime_ns: int, out: int) -> int:
-    """Write the catalog database's runs of changed blocks (`diff`, taken from the mapped file `view`) to the
-    file `out` as the incremental's tar members, in gzip members of about a piece each (compressed on a pool
-    of its own: this runs in the child, `_read_catalog_in_place`); the bytes written."""
-    pending = bytearray()
-    written = 0
-    ahead: deque[Future[bytes]] = deque()
+class _RunPacker:
+    """Writes the catalog database's runs of changed blocks, taken from the mapped file `view` as they are
+    found (`add`, in order), to the file `out` as the incremental's tar members, in gzip members of about a
+    piece each compressed on `pool` meanwhile the comparison goes on (this runs in the child process of
+    `_read_catalog_in_place`)."""
 
-    def write_out(limit: int) -> None:
-        nonlocal written
-        while len(ahead) > limit:
-            data = ahead.popleft().result()
-            _write_all(out, data)
-            written += len(data)
+    def __init__(self, view: memoryview, mtime_ns: int, out: int, pool: ThreadPoolExecutor) -> None:
+        self.view = view
+        self.mtime_ns = mtime_ns
+        self.out = out
+        self.pool = pool
+        self.run: list[int] = []  # [first block, count] of the run being found
+        self.pending = bytearray()
+        self.ahead: deque[Future[bytes]] = deque()
+        self.written = 0
 
-    with ThreadPoolExecutor(_workers()) as pool:
-        for first, count in runs(diff.changed):
-            start = first * BLOCK_SIZE
-            end = min((first + count) * BLOCK_SIZE, diff.size)
-            pending += tar_header(block_member(CATALOG_DB, first), size=end - start, mtime_ns=mtime_ns)
-            pending += view[start:end]
-            pending += padding(end - start)
-            if len(pending) >= READ_SIZE:
-                ahead.append(pool.submit(isal_zlib.compress, pending, COMPRESS_LEVEL, 31))
-                pending = bytearray()
-                write_out(AHEAD)
-        if pending:
-            ahead.append(pool.submit(isal_zlib.compress, pending, COMPRESS_LEVEL, 31))
-        write_out(0)
-    return written
+    def add(self, block: int) -> None:
+        if self.run and self.run[0] + self.run[1] == block:
+            self.run[1] += 1
+            return
+        self._member()
+        self.run = [block, 1]
+
+    def finish(self) -> int:
+        """Write out the rest; the bytes written in all."""
+        self._member()
+        if self.pending:
+            self.ahead.append(self.pool.submit(isal_zlib.compress, self.pending, COMPRESS_LEVEL, 31))
+        self._write_out(0)
+        return self.written
+
+    def _member(self) -> None:
+        if not self.run:
+            return
+        first, count = self.run
+        start = first * BLOCK_SIZE
+        end = min((first + count) * BLOCK_SIZE, len(self.view))
+        self.pending += tar_header(block_member(CATALOG_DB, first), size=end - start, mtime_ns=self.mtime_ns)
+        self.pending += self.view[start:end]
+        self.pending += padding(end - start)
+        if len(self.pending) >= READ_SIZE:
+            self.ahead.append(self.pool.submit(isal_zlib.compress, self.pending, COMPRESS_LEVEL, 31))
+            self.pending = bytearray()
+            self._write_out(AHEAD)
+
+    def _write_out(self, limit: int) -> None:
+        while len(self.ahead) > limit:
+            data = self.ahead.popleft().result()
+            _write_all(self.out, data)
+            self.written += len(data)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -854,15 +876,18 @@ def _diff_file(fd: int, base: dict, scratch: BinaryIO, advance: Callable[[int], 
     return diff
 
 
-def _diff_mapped(view: memoryview, base: dict) -> _Diff:
+def _diff_mapped(view: memoryview, base: dict, packer: _RunPacker) -> _Diff:
     """`_diff_file` for the catalog database in place, `view` of it mapped rather than read (which saves
-    copying it); the changed blocks are not copied out either (`_pack_runs` takes them from `view`)."""
+    copying it); the changed blocks are not copied out either: `packer` takes them from `view`."""
     old, old_quick, old_pieces = _full_lists(base)
     diff = _Diff()
     diff.size = len(view)
     for index in range(-(-len(view) // READ_SIZE)):
+        found = len(diff.changed)
         with view[index * READ_SIZE : (index + 1) * READ_SIZE] as piece:
             diff.digests.append(_diff_piece(piece, index, old, old_quick, old_pieces, diff.changed, None))
+        for block in diff.changed[found:]:
+            packer.add(block)
     if len(view) <= BLOCK_SIZE:
         diff.first = bytes(view)
     return diff
