@@ -4,8 +4,8 @@
     .venv/bin/python scripts/bench_backup.py [--size 256M] [--runs 3] [--home DIR] [--keep]
 
 Builds a catalog of --size with `alation-shell init --size` in a temporary home (or uses --home), then times,
-each as the median of --runs runs on a warm page cache, each run started after `sync` (so that none pays for
-the writeback of the run before it, ours or tar's):
+each as the median of --runs runs on a warm page cache, ours and the reference run in turn, each run started
+after `sync` (so that none pays for the writeback of the run before it, ours or tar's):
   full backup           vs `tar czf` of the same trees (/data1/pgsql, /data1/site_data, /data1/eventbus)
   restore (verified)    vs `tar xzf` of that tar.gz into an empty directory
   incremental after 1%  vs our full backup
@@ -50,13 +50,20 @@ def timed(action) -> float:  # noqa: ANN001 - a callable
 
 
 def median_time(runs: int, action, before=None) -> float:  # noqa: ANN001 - callables
-    times = []
+    return median_times(runs, [(action, before)])[0]
+
+
+def median_times(runs: int, actions) -> list[float]:  # noqa: ANN001 - (action, before) pairs
+    """The median time of each action, the actions run in turn (`runs` rounds), so that a change of the
+    machine's pace (a shared disk, a busy neighbour) weighs on ours and the reference alike."""
+    times: list[list[float]] = [[] for _ in actions]
     for _ in range(runs):
-        if before is not None:
-            before()
-        os.sync()  # no run pays for the disk writes of the one before (ours or tar's)
-        times.append(timed(action))
-    return statistics.median(times)
+        for i, (action, before) in enumerate(actions):
+            if before is not None:
+                before()
+            os.sync()  # no run pays for the disk writes of the one before (ours or tar's)
+            times[i].append(timed(action))
+    return [statistics.median(t) for t in times]
 
 
 def tree_bytes(root: Path) -> int:
@@ -148,9 +155,6 @@ def main() -> int:
             tarball.unlink(missing_ok=True)
             subprocess.run(["tar", "czf", str(tarball), "-C", str(root), *TREES], check=True)
 
-        t_tar = median_time(args.runs, tar_czf)
-        s_tar = tarball.stat().st_size
-
         when = datetime(2030, 1, 1, 1, 0, tzinfo=UTC)
         fulls: list[engine.BackupRecord] = []
 
@@ -161,7 +165,8 @@ def main() -> int:
             while fulls:
                 engine.delete_backup(instance, fulls.pop())
 
-        t_full = median_time(args.runs, our_full, before=drop_fulls)
+        t_tar, t_full = median_times(args.runs, [(tar_czf, None), (our_full, drop_fulls)])
+        s_tar = tarball.stat().st_size
         full = fulls[-1]
         s_full = full.size
 
@@ -187,10 +192,11 @@ def main() -> int:
             shutil.rmtree(extract, ignore_errors=True)
             extract.mkdir()
 
-        t_untar = median_time(args.runs, lambda: subprocess.run(
-            ["tar", "xzf", str(tarball), "-C", str(extract)], check=True), before=fresh_extract_dir)
+        t_untar, t_restore = median_times(args.runs, [
+            (lambda: subprocess.run(["tar", "xzf", str(tarball), "-C", str(extract)], check=True), fresh_extract_dir),
+            (lambda: engine.restore_backup(instance, full.alation_file, full.eb_file), None),
+        ])
         shutil.rmtree(extract, ignore_errors=True)
-        t_restore = median_time(args.runs, lambda: engine.restore_backup(instance, full.alation_file, full.eb_file))
         os.sync()
         t_incr_restore = timed(lambda: engine.restore_backup(instance, incr.alation_file, incr.eb_file))
 
