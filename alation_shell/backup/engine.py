@@ -305,6 +305,8 @@ class _BackupRun:
         the lock to the process that took it).
         """
         live = self.instance.root / CATALOG_DB
+        if not os.path.isfile(live) or os.path.islink(live):
+            return None  # (then there is nothing to stage either, which _stage_catalog says)
         packed: BinaryIO | None = None
         try:
             with _read_in_place(live) as fd:

@@ -178,6 +178,20 @@ def test_a_file_that_only_shrank_is_restored_to_its_new_size(instance: Instance)
     assert state(instance) == at_incr
 
 
+def test_an_incremental_of_an_instance_whose_catalog_is_gone(instance: Instance) -> None:
+    base = full(instance)
+    (instance.root / DB).unlink()
+    at_incr = tree_snapshot(instance.root)
+    lines: list[str] = []
+    record = incr(instance, base, log=lines.append)
+    assert DB in read_manifest(record.alation_file).deleted
+    assert any("no catalog database at /data1/pgsql/rosemeta.db" in line for line in lines)
+    assert engine.verify_backup(instance, record) == []
+    restore(instance, base)
+    restore(instance, record)
+    assert tree_snapshot(instance.root) == at_incr and not (instance.root / DB).exists()
+
+
 def test_catalog_in_wal_mode_is_staged_with_its_committed_but_unmerged_rows(instance: Instance) -> None:
     con = sqlite3.connect(instance.root / DB)
     try:
