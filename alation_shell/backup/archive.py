@@ -142,7 +142,7 @@ class TarballWriter:
         elif self.error is not None:
             raise self.error
         if self.inline:
-            _copy_all(fd, self._fd, length, self._offset)
+            _copy_all(fd, 0, self._fd, self._offset, length)
             self._offset += length
             return
         copied: Future[bytes | tuple[int, int]] = Future()
@@ -169,7 +169,7 @@ class TarballWriter:
             try:
                 data = future.result()
                 if isinstance(data, tuple):  # add_gzip's
-                    _copy_all(data[0], self._fd, data[1], self._offset)
+                    _copy_all(data[0], 0, self._fd, self._offset, data[1])
                     self._offset += data[1]
                 else:
                     _pwrite_all(self._fd, data, self._offset)
@@ -210,13 +210,7 @@ class TarballWriter:
         fd = os.open(moved, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         try:
             _pwrite_all(fd, head, 0)
-            os.lseek(fd, len(head), os.SEEK_SET)
-            remaining = self._offset - self.reserve
-            src_offset = self.reserve
-            while remaining:
-                copied = _copy_range(self._fd, src_offset, fd, remaining)
-                remaining -= copied
-                src_offset += copied
+            _copy_all(self._fd, self.reserve, fd, len(head), self._offset - self.reserve)
             os.rename(moved, self.path)
         except BaseException:
             os.close(fd)
@@ -261,36 +255,21 @@ def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
         offset += written
 
 
-def _copy_all(src: int, dst: int, count: int, dst_offset: int) -> None:
-    """Copy the first `count` bytes of `src` to `dst` at `dst_offset`."""
+def _copy_all(src: int, src_offset: int, dst: int, dst_offset: int, count: int) -> None:
+    """Copy `count` bytes of `src` from `src_offset` to `dst` at `dst_offset` (in the kernel where it can)."""
     done = 0
     while done < count:
         try:
-            n = os.copy_file_range(src, dst, count - done, done, dst_offset + done)
+            n = os.copy_file_range(src, dst, min(count - done, 1 << 30), src_offset + done, dst_offset + done)
         except OSError as exc:
             if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL):
                 raise
-            data = os.pread(src, min(count - done, 8 << 20), done)
+            data = os.pread(src, min(count - done, 8 << 20), src_offset + done)
             _pwrite_all(dst, data, dst_offset + done)
             n = len(data)
         if n == 0:
             raise OSError(errno.EIO, "short copy while assembling a tarball")
         done += n
-
-
-def _copy_range(src: int, offset: int, dst: int, count: int) -> int:
-    try:
-        copied = os.copy_file_range(src, dst, min(count, 1 << 30), offset)
-    except OSError as exc:
-        if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL):
-            raise
-        data = os.pread(src, min(count, 8 << 20), offset)
-        _pwrite_all(dst, data, os.lseek(dst, 0, os.SEEK_CUR))
-        os.lseek(dst, len(data), os.SEEK_CUR)
-        copied = len(data)
-    if copied == 0:
-        raise OSError(errno.EIO, "short copy while assembling a tarball")
-    return copied
 
 
 class TarballReader:

@@ -237,7 +237,7 @@ class _BackupRun:
                         wait([capturing])
                         read = None if capturing.cancelled() or capturing.exception() else capturing.result()
                         if isinstance(read, _InPlace):
-                            read.scratch.close()
+                            read.packed.close()
             manifests.sort(key=lambda m: parts.index(m.part))
             files = self._publish(names)
         except BaseException as exc:
@@ -300,9 +300,9 @@ class _BackupRun:
 
         The work is done by a child process (child.py says why), beside the scan of the other trees: it maps
         the file rather than reads it (`_diff_mapped`), and makes the changed blocks into the incremental's
-        tar members, compressed (`_pack_runs`), in a file in staging that the alation tarball takes them from
-        (`TarballWriter.add_gzip`). This process holds the transaction until the child is done (POSIX ties
-        the lock to the process that took it).
+        tar members, compressed as they are found (`_RunPacker`), in a file in staging that the alation
+        tarball takes them from (`TarballWriter.add_gzip`). This process holds the transaction until the
+        child is done (POSIX ties the lock to the process that took it).
         """
         live = self.instance.root / CATALOG_DB
         if not os.path.isfile(live) or os.path.islink(live):
@@ -404,8 +404,8 @@ class _BackupRun:
         items = self._scan(PART_ROOTS[part])
         self.step = f"writing {shown(self.instance, partial)}"
         self.written.append(partial)
-        # A full's manifest goes into space reserved ahead of the data; an incremental's data is small and
-        # is simply copied behind its manifest.
+        # A full's manifest goes into space reserved ahead of the data; an incremental's data is small: it is
+        # compressed in this thread and simply copied behind its manifest.
         writer = TarballWriter(partial, reserve=_manifest_bound(items) if base is None else 0, inline=base is not None)
         try:
             tarball = _Tarball(self, writer, base, stage_dir)
@@ -627,7 +627,7 @@ class _Tarball:
         now = read.stat
         entry.update(capture="in-place", mtime_ns=now.st_mtime_ns, ctime_ns=now.st_ctime_ns, ino=now.st_ino)
         self.advance(read.diff.size)
-        self._store_blocks(entry, read.base, read.scratch, read.diff, read.compressed)
+        self._store_blocks(entry, read.base, read.packed, read.diff, read.compressed)
         self.run.log(
             f"read the catalog database {self._shown(CATALOG_DB)} in place, writers held off by a read "
             f"transaction meanwhile ({human_bytes(entry['size'])}, {len(entry.get('changed', ()))} runs "
@@ -762,14 +762,13 @@ class _Tarball:
 
 class _InPlace:
     """The catalog database as read in place for an incremental: its stat then, the full's record it was
-    compared with, what the comparison found, and the changed blocks (in `scratch`)."""
+    compared with, what the comparison found, and the changed runs ready to store (`packed`)."""
 
-    def __init__(self, stat: os.stat_result, base: dict, diff: _Diff, scratch: BinaryIO,
-                 compressed: int | None = None) -> None:
+    def __init__(self, stat: os.stat_result, base: dict, diff: _Diff, packed: BinaryIO, compressed: int) -> None:
         self.stat = stat
         self.base = base
         self.diff = diff
-        self.scratch = scratch  # the changed blocks; or, if `compressed`, their tar members as gzip members
+        self.packed = packed  # the changed runs as tar members, in gzip members: `compressed` bytes
         self.compressed = compressed
 
 

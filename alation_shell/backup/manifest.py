@@ -7,11 +7,10 @@ sha256, all in one hex string), and its `sha256` is then the sha256 of that list
 the file is hashed once, and an incremental can tell which blocks changed. Small blocks matter: catalog edits
 touch database pages all over the file, and an incremental grows with the blocks they touch. A full's block
 list comes with two more: `xxh3`, each block's 128-bit XXH3 (about ten times faster than sha256), and
-`xxh3_pieces`, the XXH3 of each piece of PIECE_BLOCKS blocks (1 MiB). An incremental reads a file's pieces in
-parallel and hashes each whole piece with XXH3 (which then runs without Python's GIL); a piece equal to the
-full's takes the full's block digests. In a piece that differs, each block is hashed with XXH3 and takes the
-full's sha256 digest if its XXH3 at the same place is unchanged; only the blocks that changed are hashed with
-sha256 (`block_digests_against`).
+`xxh3_pieces`, the XXH3 of each piece of PIECE_BLOCKS blocks (1 MiB). An incremental compares a file a piece
+at a time and hashes each whole piece with XXH3 first; a piece equal to the full's takes the full's block
+digests. In a piece that differs, each block is hashed with XXH3 and takes the full's sha256 digest if its XXH3
+at the same place is unchanged; only the blocks that changed are hashed with sha256 (`block_digests_against`).
 
 An incremental's manifest lists the whole state at its time; each file says where its bytes are (`stored`):
 `whole` in this tarball, `base` unchanged in the full backup, `blocks` the full's file with the runs of blocks
