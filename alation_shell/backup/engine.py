@@ -729,10 +729,21 @@ class _Tarball:
             self._store_blocks(entry, base, scratch, self._diff_blocks(entry, fd, base, scratch))
 
     def _diff_blocks(self, entry: dict, fd: int, base: dict, scratch: BinaryIO) -> _Diff:
-        """Read a file and compare it block by block with the full's record `base` (`_diff_file`), in this
-        thread: the catalog database, the one large file, is read on the pool meanwhile."""
+        """Read a file up to its end and compare it block by block with the full's record `base`, a piece at a
+        time (`_diff_piece`); the blocks that differ go to `scratch` (in memory, or a scratch file in the
+        staging directory once they are many), because the tar headers can only be written once it is known
+        which blocks changed."""
         self.current = entry["path"]
-        return _diff_file(fd, base, scratch, self.advance)
+        old, old_quick, old_pieces = _full_lists(base)
+        diff = _Diff()
+        for piece, offset in self._read(fd, None, 1):
+            if not offset and len(piece) <= BLOCK_SIZE:
+                diff.first = bytes(piece)
+            diff.digests.append(_diff_piece(piece, offset // READ_SIZE, old, old_quick, old_pieces, diff.changed,
+                                            scratch))
+            diff.size += len(piece)
+            self.advance(len(piece))
+        return diff
 
     def _store_blocks(self, entry: dict, base: dict, scratch: BinaryIO, diff: _Diff,
                       compressed: int | None = None) -> None:
@@ -773,7 +784,7 @@ class _InPlace:
 
 
 class _Diff:
-    """What reading a file against the full's record of it found (`_diff_file`)."""
+    """What reading a file against the full's record of it found (`_Tarball._diff_blocks`, `_diff_mapped`)."""
 
     def __init__(self) -> None:
         self.size = 0
@@ -852,33 +863,8 @@ def _catalog_base(bases: list[Manifest] | None) -> dict | None:
     return None
 
 
-def _diff_file(fd: int, base: dict, scratch: BinaryIO, advance: Callable[[int], None] = lambda n: None) -> _Diff:
-    """Read a file and compare it block by block with the full's record `base`; the blocks that differ go to
-    `scratch` (in memory, or a scratch file in the staging directory once they are many), because the tar
-    headers can only be written once it is known which blocks changed.
-
-    Read up to the size the file has when this starts (or up to its end, if it shrank meanwhile), a piece at
-    a time (`_diff_piece`).
-    """
-    old, old_quick, old_pieces = _full_lists(base)
-    size = os.fstat(fd).st_size
-    diff = _Diff()
-    with memoryview(bytearray(READ_SIZE)) as buffer:
-        for index in range(-(-size // READ_SIZE)):
-            with buffer[: _read_into(fd, buffer, READ_SIZE, index * READ_SIZE)] as piece:
-                got = len(piece)
-                if index == 0 and got <= BLOCK_SIZE:
-                    diff.first = bytes(piece)
-                diff.digests.append(_diff_piece(piece, index, old, old_quick, old_pieces, diff.changed, scratch))
-            diff.size += got
-            advance(got)
-            if got < READ_SIZE:  # the end of the file (or it shrank while read)
-                break
-    return diff
-
-
 def _diff_mapped(view: memoryview, base: dict, packer: _RunPacker) -> _Diff:
-    """`_diff_file` for the catalog database in place, `view` of it mapped rather than read (which saves
+    """`_Tarball._diff_blocks` for the catalog database in place, `view` of it mapped rather than read (which saves
     copying it); the changed blocks are not copied out either: `packer` takes them from `view`."""
     old, old_quick, old_pieces = _full_lists(base)
     diff = _Diff()

@@ -164,9 +164,10 @@ def _read_section(instance: Instance, record: BackupRecord, number: int) -> dict
         with open(index_path(instance, record.alation_file), "rb") as f:
             if f.read(len(INDEX_FORMAT)) != INDEX_FORMAT:
                 return None
-            for _ in range(number + 1):
-                head = f.read(40)
-                section = f.read(int.from_bytes(head[:8], "big"))
+            for _ in range(number):  # the sections before it are skipped, not read
+                f.seek(int.from_bytes(f.read(40)[:8], "big"), os.SEEK_CUR)
+            head = f.read(40)
+            section = f.read(int.from_bytes(head[:8], "big"))
             if len(head) != 40 or hashlib.sha256(section).digest() != head[8:]:
                 return None
         index = marshal.loads(section)
