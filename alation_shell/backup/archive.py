@@ -109,6 +109,7 @@ class TarballWriter:
         self._offset = reserve
         self.error: BaseException | None = None  # what stopped the writer thread, raised at the next write
         self._buf = bytearray()
+        self._places: list[tuple[int, int, int]] = []  # (offset, fd, length): see hold_place
         if inline:
             return
         threads = workers()
@@ -134,20 +135,21 @@ class TarballWriter:
         self.write(data)
         self.write(padding(len(data)))
 
-    def add_gzip(self, fd: int, length: int) -> None:
-        """Gzip members compressed elsewhere, of whole tar members in stream order: the first `length` bytes
-        of the file open as `fd` (kept open until `finish`), copied in at this place of the stream."""
+    def hold_place(self) -> int:
+        """Keep this place of the stream for members that are not ready yet (`fill_place`); what is written
+        meanwhile goes after them. For a tarball compressed `inline` (an incremental's)."""
+        if not self.inline:
+            raise ValueError("places are held in a tarball compressed inline only")
         if self._buf:
             self._submit()
-        elif self.error is not None:
-            raise self.error
-        if self.inline:
-            _copy_all(fd, 0, self._fd, self._offset, length)
-            self._offset += length
-            return
-        copied: Future[bytes | tuple[int, int]] = Future()
-        copied.set_result((fd, length))
-        self._queue.put(copied)  # type: ignore[arg-type]
+        self._places.append((self._offset, -1, 0))
+        return len(self._places) - 1
+
+    def fill_place(self, place: int, fd: int, length: int) -> None:
+        """The members for a held place: gzip members compressed elsewhere, of whole tar members in stream
+        order, the first `length` bytes of the file open as `fd` (kept open until `finish`). A place left
+        unfilled stays empty."""
+        self._places[place] = (self._places[place][0], fd, length)
 
     def _submit(self) -> None:
         if self.error is not None:
@@ -168,12 +170,8 @@ class TarballWriter:
                 continue  # keep taking work so that the producer is never blocked
             try:
                 data = future.result()
-                if isinstance(data, tuple):  # add_gzip's
-                    _copy_all(data[0], 0, self._fd, self._offset, data[1])
-                    self._offset += data[1]
-                else:
-                    _pwrite_all(self._fd, data, self._offset)
-                    self._offset += len(data)
+                _pwrite_all(self._fd, data, self._offset)
+                self._offset += len(data)
             except BaseException as exc:  # noqa: BLE001 - handed to the producer thread
                 self.error = exc
 
@@ -193,7 +191,7 @@ class TarballWriter:
             raise self.error
         head = tar_header(MANIFEST_NAME, size=len(manifest.raw)) + manifest.raw + padding(len(manifest.raw))
         deflated, trailer = _deflate(head, self.level)
-        member = _padded_member(deflated, trailer, self.reserve)
+        member = _padded_member(deflated, trailer, self.reserve) if not self._places else None
         if member is None:
             self._move_body_behind(_GZIP_HEADER + deflated + trailer)
         else:
@@ -205,12 +203,20 @@ class TarballWriter:
         return size
 
     def _move_body_behind(self, head: bytes) -> None:
-        """The manifest did not fit the reserved space: write it to a new file and copy the data after it."""
+        """The manifest did not fit the reserved space (or places were held): write it to a new file and copy
+        the data after it, with what fills the places."""
         moved = self.path.with_name(self.path.name + ".tmp.partial")
         fd = os.open(moved, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         try:
             _pwrite_all(fd, head, 0)
-            _copy_all(self._fd, self.reserve, fd, len(head), self._offset - self.reserve)
+            at, start = len(head), self.reserve
+            for offset, source, length in [*self._places, (self._offset, -1, 0)]:
+                _copy_all(self._fd, start, fd, at, offset - start)
+                at += offset - start
+                if length:
+                    _copy_all(source, 0, fd, at, length)
+                    at += length
+                start = offset
             os.rename(moved, self.path)
         except BaseException:
             os.close(fd)

@@ -61,7 +61,7 @@ from alation_shell.backup.manifest import (
     PART_ROOTS,
     PIECE_BLOCKS,
     QUICK_BYTES,
-    RACY_WINDOW_NS,
+    FullPart,
     Manifest,
     block_count,
     block_digests,
@@ -73,8 +73,8 @@ from alation_shell.backup.manifest import (
     piece_digest,
     quick_digests,
     runs,
+    stat_fingerprint,
     taken_from_base,
-    unchanged_since,
 )
 from alation_shell.backup.records import (
     NAME,
@@ -204,6 +204,9 @@ class _BackupRun:
         # Files are read into these, in turn (`_Tarball._pieces`): a new 1 MiB bytes object per read costs
         # more than the read, as fresh memory is page-faulted in.
         self.buffers: list[bytearray] = []
+        # Whether the catalog database is being read in place (`_read_catalog_in_place`), known as soon as
+        # the reading starts: the alation tarball then writes the files after it meanwhile.
+        self.in_place: Future[bool] = Future()
 
     def run(self, names: list[str], base_record: BackupRecord | None, staging: str) -> BackupRecord:
         started = time.monotonic()
@@ -225,9 +228,10 @@ class _BackupRun:
                 try:
                     if early is not None or base_record is None:
                         capturing = stager.submit(self._capture_catalog, stage_dir, early)
-                    bases = _base_manifests(self.instance, base_record) if base_record is not None else None
+                    bases = _base_parts(self.instance, base_record) if base_record is not None else None
                     if capturing is None:
-                        capturing = stager.submit(self._capture_catalog, stage_dir, _catalog_base(bases))
+                        catalog = _catalog_base(bases[0].get(CATALOG_DB), bases[0].block_size) if bases else None
+                        capturing = stager.submit(self._capture_catalog, stage_dir, catalog)
                     for i in sorted(range(len(parts)), key=lambda i: parts[i] != "eb"):
                         base = bases[i] if bases else None
                         manifests.append(self._write_tarball(parts[i], names[i], base, capturing, backup_id,
@@ -257,7 +261,8 @@ class _BackupRun:
             self.log(f"could not write the listing sidecar: {_os_reason(exc)}")
         if self.kind == "full" and self.fmt == "v2":
             try:
-                write_index(self.instance, record, manifests, _catalog_base(manifests))
+                catalog = _catalog_base(manifests[0].by_path().get(CATALOG_DB), manifests[0].block_size)
+                write_index(self.instance, record, manifests, catalog)
             except OSError as exc:  # the backup is complete; its incrementals read its manifests instead
                 self.log(f"could not write the base index: {_os_reason(exc)}")
         self.log(
@@ -287,11 +292,16 @@ class _BackupRun:
         """The catalog database as the alation tarball stores it (in the stager thread, while the rest runs):
         for an incremental whose full has a block list of it, read in place (`_read_catalog_in_place`) unless
         it is in WAL mode; else copied into staging (`_stage_catalog`). None if there is no catalog."""
-        if self.kind == "incr" and base is not None:
-            read = self._read_catalog_in_place(stage_dir, base)
-            if read is not None:
-                return read
-        return self._stage_catalog(stage_dir)
+        try:
+            if self.kind == "incr" and base is not None:
+                read = self._read_catalog_in_place(stage_dir, base)
+                if read is not None:
+                    return read
+            self.in_place.set_result(False)
+            return self._stage_catalog(stage_dir)
+        finally:
+            if not self.in_place.done():
+                self.in_place.set_result(False)
 
     def _read_catalog_in_place(self, stage_dir: Path, base: dict) -> _InPlace | None:
         """Read the live catalog database where it lies, while a read transaction holds writers off, and
@@ -301,8 +311,9 @@ class _BackupRun:
         The work is done by a child process (child.py says why), beside the scan of the other trees: it maps
         the file rather than reads it (`_diff_mapped`), and makes the changed blocks into the incremental's
         tar members, compressed as they are found (`_RunPacker`), in a file in staging that the alation
-        tarball takes them from (`TarballWriter.add_gzip`). This process holds the transaction until the
-        child is done (POSIX ties the lock to the process that took it).
+        tarball takes them from (`TarballWriter.fill_place`: it writes the files after the catalog
+        meanwhile). This process holds the transaction until the child has answered (POSIX ties the lock to
+        the process that took it).
         """
         live = self.instance.root / CATALOG_DB
         if not os.path.isfile(live) or os.path.islink(live):
@@ -319,19 +330,27 @@ class _BackupRun:
                                       os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), "w+b")
                 out = packed.fileno()
 
+                # The mapping is not closed by `work`: a child's exit unmaps it after the answer is sent
+                # (child.py), and without a child it goes when this function returns.
+                kept: list[object] = []
+
                 def work() -> tuple[int, bytes, list[int], bytes, int]:
                     # Mapped: only for a file that nothing can shrink meanwhile (a mapped page past the end of
                     # a file raises SIGBUS): the catalog under its read transaction, which SQLite only ever
                     # truncates while it holds the EXCLUSIVE lock; and in a child, which it would end alone.
-                    with (mmap.mmap(fd, now.st_size, prot=mmap.PROT_READ) as mapped, memoryview(mapped) as view,
-                          ThreadPoolExecutor(1) as pool):
+                    mapped = mmap.mmap(fd, now.st_size, prot=mmap.PROT_READ)
+                    view = memoryview(mapped)
+                    kept.extend((mapped, view))
+                    with ThreadPoolExecutor(1) as pool:
                         packer = _RunPacker(view, now.st_mtime_ns, out, pool)
                         diff = _diff_mapped(view, base, packer)
                         compressed = packer.finish()
                     return diff.size, b"".join(diff.digests), diff.changed, diff.first, compressed
 
+                self.in_place.set_result(True)  # from here on, an _InPlace or an error
                 if child.can_fork():
-                    size, digests, changed, first, compressed = child.run_in_child(work, _while_read_in_place)
+                    size, digests, changed, first, compressed = child.run_in_child(
+                        work, _while_read_in_place, keep=(fd, out))
                 else:
                     _while_read_in_place()
                     size, digests, changed, first, compressed = work()
@@ -394,7 +413,7 @@ class _BackupRun:
         self,
         part: str,
         name: str,
-        base: Manifest | None,
+        base: FullPart | None,
         capturing: Future[Path | _InPlace | None],
         backup_id: str,
         scan_started: int,
@@ -412,17 +431,29 @@ class _BackupRun:
             # Decided (and their manifest entries written) while the catalog may still be being captured.
             unread, rendered = tarball.unread(items)
             total = sum(st.st_size for _, st in items if stat.S_ISREG(st.st_mode))
-            tarball.capture = capturing.result() if part != "eb" else None
+            # Read in place, the catalog gets a place in the stream, filled once it is read; else it is
+            # awaited first.
+            in_place = part != "eb" and self.in_place.result()
+            tarball.capture = capturing.result() if part != "eb" and not in_place else None
             bar = tarball.bar = self.progress(f"backup {name}", total) if self.progress else None
-            entries = []
+            entries: list[dict] = []
             texts = []
+            catalog: tuple[int, os.stat_result] | None = None
             for (path, st), entry, text in zip(items, unread, rendered, strict=True):
                 if entry is not None:
                     tarball.advance(st.st_size)
+                elif in_place and path == CATALOG_DB and stat.S_ISREG(st.st_mode):
+                    tarball.place = writer.hold_place()
+                    catalog = (len(entries), st)
+                    entry = {}  # (filled in below)
                 elif (entry := tarball.add(path, st)) is None:
                     continue
                 entries.append(entry)
                 texts.append(text)
+            if in_place:
+                tarball.capture = capturing.result()
+                if catalog is not None:
+                    entries[catalog[0]] = tarball.add(CATALOG_DB, catalog[1])
             data = {
                 "format": FORMAT_NAME,
                 "version": FORMAT_VERSION,
@@ -439,7 +470,7 @@ class _BackupRun:
                 "roots": list(PART_ROOTS[part]),
                 "base": {"label": base.label, "checksum": base.checksum} if base else None,
                 "entries": entries,
-                "deleted": sorted(tarball.base.keys() - {e["path"] for e in entries}),
+                "deleted": sorted(base.paths() - {e["path"] for e in entries}) if base else [],
             }
             manifest = Manifest.create(data, texts)
             self.step = f"writing {shown(self.instance, partial)}"
@@ -453,7 +484,7 @@ class _BackupRun:
             bar.finish()
         files = sum(1 for e in entries if e["type"] == "file")
         self.log(
-            f"wrote {name}: {files} files, {human_bytes(manifest.stored_bytes())} stored, "
+            f"wrote {name}: {files} files, {human_bytes(tarball.stored)} stored, "
             f"{human_bytes(size)} compressed"
         )
         return manifest
@@ -517,16 +548,17 @@ class _Tarball:
         self,
         run: _BackupRun,
         writer: TarballWriter,
-        base: Manifest | None,
+        base: FullPart | None,
         stage_dir: Path,
     ) -> None:
         self.run = run
         self.root = run.instance.root
         self.writer = writer
-        self.base = base.by_path() if base is not None else {}
+        self.base = base  # the full's manifest of this tarball, for an incremental
         self.base_blocks_usable = base is not None and base.block_size == BLOCK_SIZE
-        self.racy_from = base.data["scan_started_ns"] - RACY_WINDOW_NS if base is not None else 0
         self.capture: Path | _InPlace | None = None  # the catalog database, staged or read (_capture_catalog)
+        self.place = -1  # where the catalog read in place goes in the stream (`TarballWriter.hold_place`)
+        self.stored = 0  # bytes of file data stored
         self.stage_dir = stage_dir
         self.bar: Progress | None = None
         self.current = ""  # the file being read, for warnings
@@ -537,17 +569,15 @@ class _Tarball:
             self.bar.advance(n)
 
     def unread(self, items: list[tuple[str, os.stat_result]]) -> tuple[list[dict | None], list[str | None]]:
-        """For each scanned item that is a file the full's record of which still holds (`unchanged_since`, and
-        the same mode), taken from the full without reading it: its manifest entry, which refers to the full,
+        """For each scanned item that is a file the full's record of which still holds (it shows the record's
+        `fingerprint`), taken from the full without reading it: its manifest entry, which refers to the full,
         and that entry as JSON; None for the others."""
-        get = self.base.get
-        racy_from = self.racy_from
+        get = self.base.fingerprints.get if self.base is not None else {}.get
         entries: list[dict | None] = []
         rendered: list[str | None] = []
         for path, st in items:
-            base = get(path)
-            if (base is not None and base["type"] == "file" and stat.S_ISREG(st.st_mode)
-                    and base["mode"] == st.st_mode & 0o777 and unchanged_since(base, st, racy_from)):
+            expected = get(path)
+            if expected is not None and expected == stat_fingerprint(st):
                 entry, text = taken_from_base(path)
             else:
                 entry = text = None
@@ -582,7 +612,7 @@ class _Tarball:
 
     def _add_file(self, path: str, st: os.stat_result, mode: int) -> dict | None:
         """A file that has to be read (see `unread`): stored whole, by changed blocks, or found unchanged."""
-        base = self.base.get(path)
+        base = self.base.get(path) if self.base is not None else None
         if base is not None and base["type"] != "file":
             base = None
         staged = isinstance(self.capture, Path) and path == CATALOG_DB
@@ -648,6 +678,7 @@ class _Tarball:
             entry["stored"] = "base"
             return
         entry["stored"] = "whole"
+        self.stored += len(data)
         self.writer.add_bytes(entry["path"], data, mode=entry["mode"], mtime_ns=entry["mtime_ns"])
 
     def _pieces(self, fd: int, size: int | None, digest: Callable[[memoryview, int], _D],
@@ -717,6 +748,7 @@ class _Tarball:
             self.writer.write(piece)
             self.advance(len(piece))
         self.writer.write(padding(size))
+        self.stored += size
         blocks = b"".join(digests)
         entry.update(size=size, sha256=hash_list(blocks), stored="whole", blocks=blocks.hex())
         if full:
@@ -761,8 +793,9 @@ class _Tarball:
         # Only the changed runs' digests are listed: the others are the full's (manifest.py).
         changed = [blocks[i * DIGEST_BYTES : (i + 1) * DIGEST_BYTES] for i in diff.changed]
         entry.update(stored="blocks", changed=runs(diff.changed), blocks=b"".join(changed).hex())
+        self.stored += sum(min((first + n) * BLOCK_SIZE, size) - first * BLOCK_SIZE for first, n in entry["changed"])
         if compressed is not None:
-            self.writer.add_gzip(scratch.fileno(), compressed)
+            self.writer.fill_place(self.place, scratch.fileno(), compressed)
             return
         scratch.seek(0)
         for first_block, count in entry["changed"]:
@@ -851,16 +884,11 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def _catalog_base(bases: list[Manifest] | None) -> dict | None:
+def _catalog_base(record: dict | None, block_size: int) -> dict | None:
     """The full's record of the catalog database, if an incremental can compare it block by block."""
-    if not bases or bases[0].block_size != BLOCK_SIZE:
+    if record is None or block_size != BLOCK_SIZE:
         return None
-    for entry in bases[0].entries:  # sorted by path: the catalog is among the first
-        if entry["path"] == CATALOG_DB:
-            return entry if entry["type"] == "file" and entry.get("blocks") else None
-        if entry["path"] > CATALOG_DB:
-            break
-    return None
+    return record if record["type"] == "file" and record.get("blocks") else None
 
 
 def _diff_mapped(view: memoryview, base: dict, packer: _RunPacker) -> _Diff:
@@ -994,25 +1022,25 @@ def _read_to_end(fd: int) -> bytes:
     return b"".join(parts)
 
 
-def _base_manifests(instance: Instance, base: BackupRecord) -> list[Manifest]:
+def _base_parts(instance: Instance, base: BackupRecord) -> list[FullPart]:
     """The manifests of the full an incremental builds on (from its base index if it has a sound one),
     checked against the record of it."""
-    manifests = read_index(instance, base)
-    if manifests is None:
+    parts = read_index(instance, base)
+    if parts is None:
         try:
-            manifests = [read_manifest(path) for path in base.files]
+            parts = [FullPart.of(read_manifest(path)) for path in base.files]
         except (CorruptArchive, OSError) as exc:
             reason = exc.message if isinstance(exc, CorruptArchive) else _os_reason(exc)
             raise BackupError(f"the full backup {base.label} to build on cannot be read: {reason}") from None
-    for i, manifest in enumerate(manifests):
+    for i, part in enumerate(parts):
         expected = PARTS["v2"][i]
-        if (manifest.kind, manifest.part, manifest.label) != ("full", expected, base.label) or (
-            base.checksums and manifest.checksum != base.checksums[i]
+        if (part.kind, part.part, part.label) != ("full", expected, base.label) or (
+            base.checksums and part.checksum != base.checksums[i]
         ):
             raise BackupError(f"{base.files[i].name} is not the full backup {base.label} it should be")
-    if len(manifests) != 2 or manifests[0].backup_id != manifests[1].backup_id:
+    if len(parts) != 2 or parts[0].backup_id != parts[1].backup_id:
         raise BackupError(f"the tarballs of full backup {base.label} do not belong together")
-    return manifests
+    return parts
 
 
 def _free_label(directory: Path, when: datetime) -> str:

@@ -39,8 +39,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import marshal
 import os
 import re
+import stat
 from datetime import datetime
 from json.encoder import encode_basestring_ascii
 
@@ -186,18 +188,26 @@ def runs(indexes: list[int]) -> list[list[int]]:
 
 
 def unchanged_since(base: dict, st: os.stat_result, racy_from_ns: int) -> bool:
-    """Whether a file can be taken from the full without reading it (the rule in the module docstring)."""
-    return (
-        base.get("type") == "file"
-        and not base.get("staged")
-        and "capture" not in base
-        and st.st_size == base["size"]
-        and st.st_mtime_ns == base["mtime_ns"]
-        and st.st_ctime_ns == base.get("ctime_ns")
-        and st.st_ino == base.get("ino")
-        and base["mtime_ns"] < racy_from_ns
-        and base["ctime_ns"] < racy_from_ns
-    )
+    """Whether a file can be taken from the full without reading it (the rule in the module docstring):
+    `st` shows what the full's record `base` of it says (`fingerprint`)."""
+    expected = fingerprint(base, racy_from_ns)
+    return expected is not None and expected == stat_fingerprint(st)
+
+
+def fingerprint(base: dict, racy_from_ns: int) -> tuple[int, ...] | None:
+    """What a file must show (`stat_fingerprint`) to be taken unread from the full whose record of it is
+    `base` (its scan started RACY_WINDOW_NS after `racy_from_ns`): size, mtime, ctime, inode, and the mode
+    of a regular file with the recorded permissions. None if the record is not of a file, or of a capture
+    of the catalog database, or racy."""
+    if (base.get("type") != "file" or base.get("staged") or "capture" in base
+            or base["mtime_ns"] >= racy_from_ns or base["ctime_ns"] >= racy_from_ns):
+        return None
+    return base["size"], base["mtime_ns"], base["ctime_ns"], base.get("ino"), stat.S_IFREG | base["mode"]
+
+
+def stat_fingerprint(st: os.stat_result) -> tuple[int, ...]:
+    """The file's size, mtime, ctime, inode and mode, to compare with a `fingerprint`."""
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode
 
 
 class Member:
@@ -363,6 +373,68 @@ class Manifest:
         expected_deleted = sorted(set(old) - {e["path"] for e in self.entries})
         if self.deleted != expected_deleted:
             raise CorruptArchive(f"incremental {self.label}: its list of deleted paths does not match its full")
+
+
+class FullPart:
+    """A full backup's manifest of one tarball as its incrementals look things up in it: the manifest's
+    head (`head`: all but its entries and deleted paths), the full's record of each path (`get`, decoded
+    when asked for), and the `fingerprint` of each file that can be taken unread (`fingerprints`).
+
+    Made from a parsed manifest (`of`), or from the base index (records.py), which keeps each record
+    marshalled apart (`index_form`): an incremental decodes only the records of the files it reads, and
+    decides for the others with a tuple comparison.
+    """
+
+    def __init__(self, head: dict, checksum: str, records: dict[str, bytes] | dict[str, dict],
+                 fingerprints: dict[str, tuple[int, ...]]) -> None:
+        self.head = head
+        self.checksum = checksum
+        self.records = records
+        self.fingerprints = fingerprints
+
+    @classmethod
+    def of(cls, manifest: Manifest) -> FullPart:
+        racy_from = manifest.data["scan_started_ns"] - RACY_WINDOW_NS
+        fingerprints = {e["path"]: found for e in manifest.entries if (found := fingerprint(e, racy_from))}
+        return cls(_head(manifest), manifest.checksum, manifest.by_path(), fingerprints)
+
+    @staticmethod
+    def index_form(manifest: Manifest) -> dict:
+        """What the base index keeps of `manifest` (marshal data; `FullPart(**it)` reads it back)."""
+        part = FullPart.of(manifest)
+        return {"head": part.head, "checksum": part.checksum, "fingerprints": part.fingerprints,
+                "records": {e["path"]: marshal.dumps(e) for e in manifest.entries}}
+
+    def get(self, path: str) -> dict | None:
+        record = self.records.get(path)
+        return marshal.loads(record) if isinstance(record, bytes) else record
+
+    def paths(self) -> set[str]:
+        return set(self.records)
+
+    @property
+    def label(self) -> str:
+        return self.head["label"]
+
+    @property
+    def kind(self) -> str:
+        return self.head["type"]
+
+    @property
+    def part(self) -> str:
+        return self.head["part"]
+
+    @property
+    def backup_id(self) -> str:
+        return self.head["backup_id"]
+
+    @property
+    def block_size(self) -> int:
+        return self.head["block_size"]
+
+
+def _head(manifest: Manifest) -> dict:
+    return {k: v for k, v in manifest.data.items() if k not in ("entries", "deleted")}
 
 
 _FULL_ONLY = ("stored", "xxh3", "xxh3_pieces")  # what a full's record says that an incremental's does not

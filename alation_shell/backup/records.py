@@ -27,7 +27,7 @@ from datetime import datetime
 from pathlib import Path
 
 from alation_shell.backup.archive import TarballReader
-from alation_shell.backup.manifest import Manifest
+from alation_shell.backup.manifest import FullPart, Manifest
 from alation_shell.errors import CorruptArchive, ShellError
 from alation_shell.instance import Instance
 from alation_shell.storage import atomic_write
@@ -36,7 +36,7 @@ BACKUP_DIR = "/data2/backup"
 NAME = re.compile(r"(?P<label>\d{12})_(?P<build>\d+(?:-\d+)*)_alation_(?P<eb>eb_)?(?P<incr>incr_)?backup\.tar\.gz")
 SIDECAR_VERSION = 1
 INDEX_DIR = "backup_index"  # under the instance's var/
-INDEX_FORMAT = b"alation-shell base index 2\n"
+INDEX_FORMAT = b"alation-shell base index 3\n"
 
 
 class BackupError(ShellError):
@@ -130,11 +130,12 @@ def write_index(instance: Instance, record: BackupRecord, manifests: list[Manife
 
     Two sections, each with its own sha256: first the full's record of the catalog database (`catalog`, if
     an incremental can compare it block by block), which an incremental needs first and alone
-    (`read_index_catalog`); then the manifests (`read_index`).
+    (`read_index_catalog`); then the manifests, as its incrementals look things up in them (`read_index`,
+    `FullPart`).
     """
     identity = {"files": [_identity(p) for p in record.files], "checksums": [m.checksum for m in manifests]}
     sections = [marshal.dumps({**identity, "catalog": catalog}),
-                marshal.dumps({**identity, "manifests": [m.data for m in manifests]})]
+                marshal.dumps({**identity, "parts": [FullPart.index_form(m) for m in manifests]})]
     path = index_path(instance, record.alation_file)
     atomic_write(path, INDEX_FORMAT + b"".join(
         len(section).to_bytes(8, "big") + hashlib.sha256(section).digest() + section for section in sections))
@@ -143,13 +144,14 @@ def write_index(instance: Instance, record: BackupRecord, manifests: list[Manife
             other.unlink(missing_ok=True)
 
 
-def read_index(instance: Instance, record: BackupRecord) -> list[Manifest] | None:
+def read_index(instance: Instance, record: BackupRecord) -> list[FullPart] | None:
     """The manifests of a full backup from its base index, if it is sound and still describes that backup's
     tarballs exactly; else None (read the manifests)."""
     index = _read_section(instance, record, 1)
-    if index is None:
+    try:
+        return [FullPart(**part) for part in index["parts"]] if index is not None else None
+    except (TypeError, KeyError):
         return None
-    return [Manifest(m, b"", checksum) for m, checksum in zip(index["manifests"], index["checksums"], strict=True)]
 
 
 def read_index_catalog(instance: Instance, record: BackupRecord) -> dict | None:

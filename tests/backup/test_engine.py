@@ -374,9 +374,9 @@ def test_unchanged_file_is_taken_from_the_full_unread(instance: Instance) -> Non
     assert entries["data1/site_data/config/alation.lic"]["stored"] == "base"
 
 
-def test_change_rule_needs_size_mtime_ctime_inode_and_no_racy_record() -> None:
-    base = {"type": "file", "size": 10, "mtime_ns": 1_000, "ctime_ns": 2_000, "ino": 7}
-    now = {"st_size": 10, "st_mtime_ns": 1_000, "st_ctime_ns": 2_000, "st_ino": 7}
+def test_change_rule_needs_size_mtime_ctime_inode_mode_and_no_racy_record() -> None:
+    base = {"type": "file", "size": 10, "mtime_ns": 1_000, "ctime_ns": 2_000, "ino": 7, "mode": 0o644}
+    now = {"st_size": 10, "st_mtime_ns": 1_000, "st_ctime_ns": 2_000, "st_ino": 7, "st_mode": 0o100644}
     assert unchanged_since(base, SimpleNamespace(**now), racy_from_ns=10_000)
     assert not unchanged_since(base, SimpleNamespace(**now), racy_from_ns=1_500)  # in the racy window: hash it
     assert not unchanged_since(base, SimpleNamespace(**now), racy_from_ns=2_000)
@@ -384,6 +384,9 @@ def test_change_rule_needs_size_mtime_ctime_inode_and_no_racy_record() -> None:
         assert not unchanged_since(base, SimpleNamespace(**{**now, field: now[field] + 1}), racy_from_ns=10_000)
     assert not unchanged_since({**base, "staged": True}, SimpleNamespace(**now), racy_from_ns=10_000)
     assert not unchanged_since({**base, "capture": "in-place"}, SimpleNamespace(**now), racy_from_ns=10_000)
+    assert not unchanged_since({**base, "type": "symlink"}, SimpleNamespace(**now), racy_from_ns=10_000)
+    symlink = {**now, "st_mode": 0o120644}  # replaced by a link: the same size, times and inode cannot happen,
+    assert not unchanged_since(base, SimpleNamespace(**symlink), racy_from_ns=10_000)  # but the type is checked
     assert RACY_WINDOW_NS >= 1_000_000_000
 
 
