@@ -73,7 +73,6 @@ from alation_shell.backup.manifest import (
     piece_digest,
     quick_digests,
     runs,
-    stat_fingerprint,
     taken_from_base,
 )
 from alation_shell.backup.records import (
@@ -430,7 +429,7 @@ class _BackupRun:
             tarball = _Tarball(self, writer, base, stage_dir)
             # Decided (and their manifest entries written) while the catalog may still be being captured.
             unread, rendered = tarball.unread(items)
-            total = sum(st.st_size for _, st in items if stat.S_ISREG(st.st_mode))
+            total = sum(st.st_size for _, st in items if stat.S_ISREG(st.st_mode)) if self.progress else 0
             # Read in place, the catalog gets a place in the stream, filled once it is read; else it is
             # awaited first.
             in_place = part != "eb" and self.in_place.result()
@@ -441,7 +440,8 @@ class _BackupRun:
             catalog: tuple[int, os.stat_result] | None = None
             for (path, st), entry, text in zip(items, unread, rendered, strict=True):
                 if entry is not None:
-                    tarball.advance(st.st_size)
+                    if bar is not None:
+                        bar.advance(st.st_size)
                 elif in_place and path == CATALOG_DB and stat.S_ISREG(st.st_mode):
                     tarball.place = writer.hold_place()
                     catalog = (len(entries), st)
@@ -572,12 +572,11 @@ class _Tarball:
         """For each scanned item that is a file the full's record of which still holds (it shows the record's
         `fingerprint`), taken from the full without reading it: its manifest entry, which refers to the full,
         and that entry as JSON; None for the others."""
-        get = self.base.fingerprints.get if self.base is not None else {}.get
+        unchanged = self.base.unchanged() if self.base is not None else lambda path, st: False
         entries: list[dict | None] = []
         rendered: list[str | None] = []
         for path, st in items:
-            expected = get(path)
-            if expected is not None and expected == stat_fingerprint(st):
+            if unchanged(path, st):
                 entry, text = taken_from_base(path)
             else:
                 entry = text = None

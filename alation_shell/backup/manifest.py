@@ -43,6 +43,8 @@ import marshal
 import os
 import re
 import stat
+import struct
+from collections.abc import Callable
 from datetime import datetime
 from json.encoder import encode_basestring_ascii
 
@@ -190,24 +192,28 @@ def runs(indexes: list[int]) -> list[list[int]]:
 def unchanged_since(base: dict, st: os.stat_result, racy_from_ns: int) -> bool:
     """Whether a file can be taken from the full without reading it (the rule in the module docstring):
     `st` shows what the full's record `base` of it says (`fingerprint`)."""
-    expected = fingerprint(base, racy_from_ns)
-    return expected is not None and expected == stat_fingerprint(st)
+    return fingerprint(base, racy_from_ns) == stat_fingerprint(st)
 
 
-def fingerprint(base: dict, racy_from_ns: int) -> tuple[int, ...] | None:
+_FINGERPRINT = struct.Struct("<IQqqQ")  # mode, size, mtime, ctime, inode
+NO_FINGERPRINT = bytes(_FINGERPRINT.size)  # no file shows it: a file's mode is never 0
+
+
+def fingerprint(base: dict, racy_from_ns: int) -> bytes:
     """What a file must show (`stat_fingerprint`) to be taken unread from the full whose record of it is
-    `base` (its scan started RACY_WINDOW_NS after `racy_from_ns`): size, mtime, ctime, inode, and the mode
-    of a regular file with the recorded permissions. None if the record is not of a file, or of a capture
-    of the catalog database, or racy."""
-    if (base.get("type") != "file" or base.get("staged") or "capture" in base
+    `base` (its scan started RACY_WINDOW_NS after `racy_from_ns`): the mode of a regular file with the
+    recorded permissions, size, mtime, ctime and inode, packed. NO_FINGERPRINT if the record is not of a
+    file, or of a capture of the catalog database, or racy."""
+    if (base.get("type") != "file" or base.get("staged") or "capture" in base or "ino" not in base
             or base["mtime_ns"] >= racy_from_ns or base["ctime_ns"] >= racy_from_ns):
-        return None
-    return base["size"], base["mtime_ns"], base["ctime_ns"], base.get("ino"), stat.S_IFREG | base["mode"]
+        return NO_FINGERPRINT
+    return _FINGERPRINT.pack(stat.S_IFREG | base["mode"], base["size"], base["mtime_ns"], base["ctime_ns"],
+                             base["ino"])
 
 
-def stat_fingerprint(st: os.stat_result) -> tuple[int, ...]:
-    """The file's size, mtime, ctime, inode and mode, to compare with a `fingerprint`."""
-    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode
+def stat_fingerprint(st: os.stat_result, _pack: Callable[..., bytes] = _FINGERPRINT.pack) -> bytes:
+    """The file's mode, size, mtime, ctime and inode, to compare with a `fingerprint`."""
+    return _pack(st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
 class Member:
@@ -377,37 +383,42 @@ class Manifest:
 
 class FullPart:
     """A full backup's manifest of one tarball as its incrementals look things up in it: the manifest's
-    head (`head`: all but its entries and deleted paths), the full's record of each path (`get`, decoded
-    when asked for), and the `fingerprint` of each file that can be taken unread (`fingerprints`).
+    head (`head`: all but its entries and deleted paths), and per path (`records`) the `fingerprint` a file
+    must show to be taken unread, followed by the full's record of it, marshalled (`get` decodes it).
 
-    Made from a parsed manifest (`of`), or from the base index (records.py), which keeps each record
-    marshalled apart (`index_form`): an incremental decodes only the records of the files it reads, and
-    decides for the others with a tuple comparison.
+    Made from a parsed manifest (`of`), or from the base index (records.py), which keeps it as it is: an
+    incremental decides for most files by comparing bytes (`unchanged`), and decodes only the records of
+    the files it reads.
     """
 
-    def __init__(self, head: dict, checksum: str, records: dict[str, bytes] | dict[str, dict],
-                 fingerprints: dict[str, tuple[int, ...]]) -> None:
+    def __init__(self, head: dict, checksum: str, records: dict[str, bytes]) -> None:
         self.head = head
         self.checksum = checksum
         self.records = records
-        self.fingerprints = fingerprints
 
     @classmethod
     def of(cls, manifest: Manifest) -> FullPart:
         racy_from = manifest.data["scan_started_ns"] - RACY_WINDOW_NS
-        fingerprints = {e["path"]: found for e in manifest.entries if (found := fingerprint(e, racy_from))}
-        return cls(_head(manifest), manifest.checksum, manifest.by_path(), fingerprints)
+        records = {e["path"]: fingerprint(e, racy_from) + marshal.dumps(e) for e in manifest.entries}
+        return cls(_head(manifest), manifest.checksum, records)
 
-    @staticmethod
-    def index_form(manifest: Manifest) -> dict:
-        """What the base index keeps of `manifest` (marshal data; `FullPart(**it)` reads it back)."""
-        part = FullPart.of(manifest)
-        return {"head": part.head, "checksum": part.checksum, "fingerprints": part.fingerprints,
-                "records": {e["path"]: marshal.dumps(e) for e in manifest.entries}}
+    def index_form(self) -> dict:
+        """What the base index keeps (marshal data; `FullPart(**it)` reads it back)."""
+        return {"head": self.head, "checksum": self.checksum, "records": self.records}
+
+    def unchanged(self) -> Callable[[str, os.stat_result], bool]:
+        """A test of whether the file at a path, with that lstat, can be taken from the full unread."""
+        get = self.records.get
+
+        def test(path: str, st: os.stat_result) -> bool:
+            record = get(path)
+            return record is not None and record.startswith(stat_fingerprint(st))
+
+        return test
 
     def get(self, path: str) -> dict | None:
         record = self.records.get(path)
-        return marshal.loads(record) if isinstance(record, bytes) else record
+        return marshal.loads(memoryview(record)[len(NO_FINGERPRINT):]) if record is not None else None
 
     def paths(self) -> set[str]:
         return set(self.records)

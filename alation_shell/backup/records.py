@@ -135,7 +135,7 @@ def write_index(instance: Instance, record: BackupRecord, manifests: list[Manife
     """
     identity = {"files": [_identity(p) for p in record.files], "checksums": [m.checksum for m in manifests]}
     sections = [marshal.dumps({**identity, "catalog": catalog}),
-                marshal.dumps({**identity, "parts": [FullPart.index_form(m) for m in manifests]})]
+                marshal.dumps({**identity, "parts": [FullPart.of(m).index_form() for m in manifests]})]
     path = index_path(instance, record.alation_file)
     atomic_write(path, INDEX_FORMAT + b"".join(
         len(section).to_bytes(8, "big") + hashlib.sha256(section).digest() + section for section in sections))
