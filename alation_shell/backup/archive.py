@@ -135,13 +135,17 @@ class TarballWriter:
         self.write(data)
         self.write(padding(len(data)))
 
+    def flush(self) -> None:
+        """Compress what is buffered now (a gzip member ends here)."""
+        if self._buf:
+            self._submit()
+
     def hold_place(self) -> int:
         """Keep this place of the stream for members that are not ready yet (`fill_place`); what is written
         meanwhile goes after them. For a tarball compressed `inline` (an incremental's)."""
         if not self.inline:
             raise ValueError("places are held in a tarball compressed inline only")
-        if self._buf:
-            self._submit()
+        self.flush()
         self._places.append((self._offset, -1, 0))
         return len(self._places) - 1
 

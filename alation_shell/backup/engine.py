@@ -445,12 +445,17 @@ class _BackupRun:
                 elif in_place and path == CATALOG_DB and stat.S_ISREG(st.st_mode):
                     tarball.place = writer.hold_place()
                     catalog = (len(entries), st)
-                    entry = {}  # (filled in below)
+                    entry = {"path": path, "type": "file"}  # (filled in below)
                 elif (entry := tarball.add(path, st)) is None:
                     continue
                 entries.append(entry)
                 texts.append(text)
+            # What does not depend on the catalog is done before it is waited for.
+            deleted = sorted(base.paths() - {e["path"] for e in entries}) if base else []
+            files = sum(1 for e in entries if e["type"] == "file")
+            del items, unread, rendered
             if in_place:
+                writer.flush()
                 tarball.capture = capturing.result()
                 if catalog is not None:
                     entries[catalog[0]] = tarball.add(CATALOG_DB, catalog[1])
@@ -470,7 +475,7 @@ class _BackupRun:
                 "roots": list(PART_ROOTS[part]),
                 "base": {"label": base.label, "checksum": base.checksum} if base else None,
                 "entries": entries,
-                "deleted": sorted(base.paths() - {e["path"] for e in entries}) if base else [],
+                "deleted": deleted,
             }
             manifest = Manifest.create(data, texts)
             self.step = f"writing {shown(self.instance, partial)}"
@@ -482,7 +487,6 @@ class _BackupRun:
             raise
         if bar is not None:
             bar.finish()
-        files = sum(1 for e in entries if e["type"] == "file")
         self.log(
             f"wrote {name}: {files} files, {human_bytes(tarball.stored)} stored, "
             f"{human_bytes(size)} compressed"
