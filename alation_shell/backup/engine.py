@@ -73,6 +73,7 @@ from alation_shell.backup.manifest import (
     piece_digest,
     quick_digests,
     runs,
+    stat_fingerprint,
     taken_from_base,
 )
 from alation_shell.backup.records import (
@@ -419,7 +420,7 @@ class _BackupRun:
         stage_dir: Path,
     ) -> Manifest:
         partial = self.directory / f"{name}.partial"
-        items = self._scan(PART_ROOTS[part])
+        items, unchanged = self._scan(PART_ROOTS[part], base)
         self.step = f"writing {shown(self.instance, partial)}"
         self.written.append(partial)
         # A full's manifest goes into space reserved ahead of the data; an incremental's data is small: it is
@@ -428,7 +429,7 @@ class _BackupRun:
         try:
             tarball = _Tarball(self, writer, base, stage_dir)
             # Decided (and their manifest entries written) while the catalog may still be being captured.
-            unread, rendered = tarball.unread(items)
+            unread, rendered = tarball.unread(items, unchanged)
             total = sum(st.st_size for _, st in items if stat.S_ISREG(st.st_mode)) if self.progress else 0
             # Read in place, the catalog gets a place in the stream, filled once it is read; else it is
             # awaited first.
@@ -493,9 +494,15 @@ class _BackupRun:
         )
         return manifest
 
-    def _scan(self, roots: tuple[str, ...]) -> list[tuple[str, os.stat_result]]:
-        """Every path under `roots` (relative to the instance root) with its lstat, sorted by path."""
+    def _scan(self, roots: tuple[str, ...], base: FullPart | None = None,
+              ) -> tuple[list[tuple[str, os.stat_result]], set[str]]:
+        """Every path under `roots` (relative to the instance root) with its lstat, sorted by path; and, for
+        an incremental (`base`: the full's manifest of the tarball), the paths of the files that show the
+        fingerprint the full recorded for them (`FullPart`): taken from the full unread. (Decided here, in
+        the one loop over every file, because it is the loop an incremental spends most of its time in.)"""
         items: list[tuple[str, os.stat_result]] = []
+        unchanged: set[str] = set()
+        records = base.records if base is not None else {}
         for root in roots:
             top = self.instance.root / root
             self.step = f"reading {shown(self.instance, top)}"
@@ -526,8 +533,10 @@ class _BackupRun:
                     items.append((path, st))
                     if stat.S_ISDIR(st.st_mode):
                         pending.append((path, item.path))
+                    elif (record := records.get(path)) is not None and record.startswith(stat_fingerprint(st)):
+                        unchanged.add(path)
         items.sort(key=itemgetter(0))
-        return items
+        return items, unchanged
 
     def _publish(self, names: list[str]) -> list[Path]:
         """Rename the partials to their final names: the alation tarball last, so it marks completeness."""
@@ -572,15 +581,14 @@ class _Tarball:
         if self.bar is not None:
             self.bar.advance(n)
 
-    def unread(self, items: list[tuple[str, os.stat_result]]) -> tuple[list[dict | None], list[str | None]]:
-        """For each scanned item that is a file the full's record of which still holds (it shows the record's
-        `fingerprint`), taken from the full without reading it: its manifest entry, which refers to the full,
-        and that entry as JSON; None for the others."""
-        unchanged = self.base.unchanged() if self.base is not None else lambda path, st: False
+    def unread(self, items: list[tuple[str, os.stat_result]], unchanged: set[str],
+               ) -> tuple[list[dict | None], list[str | None]]:
+        """For each scanned item that is a file taken from the full unread (in `unchanged`, see `_scan`): its
+        manifest entry, which refers to the full, and that entry as JSON; None for the others."""
         entries: list[dict | None] = []
         rendered: list[str | None] = []
-        for path, st in items:
-            if unchanged(path, st):
+        for path, _ in items:
+            if path in unchanged:
                 entry, text = taken_from_base(path)
             else:
                 entry = text = None

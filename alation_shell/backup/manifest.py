@@ -387,8 +387,8 @@ class FullPart:
     must show to be taken unread, followed by the full's record of it, marshalled (`get` decodes it).
 
     Made from a parsed manifest (`of`), or from the base index (records.py), which keeps it as it is: an
-    incremental decides for most files by comparing bytes (`unchanged`), and decodes only the records of
-    the files it reads.
+    incremental decides for most files by comparing bytes (`records[path].startswith(stat_fingerprint(st))`),
+    and decodes only the records of the files it reads.
     """
 
     def __init__(self, head: dict, checksum: str, records: dict[str, bytes]) -> None:
@@ -405,16 +405,6 @@ class FullPart:
     def index_form(self) -> dict:
         """What the base index keeps (marshal data; `FullPart(**it)` reads it back)."""
         return {"head": self.head, "checksum": self.checksum, "records": self.records}
-
-    def unchanged(self) -> Callable[[str, os.stat_result], bool]:
-        """A test of whether the file at a path, with that lstat, can be taken from the full unread."""
-        get = self.records.get
-
-        def test(path: str, st: os.stat_result) -> bool:
-            record = get(path)
-            return record is not None and record.startswith(stat_fingerprint(st))
-
-        return test
 
     def get(self, path: str) -> dict | None:
         record = self.records.get(path)
