@@ -17,7 +17,6 @@ backups.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import marshal
 import os
@@ -25,6 +24,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+
+from xxhash import xxh3_128_digest
 
 from alation_shell.backup.archive import TarballReader
 from alation_shell.backup.manifest import FullPart, Manifest
@@ -37,6 +38,7 @@ NAME = re.compile(r"(?P<label>\d{12})_(?P<build>\d+(?:-\d+)*)_alation_(?P<eb>eb_
 SIDECAR_VERSION = 1
 INDEX_DIR = "backup_index"  # under the instance's var/
 INDEX_FORMAT = b"alation-shell base index 3\n"
+_SECTION_HEAD = 24  # a section's length (8 bytes) and XXH3-128
 
 
 class BackupError(ShellError):
@@ -128,7 +130,8 @@ def write_index(instance: Instance, record: BackupRecord, manifests: list[Manife
                 ) -> None:
     """Keep a full backup's manifests parsed for its incrementals; drop those of fulls that are gone.
 
-    Two sections, each with its own sha256: first the full's record of the catalog database (`catalog`, if
+    Two sections, each with its own checksum (XXH3-128: it guards against damage, as the index is only a
+    cache, checked against the tarballs it describes): first the full's record of the catalog database (`catalog`, if
     an incremental can compare it block by block), which an incremental needs first and alone
     (`read_index_catalog`); then the manifests, as its incrementals look things up in them (`read_index`,
     `FullPart`).
@@ -138,7 +141,7 @@ def write_index(instance: Instance, record: BackupRecord, manifests: list[Manife
                 marshal.dumps({**identity, "parts": [FullPart.of(m).index_form() for m in manifests]})]
     path = index_path(instance, record.alation_file)
     atomic_write(path, INDEX_FORMAT + b"".join(
-        len(section).to_bytes(8, "big") + hashlib.sha256(section).digest() + section for section in sections))
+        len(section).to_bytes(8, "big") + xxh3_128_digest(section) + section for section in sections))
     for other in path.parent.iterdir():
         if other.suffix == ".index" and not (record.alation_file.parent / other.stem).exists():
             other.unlink(missing_ok=True)
@@ -167,10 +170,10 @@ def _read_section(instance: Instance, record: BackupRecord, number: int) -> dict
             if f.read(len(INDEX_FORMAT)) != INDEX_FORMAT:
                 return None
             for _ in range(number):  # the sections before it are skipped, not read
-                f.seek(int.from_bytes(f.read(40)[:8], "big"), os.SEEK_CUR)
-            head = f.read(40)
+                f.seek(int.from_bytes(f.read(_SECTION_HEAD)[:8], "big"), os.SEEK_CUR)
+            head = f.read(_SECTION_HEAD)
             section = f.read(int.from_bytes(head[:8], "big"))
-            if len(head) != 40 or hashlib.sha256(section).digest() != head[8:]:
+            if len(head) != _SECTION_HEAD or xxh3_128_digest(section) != head[8:]:
                 return None
         index = marshal.loads(section)
         if index["files"] != [_identity(p) for p in record.files] or index["checksums"] != record.checksums:
