@@ -26,6 +26,7 @@ import errno
 import gc
 import marshal
 import os
+import signal
 import threading
 from collections.abc import Callable
 
@@ -78,6 +79,9 @@ def run_in_child(work: Callable[[], Any], meanwhile: Callable[[], None] = lambda
     try:
         meanwhile()
         reply = _answer(read_end)
+    except BaseException:
+        os.kill(pid, signal.SIGKILL)  # (not reaped yet: the pid is still the child's) its work is not wanted
+        raise
     finally:
         os.close(read_end)
         if reply is not None:  # complete: reaped meanwhile, while it ends

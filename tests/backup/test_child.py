@@ -64,3 +64,16 @@ def test_a_child_that_dies_before_answering_is_reported() -> None:
 
     with pytest.raises(OSError, match="the process reading it was killed by signal 9"):
         child.run_in_child(work)
+
+
+def test_the_child_is_stopped_when_the_parent_gives_up_waiting() -> None:
+    """An error (or Ctrl-C) in the parent while the child works ends the child at once, not when its work
+    is done."""
+    started = time.monotonic()
+
+    def meanwhile() -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        child.run_in_child(lambda: time.sleep(30), meanwhile)
+    assert time.monotonic() - started < 10
