@@ -161,7 +161,7 @@ class TarballWriter:
         if self.inline:
             data = isal_zlib.compress(self._buf, self.level, 31)
             self._buf.clear()
-            _pwrite_all(self._fd, data, self._offset)
+            pwrite_all(self._fd, data, self._offset)
             self._offset += len(data)
             return
         data = bytes(self._buf)
@@ -174,7 +174,7 @@ class TarballWriter:
                 continue  # keep taking work so that the producer is never blocked
             try:
                 data = future.result()
-                _pwrite_all(self._fd, data, self._offset)
+                pwrite_all(self._fd, data, self._offset)
                 self._offset += len(data)
             except BaseException as exc:  # noqa: BLE001 - handed to the producer thread
                 self.error = exc
@@ -199,7 +199,7 @@ class TarballWriter:
         if member is None:
             self._move_body_behind(_GZIP_HEADER + deflated + trailer)
         else:
-            _pwrite_all(self._fd, member, 0)
+            pwrite_all(self._fd, member, 0)
         os.fsync(self._fd)
         size = os.fstat(self._fd).st_size
         os.close(self._fd)
@@ -212,7 +212,7 @@ class TarballWriter:
         moved = self.path.with_name(self.path.name + ".tmp.partial")
         fd = os.open(moved, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         try:
-            _pwrite_all(fd, head, 0)
+            pwrite_all(fd, head, 0)
             at, start = len(head), self.reserve
             for offset, source, length in [*self._places, (self._offset, -1, 0)]:
                 _copy_all(self._fd, start, fd, at, offset - start)
@@ -257,7 +257,7 @@ def _padded_member(deflated: bytes, trailer: bytes, size: int) -> bytes | None:
     return header + note + b" " * fill + b"\x00" + deflated + trailer
 
 
-def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
+def pwrite_all(fd: int, data: bytes, offset: int) -> None:
     view = memoryview(data)
     while view:
         written = os.pwrite(fd, view, offset)
@@ -275,7 +275,7 @@ def _copy_all(src: int, src_offset: int, dst: int, dst_offset: int, count: int) 
             if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL):
                 raise
             data = os.pread(src, min(count - done, 8 << 20), src_offset + done)
-            _pwrite_all(dst, data, dst_offset + done)
+            pwrite_all(dst, data, dst_offset + done)
             n = len(data)
         if n == 0:
             raise OSError(errno.EIO, "short copy while assembling a tarball")

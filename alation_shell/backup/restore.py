@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from alation_shell.backup.archive import TarballReader
+from alation_shell.backup.archive import TarballReader, pwrite_all
 from alation_shell.backup.lock import BackupLock
 from alation_shell.backup.manifest import PART_ROOTS, Manifest, Member
 from alation_shell.backup.records import (
@@ -119,12 +122,15 @@ class _Part:
         for entry in self.target.entries:
             if entry["type"] == "dir":
                 (new / entry["path"]).mkdir(0o700)  # writable while filled; its mode is applied last
-        for path, manifest in self.sources:
-            with TarballReader(path) as reader:
-                if reader.manifest().checksum != manifest.checksum:
-                    raise CorruptArchive(f"{path.name} changed while being restored")
-                from_target = manifest is self.target
-                reader.check_members(manifest, lambda m, t=from_target: self._open(new, m, t), bar)
+        with _Writer() as writer:
+            for path, manifest in self.sources:
+                with TarballReader(path) as reader:
+                    if reader.manifest().checksum != manifest.checksum:
+                        raise CorruptArchive(f"{path.name} changed while being restored")
+                    from_target = manifest is self.target
+                    reader.check_members(manifest, lambda m, t=from_target: self._open(new, m, t, writer), bar)
+                # An incremental's blocks overwrite what its full wrote: the full's writes end first.
+                writer.drain()
         for entry in self.target.entries:
             if entry["type"] == "file" and entry["stored"] == "blocks":
                 # Every block is verified: changed runs as read here, the others with the full's file, and
@@ -144,20 +150,109 @@ class _Part:
             if entry["type"] == "dir":
                 _apply_metadata(new / entry["path"], entry)
 
-    def _open(self, new: Path, member: Member, from_target: bool):  # noqa: ANN202 - a binary file or None
+    def _open(self, new: Path, member: Member, from_target: bool, writer: _Writer) -> _Target | None:
         """Where a member's data goes: a new file, a block of a file from the full, or nowhere."""
         rel = member.entry["path"]
         if member.kind == "blocks":
-            out = open(new / rel, "r+b", buffering=0)  # noqa: SIM115 - closed by check_members
-            out.seek(member.block * self.target.block_size)
-            return out
+            fd = os.open(new / rel, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            return writer.target(fd, member.block * self.target.block_size)
         if not from_target:
             # The full of an incremental: only files the incremental takes from it are written.
             entry = self.entries.get(rel)
             if entry is None or entry["type"] != "file" or entry["stored"] == "whole":
                 return None
         fd = os.open(new / rel, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        return open(fd, "wb", buffering=0)
+        return writer.target(fd, 0)
+
+
+class _Writer:
+    """Writes the restored files on two threads of their own while the tarball is read, checked and hashed.
+
+    Filling the page cache is kernel work that takes a third of a restore, and on a machine whose host hands
+    memory back to the guest lazily (as on this project's VMs, at times) most of it: written from the
+    thread that also hashes, it set the pace. Each piece is written at its offset (`pwrite`), so a file's
+    pieces may be written by either thread; its descriptor is closed by whichever finishes last, once the
+    file's data is all handed over (`_Target.close`). At most IN_FLIGHT pieces are waiting at a time.
+    A write error is raised in the reading thread at its next write, or by `drain`.
+    """
+
+    IN_FLIGHT = 8
+    HANDED_OVER = 256 * 1024  # smaller pieces are written by the reading thread
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(2, thread_name_prefix="restore-write")
+        self.waiting: deque[Future[None]] = deque()
+        self.open: set[_Target] = set()
+        self.lock = threading.Lock()
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if exc[0] is None:
+                self.drain()
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            for target in list(self.open):  # (only after a failure: writes cancelled, or a file left open)
+                os.close(target.fd)
+            self.open.clear()
+
+    def target(self, fd: int, offset: int) -> _Target:
+        target = _Target(self, fd, offset)
+        with self.lock:
+            self.open.add(target)
+        return target
+
+    def submit(self, target: _Target, piece: bytes, offset: int) -> None:
+        self.waiting.append(self.pool.submit(target.write_at, piece, offset))
+        while len(self.waiting) > self.IN_FLIGHT:
+            self.waiting.popleft().result()
+
+    def drain(self) -> None:
+        """Wait until everything handed over is written (raising the first write error)."""
+        while self.waiting:
+            self.waiting.popleft().result()
+
+
+class _Target:
+    """A restored file (or a run of blocks in one) being written by a `_Writer`: the file object that
+    `TarballReader.check_members` writes to."""
+
+    __slots__ = ("writer", "fd", "offset", "holders")
+
+    def __init__(self, writer: _Writer, fd: int, offset: int) -> None:
+        self.writer = writer
+        self.fd = fd
+        self.offset = offset
+        self.holders = 1  # the reading thread, until close(); and each piece not yet written
+
+    def write(self, piece: bytes) -> None:
+        offset = self.offset
+        self.offset += len(piece)
+        if len(piece) < _Writer.HANDED_OVER:  # a small file's: handing it over costs more than writing it
+            pwrite_all(self.fd, piece, offset)
+            return
+        with self.writer.lock:
+            self.holders += 1
+        self.writer.submit(self, piece, offset)
+
+    def write_at(self, piece: bytes, offset: int) -> None:
+        try:
+            pwrite_all(self.fd, piece, offset)
+        finally:
+            self._release()
+
+    def close(self) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        with self.writer.lock:
+            self.holders -= 1
+            if self.holders:
+                return
+            self.writer.open.discard(self)
+        os.close(self.fd)
 
 
 def _apply_metadata(path: Path, entry: dict) -> None:

@@ -135,6 +135,29 @@ def test_backup_over_a_file_size_limit_fails_cleanly(instance: Instance) -> None
     assert engine.verify_backup(instance, earlier) == []
 
 
+def test_restore_over_a_file_size_limit_fails_cleanly(instance: Instance) -> None:
+    """A large file's pieces are written on the restore's writer threads: a write that fails there (EFBIG,
+    as ENOSPC would) fails the restore with a clear message, and the current data is untouched."""
+    (instance.root / "data1/site_data/uploads/video.bin").write_bytes(os.urandom(6 << 20))
+    record = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+    (instance.root / "data1/site_data/uploads/video.bin").unlink()
+    change_catalog(instance, "day1")
+    now = state(instance)
+    limit = 4 << 20  # the catalog and the small files fit; the video does not
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # so that the write fails with EFBIG instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    proc = child(instance, "restore", str(record.alation_file), str(record.eb_file), preexec_fn=limited)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    assert err.startswith("restore failed: File too large") and "the current data is untouched" in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert state(instance) == now
+    assert not (instance.root / "data1/.restore").exists()
+
+
 def drop_root_privileges() -> None:
     """In a child running as root: lose the capabilities that bypass file permissions (as `setpriv` does)."""
     if os.geteuid() == 0:
