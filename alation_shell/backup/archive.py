@@ -94,7 +94,8 @@ class TarballWriter:
 
     The data members go first, at offset `reserve`; `finish(manifest)` then puts the manifest member in front:
     into the reserved space when it fits (padded to the exact size with the gzip header's comment field),
-    else by copying the data behind it into a new file. Call `finish` or `abort`.
+    else (or when places were held for members written elsewhere, `hold_place`) by copying the data behind
+    it into a new file. Call `finish` or `abort`.
 
     `inline`: compress and write in the calling thread, for a tarball of little data (an incremental's), where
     handing each piece to threads costs more than it saves while other work keeps the cores busy.
