@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import io
 import json
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -91,6 +92,43 @@ def test_written_tarball_is_read_back_by_python_and_by_our_strict_reader(tmp_pat
     with TarballReader(path) as reader:
         assert reader.manifest().checksum == manifest.checksum
         reader.check_members(manifest)
+
+
+def test_held_places_take_members_written_elsewhere_in_stream_order(tmp_path: Path) -> None:
+    """An incremental's catalog blocks are compressed elsewhere and go into a place held in the stream while
+    the files after them are written: GNU tar and our reader see every member in manifest order."""
+    files = {f"{n}.log": f"file {n}\n".encode() * (n + 1) for n in range(4)}
+    entries = [{"path": "data1/eventbus", "type": "dir", "mode": 0o755, "mtime_ns": 0}]
+    entries += [file_entry(f"data1/eventbus/{name}", data) for name, data in sorted(files.items())]
+    manifest = small_manifest(entries)
+    elsewhere = tmp_path / "members.gz"  # 1.log and 2.log, as gzip members of their own
+    part = io.BytesIO()
+    for name in ("1.log", "2.log"):
+        part.write(tar_header(f"data1/eventbus/{name}", size=len(files[name])) + files[name])
+        part.write(bytes(-len(files[name]) % 512))
+    elsewhere.write_bytes(gzip.compress(part.getvalue()[:512]) + gzip.compress(part.getvalue()[512:]))
+    path = tmp_path / "t.tar.gz"
+    writer = TarballWriter(path, inline=True)
+    writer.add_entry("data1/eventbus", kind="dir", mode=0o755, mtime_ns=0)
+    writer.add_bytes("data1/eventbus/0.log", files["0.log"])
+    place = writer.hold_place()
+    empty = writer.hold_place()  # never filled: stays empty
+    writer.add_bytes("data1/eventbus/3.log", files["3.log"])
+    with open(elsewhere, "rb") as members:
+        writer.fill_place(place, members.fileno(), elsewhere.stat().st_size)
+        writer.finish(manifest)
+    assert empty == place + 1
+    listed = subprocess.run(["tar", "-tzf", str(path)], check=True, capture_output=True, text=True).stdout
+    assert [name.rstrip("/") for name in listed.split()] == [MANIFEST_NAME, *(e["path"] for e in entries)]
+    with TarballReader(path) as reader:
+        assert reader.manifest().checksum == manifest.checksum
+        reader.check_members(manifest)
+    threaded = TarballWriter(tmp_path / "threaded.tar.gz")
+    try:
+        with pytest.raises(ValueError, match="inline"):
+            threaded.hold_place()
+    finally:
+        threaded.abort()
 
 
 def test_reading_without_a_decompression_thread_reads_the_same_and_is_as_strict(tmp_path: Path) -> None:
