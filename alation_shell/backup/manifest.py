@@ -23,7 +23,7 @@ order, with the `sha256` of the whole resulting file. `check_base` fills both in
 block list must hash to that `sha256`), which verify and restore do before anything else. (Incrementals made
 before this listed every record in full; they are read as they are.)
 
-Change detection (the rule an incremental uses, see `unchanged_since`): a file is taken from the full without
+Change detection (the rule an incremental uses, see `fingerprint`): a file is taken from the full without
 reading it only when its size, mtime, ctime and inode all equal the full's record and that record is not racy.
 A record is racy when the file's mtime or ctime falls within RACY_WINDOW_NS of the full's scan start or after
 it: a write in the same clock tick as the full's read leaves both timestamps unchanged, so only the content
@@ -187,12 +187,6 @@ def runs(indexes: list[int]) -> list[list[int]]:
         else:
             out.append([i, 1])
     return out
-
-
-def unchanged_since(base: dict, st: os.stat_result, racy_from_ns: int) -> bool:
-    """Whether a file can be taken from the full without reading it (the rule in the module docstring):
-    `st` shows what the full's record `base` of it says (`fingerprint`)."""
-    return fingerprint(base, racy_from_ns) == stat_fingerprint(st)
 
 
 _FINGERPRINT = struct.Struct("<IQqqQ")  # mode, size, mtime, ctime, inode

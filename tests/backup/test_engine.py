@@ -21,7 +21,14 @@ from hypothesis import strategies as st
 
 from alation_shell.backup import engine
 from alation_shell.backup.lock import BackupLock
-from alation_shell.backup.manifest import BLOCK_SIZE, RACY_WINDOW_NS, Manifest, hash_list, unchanged_since
+from alation_shell.backup.manifest import (
+    BLOCK_SIZE,
+    RACY_WINDOW_NS,
+    Manifest,
+    fingerprint,
+    hash_list,
+    stat_fingerprint,
+)
 from alation_shell.backup.records import index_path, read_manifest, sidecar_path, write_index
 from alation_shell.errors import BackupInProgress, CorruptArchive
 from alation_shell.instance import Instance
@@ -372,6 +379,11 @@ def test_unchanged_file_is_taken_from_the_full_unread(instance: Instance) -> Non
     record = incr(instance, base)
     entries = read_manifest(record.alation_file).by_path()
     assert entries["data1/site_data/config/alation.lic"]["stored"] == "base"
+
+
+def unchanged_since(base: dict, st: SimpleNamespace, racy_from_ns: int) -> bool:
+    """The rule as the incremental's scan applies it (engine._BackupRun._scan)."""
+    return fingerprint(base, racy_from_ns) == stat_fingerprint(st)  # type: ignore[arg-type]
 
 
 def test_change_rule_needs_size_mtime_ctime_inode_mode_and_no_racy_record() -> None:
