@@ -86,15 +86,14 @@ def run_in_child(work: Callable[[], Any], meanwhile: Callable[[], None] = lambda
         os.close(read_end)
         if reply is not None:  # complete: reaped meanwhile, while it ends
             threading.Thread(target=os.waitpid, args=(pid, 0), name="reaper", daemon=True).start()
-            status = 0
         else:
             _, status = os.waitpid(pid, 0)
         gc.unfreeze()
-    code = os.waitstatus_to_exitcode(status) if reply is None else 0
-    if isinstance(reply, tuple) and reply[0] == "ok":
+    if reply is not None and reply[0] == "ok":
         return reply[1]
-    if isinstance(reply, tuple) and reply[0] == "error":
+    if reply is not None:
         raise OSError(reply[1], reply[2])
+    code = os.waitstatus_to_exitcode(status)
     how = f"was killed by signal {-code}" if code < 0 else f"ended with status {code}"
     raise OSError(errno.EIO, f"the process reading it {how}")
 
@@ -111,8 +110,8 @@ def _close_all_but(keep: tuple[int, ...]) -> None:
 
 
 def _answer(fd: int) -> tuple | None:
-    """The child's answer: its length, then that many bytes of marshal data; None if it is incomplete (the
-    child died) or not marshal data."""
+    """The child's answer, ("ok", value) or ("error", errno, message): its length, then that many bytes of
+    marshal data; None if it is incomplete (the child died) or not such an answer."""
     data = bytearray()
     want = 8
     while len(data) < want:
@@ -126,4 +125,6 @@ def _answer(fd: int) -> tuple | None:
         reply = marshal.loads(data[8:want])
     except (EOFError, ValueError, TypeError):
         return None
-    return reply if isinstance(reply, tuple) and reply else None
+    ok = isinstance(reply, tuple) and (reply[:1] == ("ok",) and len(reply) == 2
+                                       or reply[:1] == ("error",) and len(reply) == 3)
+    return reply if ok else None

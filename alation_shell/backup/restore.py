@@ -206,12 +206,14 @@ class _Writer:
 
     def submit(self, target: _Target, piece: bytes, offset: int) -> None:
         self.waiting.append(self.pool.submit(target.write_at, piece, offset))
-        while len(self.waiting) > self.IN_FLIGHT:
-            self.waiting.popleft().result()
+        self._wait(self.IN_FLIGHT)
 
     def drain(self) -> None:
         """Wait until everything handed over is written (raising the first write error)."""
-        while self.waiting:
+        self._wait(0)
+
+    def _wait(self, limit: int) -> None:
+        while len(self.waiting) > limit:
             self.waiting.popleft().result()
 
 
