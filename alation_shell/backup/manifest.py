@@ -226,45 +226,11 @@ class Member:
         self.listed_at = listed_at  # where the run's digests start in the entry's `blocks`, in digests
 
 
-class Manifest:
-    """A parsed, validated manifest. Build one with `Manifest.create`, read one with `Manifest.parse`."""
+class ManifestHead:
+    """What a manifest says of its tarball as a whole (`data`: its label, kind, part, ...), for a manifest and
+    for a full's manifest as its incrementals look things up in it (`FullPart`)."""
 
-    def __init__(self, data: dict, raw: bytes, checksum: str = "") -> None:
-        """`raw` is the manifest's bytes, `data` what they say. A manifest loaded from the base index
-        (records.py) has no bytes, only the `checksum` they had."""
-        self.data = data
-        self.raw = raw
-        self.checksum = checksum or hashlib.sha256(raw).hexdigest()
-
-    # Reading -----------------------------------------------------------------------------------
-    @classmethod
-    def parse(cls, raw: bytes, source: str = "manifest") -> Manifest:
-        """Parse and validate manifest bytes; CorruptArchive naming `source` if anything is off."""
-        try:
-            data = json.loads(raw, object_pairs_hook=_no_duplicate_keys)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise CorruptArchive(f"{source}: the manifest is not valid JSON ({exc})") from None
-        try:
-            _validate(data)
-        except CorruptArchive as exc:
-            raise CorruptArchive(f"{source}: {exc.message}") from None
-        return cls(data, raw)
-
-    @classmethod
-    def create(cls, data: dict, rendered: list[str | None] | None = None) -> Manifest:
-        """Serialize a manifest the backup built (valid by construction; the tests parse what it writes).
-
-        `rendered[i]`, if given and not None, is `data["entries"][i]` as JSON already (as `json.dumps` with
-        these separators writes it); the result is the same bytes. The entries and deleted paths come last.
-        """
-        dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
-        if rendered is None:
-            return cls(data, (dumps(data) + "\n").encode())
-        head = dumps({k: v for k, v in data.items() if k not in ("entries", "deleted")})
-        entries = ",".join(text if text is not None else dumps(entry)
-                           for entry, text in zip(data["entries"], rendered, strict=True))
-        raw = f'{head[:-1]},"entries":[{entries}],"deleted":{dumps(data["deleted"])}}}\n'
-        return cls(data, raw.encode())
+    data: dict
 
     @property
     def label(self) -> str:
@@ -305,6 +271,47 @@ class Manifest:
     @property
     def roots(self) -> list[str]:
         return self.data["roots"]
+
+
+class Manifest(ManifestHead):
+    """A parsed, validated manifest. Build one with `Manifest.create`, read one with `Manifest.parse`."""
+
+    def __init__(self, data: dict, raw: bytes, checksum: str = "") -> None:
+        """`raw` is the manifest's bytes, `data` what they say. A manifest loaded from the base index
+        (records.py) has no bytes, only the `checksum` they had."""
+        self.data = data
+        self.raw = raw
+        self.checksum = checksum or hashlib.sha256(raw).hexdigest()
+
+    # Reading -----------------------------------------------------------------------------------
+    @classmethod
+    def parse(cls, raw: bytes, source: str = "manifest") -> Manifest:
+        """Parse and validate manifest bytes; CorruptArchive naming `source` if anything is off."""
+        try:
+            data = json.loads(raw, object_pairs_hook=_no_duplicate_keys)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise CorruptArchive(f"{source}: the manifest is not valid JSON ({exc})") from None
+        try:
+            _validate(data)
+        except CorruptArchive as exc:
+            raise CorruptArchive(f"{source}: {exc.message}") from None
+        return cls(data, raw)
+
+    @classmethod
+    def create(cls, data: dict, rendered: list[str | None] | None = None) -> Manifest:
+        """Serialize a manifest the backup built (valid by construction; the tests parse what it writes).
+
+        `rendered[i]`, if given and not None, is `data["entries"][i]` as JSON already (as `json.dumps` with
+        these separators writes it); the result is the same bytes. The entries and deleted paths come last.
+        """
+        dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+        if rendered is None:
+            return cls(data, (dumps(data) + "\n").encode())
+        head = dumps({k: v for k, v in data.items() if k not in ("entries", "deleted")})
+        entries = ",".join(text if text is not None else dumps(entry)
+                           for entry, text in zip(data["entries"], rendered, strict=True))
+        raw = f'{head[:-1]},"entries":[{entries}],"deleted":{dumps(data["deleted"])}}}\n'
+        return cls(data, raw.encode())
 
     @property
     def entries(self) -> list[dict]:
@@ -375,9 +382,9 @@ class Manifest:
             raise CorruptArchive(f"incremental {self.label}: its list of deleted paths does not match its full")
 
 
-class FullPart:
+class FullPart(ManifestHead):
     """A full backup's manifest of one tarball as its incrementals look things up in it: the manifest's
-    head (`head`: all but its entries and deleted paths), and per path (`records`) the `fingerprint` a file
+    head (`data`: all but its entries and deleted paths), and per path (`records`) the `fingerprint` a file
     must show to be taken unread, followed by the full's record of it, marshalled (`get` decodes it).
 
     Made from a parsed manifest (`of`), or from the base index (records.py), which keeps it as it is: an
@@ -386,7 +393,7 @@ class FullPart:
     """
 
     def __init__(self, head: dict, checksum: str, records: dict[str, bytes]) -> None:
-        self.head = head
+        self.data = head
         self.checksum = checksum
         self.records = records
 
@@ -398,7 +405,7 @@ class FullPart:
 
     def index_form(self) -> dict:
         """What the base index keeps (marshal data; `FullPart(**it)` reads it back)."""
-        return {"head": self.head, "checksum": self.checksum, "records": self.records}
+        return {"head": self.data, "checksum": self.checksum, "records": self.records}
 
     def get(self, path: str) -> dict | None:
         record = self.records.get(path)
@@ -406,26 +413,6 @@ class FullPart:
 
     def paths(self) -> set[str]:
         return set(self.records)
-
-    @property
-    def label(self) -> str:
-        return self.head["label"]
-
-    @property
-    def kind(self) -> str:
-        return self.head["type"]
-
-    @property
-    def part(self) -> str:
-        return self.head["part"]
-
-    @property
-    def backup_id(self) -> str:
-        return self.head["backup_id"]
-
-    @property
-    def block_size(self) -> int:
-        return self.head["block_size"]
 
 
 def _head(manifest: Manifest) -> dict:
