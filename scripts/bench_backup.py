@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -60,6 +61,21 @@ def median_times(runs: int, actions) -> list[float]:  # noqa: ANN001 - (action, 
             os.sync()  # no run pays for the disk writes of the one before (ours or tar's)
             times[i].append(timed(action))
     return [statistics.median(t) for t in times]
+
+
+def backups(instance: Instance, kind: str, when: datetime, base: engine.BackupRecord | None = None,
+            ) -> tuple[list[engine.BackupRecord], Callable[[], None], Callable[[], None]]:
+    """(the backups made, make one, drop them all): a timed action and the `before` that clears its leftovers."""
+    made: list[engine.BackupRecord] = []
+
+    def make() -> None:
+        made.append(engine.create_backup(instance, kind=kind, base=base, fmt="v2", when=when))
+
+    def drop() -> None:
+        while made:
+            engine.delete_backup(instance, made.pop())
+
+    return made, make, drop
 
 
 def tree_bytes(root: Path) -> int:
@@ -152,43 +168,17 @@ def main() -> int:
             subprocess.run(["tar", "czf", str(tarball), "-C", str(root), *TREES], check=True)
 
         when = datetime(2030, 1, 1, 1, 0, tzinfo=UTC)
-        fulls: list[engine.BackupRecord] = []
-
-        def our_full() -> None:
-            fulls.append(engine.create_backup(instance, kind="full", base=None, fmt="v2", when=when))
-
-        def drop_fulls() -> None:
-            while fulls:
-                engine.delete_backup(instance, fulls.pop())
-
+        fulls, our_full, drop_fulls = backups(instance, "full", when)
         t_tar, t_full = median_times(args.runs, [(tar_czf, None), (our_full, drop_fulls)])
         s_tar = tarball.stat().st_size
         full = fulls[-1]
         s_full = full.size
 
         changed = change_one_percent(instance)
-        incrs: list[engine.BackupRecord] = []
-
-        def our_incr() -> None:
-            incrs.append(engine.create_backup(instance, kind="incr", base=full, fmt="v2",
-                                              when=when + timedelta(days=1)))
-
-        def drop_incrs() -> None:
-            while incrs:
-                engine.delete_backup(instance, incrs.pop())
-
+        incrs, our_incr, drop_incrs = backups(instance, "incr", when + timedelta(days=1), base=full)
         # The full is timed again in turn with the incremental, so that both ratios compare runs made under the
         # same conditions. (These fulls are made and dropped; the incrementals build on the first.)
-        others: list[engine.BackupRecord] = []
-
-        def another_full() -> None:
-            others.append(engine.create_backup(instance, kind="full", base=None, fmt="v2",
-                                               when=when + timedelta(days=2)))
-
-        def drop_others() -> None:
-            while others:
-                engine.delete_backup(instance, others.pop())
-
+        _, another_full, drop_others = backups(instance, "full", when + timedelta(days=2))
         t_full_again, t_incr = median_times(args.runs, [(another_full, drop_others), (our_incr, drop_incrs)])
         drop_others()
         incr = incrs[-1]
