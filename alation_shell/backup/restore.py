@@ -1,9 +1,9 @@
 """Restore (SPEC §6): check everything, unpack into a staging directory, then swap it in.
 
 Nothing live is touched until every tarball has been read to its end, every member matched its manifest and
-every checksum was verified: the data is unpacked under /data1/.restore/new while it is checked. Then a
-journal is written and each restored tree (/data1/pgsql, /data1/site_data, /data1/eventbus) is swapped in
-by two renames (live -> /data1/.restore/old, staged -> live) and the old data is removed. A restore killed
+every checksum was verified: the data is unpacked under /data1/.restore/new-<random> while it is checked.
+Then a journal is written and each restored tree (/data1/pgsql, /data1/site_data, /data1/eventbus) is swapped
+in by two renames (live -> /data1/.restore/old, staged -> live) and the old data is removed. A restore killed
 during the swap is completed by the next backup or restore from the journal (`recover_restore`), so the data
 is never left half-restored. An incremental is restored as its full plus its changes: files of the full that
 the incremental keeps are taken from the full's tarball, changed blocks are applied, files it deleted are never
@@ -12,8 +12,10 @@ written, and every resulting file is checked against the incremental's manifest.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
+import struct
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -38,6 +40,9 @@ from alation_shell.progress import Progress
 from alation_shell.storage import fsync_dir, read_json, write_json
 
 RESTORE_DIR = "data1/.restore"
+_FS_IOC_GETFLAGS = 0x80086601
+_FS_IOC_SETFLAGS = 0x40086602
+_FS_TOPDIR_FL = 0x00020000  # "the top of a directory hierarchy" (chattr +T)
 
 
 def _no_log(line: str) -> None:
@@ -87,11 +92,11 @@ def _restore(
         stage = instance.root / RESTORE_DIR
         remove_tree(stage)
         data1 = os.stat(stage.parent)
-        new = stage / "new"
         total = sum(m.stored_bytes() for part in parts for _, m in part.sources)
         bar = progress(f"restore {record.label}", total) if progress else None
         try:
-            (new / "data1").mkdir(parents=True)
+            new = _staging_dir(stage)
+            (new / "data1").mkdir()
             for part in parts:
                 part.unpack(new, bar)
         except BaseException as exc:
@@ -104,10 +109,42 @@ def _restore(
             bar.finish()
         log("every member and checksum verified; swapping the restored data in")
         roots = sorted({root for part in parts for root in part.target.roots})
-        write_json(stage / "journal.json", {"roots": roots, "present": [r for r in roots if (new / r).exists()]})
+        present = [r for r in roots if (new / r).exists()]
+        write_json(stage / "journal.json", {"roots": roots, "present": present, "staged": new.name})
         recover_restore(instance)
         log(f"restore of backup {record.label} complete: {', '.join('/' + r for r in roots)} replaced")
     return record
+
+
+def _staging_dir(stage: Path) -> Path:
+    """A new, uniquely named directory in `stage` to unpack the restored trees into.
+
+    The stage is marked as the top of directory hierarchies (`mark_top_directory`), so that ext4 places each
+    staging tree in a block group of its own, picked by the hash of its (random) name among the least used,
+    rather than beside the data it replaces. That matters on an ext4 without a journal (as on this project's
+    VMs): there the kernel avoids reusing an inode freed in the last minutes and checks each such inode of the
+    group again for every file it creates, so unpacking next to a tree just removed (the previous restore's
+    old data, a `tar xzf` of the same files) cost up to 0.6 ms per file: three times the whole restore.
+    """
+    stage.mkdir(0o700)
+    mark_top_directory(stage)
+    new = stage / f"new-{os.urandom(6).hex()}"
+    new.mkdir(0o700)
+    return new
+
+
+def mark_top_directory(path: Path) -> bool:
+    """Set FS_TOPDIR_FL (`chattr +T`) on a directory: the file system spreads its subdirectories, each placed
+    apart as the top of a tree of its own (ext4's Orlov allocator). False where the flag is not supported."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        flags = struct.unpack("i4x", fcntl.ioctl(fd, _FS_IOC_GETFLAGS, bytes(8)))[0]
+        fcntl.ioctl(fd, _FS_IOC_SETFLAGS, struct.pack("i4x", flags | _FS_TOPDIR_FL))
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return True
 
 
 class _Part:
@@ -318,9 +355,12 @@ def _roll_forward(instance: Instance, stage: Path, journal: dict) -> None:
     """Swap the staged trees in; safe to repeat after a crash at any point (each step checks what is done)."""
     roots = [r for r in journal.get("roots", []) if r in PART_ROOTS["all"]]
     present = journal.get("present", [])
+    staged = journal.get("staged", "new")
+    if not isinstance(staged, str) or "/" in staged or staged in ("", ".", ".."):
+        raise BackupError(f"{shown(instance, stage / 'journal.json')}: damaged (staged directory {staged!r})")
     for root in roots:
         live = instance.root / root
-        new = stage / "new" / root
+        new = stage / staged / root
         aside = stage / "old" / root
         if os.path.lexists(new):
             if os.path.lexists(live):

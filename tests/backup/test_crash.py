@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import json
 import os
 import resource
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from alation_shell.backup import engine
 from alation_shell.backup.child import can_fork
 from alation_shell.backup.records import sidecar_path
+from alation_shell.backup.restore import _staging_dir
 from alation_shell.instance import Instance
 from tests.backup import DB, change_catalog, night, state
 
@@ -226,9 +230,12 @@ def test_killed_restore_is_never_half_done(instance: Instance, when: str) -> Non
     (instance.root / "data1/site_data/uploads/bulk.csv").unlink()
     current = state(instance)
     stage = instance.root / "data1/.restore"
-    mark = stage / ("journal.json" if when == "swap" else "new")
+
+    def reached() -> bool:  # unpacking into the staging directory, or swapping in
+        return (stage / "journal.json").exists() if when == "swap" else any(stage.glob("new-*/data1"))
+
     proc = child(instance, "restore", str(record.alation_file), str(record.eb_file))
-    assert wait_for(lambda: mark.exists() or proc.poll() is not None)
+    assert wait_for(lambda: reached() or proc.poll() is not None)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     engine.clean_partials(instance)  # what the next backup or restore does first
@@ -238,23 +245,64 @@ def test_killed_restore_is_never_half_done(instance: Instance, when: str) -> Non
         assert state(instance) == at_backup
 
 
-def test_restore_interrupted_mid_swap_is_completed(instance: Instance) -> None:
+@pytest.mark.parametrize("staged", ["new-5f0c3a9e1b2d", None])  # None: a journal from before staging names varied
+def test_restore_interrupted_mid_swap_is_completed(instance: Instance, staged: str | None) -> None:
     """The journal's promise: once the staged data is complete, an interrupted swap is carried through."""
     at_backup = state(instance)
     stage = instance.root / "data1/.restore"
+    new = stage / (staged or "new")
     roots = ["data1/eventbus", "data1/pgsql", "data1/site_data"]
     for root in roots:  # what a restore stages: the trees as they were
-        shutil.copytree(instance.root / root, stage / "new" / root, symlinks=True)
+        shutil.copytree(instance.root / root, new / root, symlinks=True)
     change_catalog(instance, "after")
-    (stage / "journal.json").write_text(json.dumps({"roots": roots, "present": roots}))
+    journal = {"roots": roots, "present": roots} | ({"staged": staged} if staged else {})
+    (stage / "journal.json").write_text(json.dumps(journal))
     (stage / "old/data1").mkdir(parents=True)
     os.rename(instance.root / "data1/eventbus", stage / "old/data1/eventbus")  # killed after the first swap
-    os.rename(stage / "new/data1/eventbus", instance.root / "data1/eventbus")
+    os.rename(new / "data1/eventbus", instance.root / "data1/eventbus")
     os.rename(instance.root / "data1/pgsql", stage / "old/data1/pgsql")  # ... and half of the second
     removed = engine.clean_partials(instance)
     assert removed == [stage] and not stage.exists()
     assert state(instance) == at_backup
     assert (instance.root / DB).exists()
+
+
+def test_a_journal_naming_a_staging_directory_outside_the_stage_is_refused(instance: Instance) -> None:
+    before = state(instance)
+    stage = instance.root / "data1/.restore"
+    stage.mkdir()
+    (stage / "journal.json").write_text(json.dumps({"roots": ["data1/pgsql"], "present": [], "staged": ".."}))
+    with pytest.raises(engine.BackupError, match=r"journal.json: damaged \(staged directory '\.\.'\)"):
+        engine.clean_partials(instance)
+    assert state(instance) == before
+
+
+def test_each_restore_stages_into_a_new_directory_placed_as_a_tree_of_its_own(instance: Instance) -> None:
+    """(restore._staging_dir) A random name each time, in a stage marked as the top of directory
+    hierarchies (chattr +T), so that ext4 does not place the restored files among inodes just freed."""
+    first = _staging_dir(instance.root / "data1/.restore")
+    shutil.rmtree(first.parent)
+    second = _staging_dir(instance.root / "data1/.restore")
+    assert first.name != second.name and first.name.startswith("new-") and second.is_dir()
+
+    def flags(path: Path, add: int = 0) -> int:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            value = struct.unpack("i4x", fcntl.ioctl(fd, 0x80086601, bytes(8)))[0]  # FS_IOC_GETFLAGS
+            if add:
+                fcntl.ioctl(fd, 0x40086602, struct.pack("i4x", value | add))  # FS_IOC_SETFLAGS
+            return value
+        finally:
+            os.close(fd)
+
+    try:  # can the flag be set here at all (ext4 yes; tmpfs, XFS no)?
+        scratch = instance.root / "data2/tmp/scratch"
+        scratch.mkdir()
+        flags(scratch, 0x00020000)
+        assert flags(scratch) & 0x00020000
+    except (OSError, AssertionError):
+        pytest.skip("this file system does not keep FS_TOPDIR_FL")
+    assert flags(second.parent) & 0x00020000, "FS_TOPDIR_FL is not set on the stage"
 
 
 @pytest.mark.skipif(not can_fork(), reason="the catalog is read by a forked process only where fork exists")
