@@ -38,9 +38,17 @@ from alation_shell.errors import CorruptArchive
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import BinaryIO
+    from typing import BinaryIO, Protocol
 
     from alation_shell.progress import Progress
+
+    class Sink(Protocol):
+        """Where `TarballReader.check_members` sends a member's data: the sink hashes each piece it is given
+        into the member's `MemberDigest` and calls its `check()` once all of it came (`close(True)`)."""
+
+        def write(self, piece: bytes) -> None: ...
+
+        def close(self, complete: bool) -> None: ...
 
 COMPRESS_LEVEL = 2  # ISA-L 0-3: level 2 is within 1% of gzip -6's size at ~7x its speed
 CHUNK = 1 << 20
@@ -425,13 +433,13 @@ class TarballReader:
     def check_members(
         self,
         manifest: Manifest,
-        open_target: Callable[[Member], BinaryIO | None] | None = None,
+        open_target: Callable[[Member, MemberDigest], Sink | None] | None = None,
         progress: Progress | None = None,
     ) -> None:
         """Read every member after the manifest, check it against `manifest` and hash its data.
 
         Members must appear exactly as the manifest lists them: nothing missing, extra, repeated or out of
-        order, each of the listed type and size. `open_target(member)` may give a file to write a file or
+        order, each of the listed type and size. `open_target(member, digest)` may give a sink to write a file or
         block member's data to (None: verify only). Raises CorruptArchive at the first problem.
         """
         expected = manifest.members()
@@ -454,42 +462,26 @@ class TarballReader:
             _check_matches(info, member, self.name)
             if member.kind not in ("file", "blocks"):
                 continue
-            out = open_target(member) if open_target is not None else None
+            digest = MemberDigest(member, manifest.block_size, self.name)
+            out = open_target(member, digest) if open_target is not None else None
+            complete = False
             try:
-                self._check_data(info, member, manifest.block_size, out, progress)
+                for piece in self.read_data(info, digest.piece_size):
+                    if out is None:
+                        digest.update(piece)
+                    else:
+                        out.write(piece)
+                    if progress is not None:
+                        progress.advance(len(piece))
+                complete = True
             finally:
                 if out is not None:
-                    out.close()
+                    out.close(complete)
+            if out is None:
+                digest.check()
         if position < len(expected):
             raise CorruptArchive(f"{self.name}: member {expected[position].name!r} is missing")
         self.finish()
-
-    def _check_data(self, info: tarfile.TarInfo, member: Member, bs: int, out: BinaryIO | None,
-                    progress: Progress | None) -> None:
-        """Hash a file or run of blocks while copying it to `out`; compare with the manifest."""
-        entry = member.entry
-        blocked = bool(entry.get("blocks"))
-        digests = []
-        whole = hashlib.sha256()
-        for piece in self.read_data(info, bs * max(1, READ_SIZE // bs)):
-            if blocked:
-                digests.append(block_digests(piece, bs))
-            else:
-                whole.update(piece)
-            if out is not None:
-                out.write(piece)
-            if progress is not None:
-                progress.advance(len(piece))
-        if not blocked:
-            ok = whole.hexdigest() == entry["sha256"]
-        elif member.kind == "file":
-            ok = b"".join(digests).hex() == entry["blocks"]
-        else:
-            width = 2 * DIGEST_BYTES
-            run = slice(member.listed_at * width, (member.listed_at + member.count) * width)
-            ok = b"".join(digests).hex() == entry["blocks"][run]
-        if not ok:
-            raise CorruptArchive(f"{self.name}: checksum mismatch for {member.name}")
 
     def finish(self) -> None:
         """After the end marker: only zero padding may follow, and the gzip stream must end cleanly."""
@@ -499,6 +491,45 @@ class TarballReader:
                 return
             if data.count(0) != len(data):
                 raise CorruptArchive(f"{self.name}: unexpected data after the end of the archive")
+
+
+class MemberDigest:
+    """The checksum of a file (or run of blocks) as its data comes, piece by piece, checked with `check()`
+    against the manifest's: sha256 of the whole file, or the block digests of a file kept by block."""
+
+    __slots__ = ("member", "block_size", "archive", "whole", "digests")
+
+    def __init__(self, member: Member, block_size: int, archive: str) -> None:
+        self.member = member
+        self.block_size = block_size
+        self.archive = archive
+        self.whole = None if member.entry.get("blocks") else hashlib.sha256()
+        self.digests: list[bytes] = []
+
+    @property
+    def piece_size(self) -> int:
+        """The pieces to give `update`: whole blocks, about READ_SIZE."""
+        return self.block_size * max(1, READ_SIZE // self.block_size)
+
+    def update(self, piece: bytes) -> None:
+        if self.whole is not None:
+            self.whole.update(piece)
+        else:
+            self.digests.append(block_digests(piece, self.block_size))
+
+    def check(self) -> None:
+        """Raise CorruptArchive unless the data given matches the manifest."""
+        member, entry = self.member, self.member.entry
+        if self.whole is not None:
+            ok = self.whole.hexdigest() == entry["sha256"]
+        elif member.kind == "file":
+            ok = b"".join(self.digests).hex() == entry["blocks"]
+        else:
+            width = 2 * DIGEST_BYTES
+            run = slice(member.listed_at * width, (member.listed_at + member.count) * width)
+            ok = b"".join(self.digests).hex() == entry["blocks"][run]
+        if not ok:
+            raise CorruptArchive(f"{self.archive}: checksum mismatch for {member.name}")
 
 
 class _GzipStream:

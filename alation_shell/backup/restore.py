@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shutil
 import struct
 import threading
 from collections import deque
@@ -22,7 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from alation_shell.backup.archive import TarballReader, pwrite_all
+from alation_shell.backup.archive import MemberDigest, TarballReader, pwrite_all
 from alation_shell.backup.lock import BackupLock
 from alation_shell.backup.manifest import PART_ROOTS, Manifest, Member
 from alation_shell.backup.records import (
@@ -156,71 +155,83 @@ class _Part:
         self.entries = target.by_path()
 
     def unpack(self, new: Path, bar: Progress | None) -> None:
+        root = os.fspath(new)
         for entry in self.target.entries:
             if entry["type"] == "dir":
-                (new / entry["path"]).mkdir(0o700)  # writable while filled; its mode is applied last
+                os.mkdir(os.path.join(root, entry["path"]), 0o700)  # writable while filled; its mode comes last
         with _Writer() as writer:
             for path, manifest in self.sources:
                 with TarballReader(path) as reader:
                     if reader.manifest().checksum != manifest.checksum:
                         raise CorruptArchive(f"{path.name} changed while being restored")
                     from_target = manifest is self.target
-                    reader.check_members(manifest, lambda m, t=from_target: self._open(new, m, t, writer), bar)
+                    reader.check_members(
+                        manifest, lambda m, d, t=from_target: self._open(root, m, d, t, writer), bar
+                    )
                 # An incremental's blocks overwrite what its full wrote: the full's writes end first.
                 writer.drain()
-        for entry in self.target.entries:
-            if entry["type"] == "file" and entry["stored"] == "blocks":
-                # Every block is verified: changed runs as read here, the others with the full's file, and
-                # check_base showed those equal the incremental's. Only a shrunk file's tail remains to cut
-                # (which may be all that changed).
-                os.truncate(new / entry["path"], entry["size"])
-        for entry in self.target.entries:
-            target = new / entry["path"]
-            if entry["type"] == "file" and not target.is_file():
-                raise CorruptArchive(f"{entry['path']} is missing from the backup's tarballs")
-            if entry["type"] == "symlink":
-                os.symlink(entry["target"], target)
-        for entry in self.target.entries:
-            if entry["type"] != "dir":
-                _apply_metadata(new / entry["path"], entry)
+            for entry in self.target.entries:
+                if entry["type"] == "file" and entry["stored"] == "blocks":
+                    # Every block is verified: changed runs as read here, the others with the full's file, and
+                    # check_base showed those equal the incremental's. Only a shrunk file's tail remains to cut
+                    # (which may be all that changed).
+                    os.truncate(os.path.join(root, entry["path"]), entry["size"])
+            for entry in self.target.entries:
+                target = os.path.join(root, entry["path"])
+                if entry["type"] == "file" and not os.path.isfile(target):
+                    raise CorruptArchive(f"{entry['path']} is missing from the backup's tarballs")
+                if entry["type"] == "symlink":
+                    os.symlink(entry["target"], target)
+            writer.each(_apply_metadata, [(os.path.join(root, e["path"]), e) for e in self.target.entries
+                                          if e["type"] != "dir"])
         for entry in reversed(self.target.entries):
             if entry["type"] == "dir":
-                _apply_metadata(new / entry["path"], entry)
+                _apply_metadata(os.path.join(root, entry["path"]), entry)
 
-    def _open(self, new: Path, member: Member, from_target: bool, writer: _Writer) -> _Target | None:
-        """Where a member's data goes: a new file, a block of a file from the full, or nowhere."""
+    def _open(self, root: str, member: Member, digest: MemberDigest, from_target: bool,
+              writer: _Writer) -> _Target | None:
+        """Where a member's data goes: a new file, a block of a file from the full, or nowhere (verified only)."""
         rel = member.entry["path"]
         if member.kind == "blocks":
-            fd = os.open(new / rel, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-            return writer.target(fd, member.block * self.target.block_size)
+            return writer.target(os.path.join(root, rel), _EXISTING, member.block * self.target.block_size, digest)
         if not from_target:
             # The full of an incremental: only files the incremental takes from it are written.
             entry = self.entries.get(rel)
             if entry is None or entry["type"] != "file" or entry["stored"] == "whole":
                 return None
-        fd = os.open(new / rel, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        return writer.target(fd, 0)
+        return writer.target(os.path.join(root, rel), _NEW, 0, digest)
+
+
+_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+_EXISTING = os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class _Writer:
-    """Writes the restored files on two threads of their own while the tarball is read, checked and hashed.
+    """Creates, writes and checks the restored files on two threads of their own ("lanes"), while the reading
+    thread parses the tarball and hands its data over (decompression has a thread of its own, too).
 
-    Filling the page cache is kernel work that takes a third of a restore, and on a machine whose host hands
-    memory back to the guest lazily (as on this project's VMs, at times) most of it: written from the
-    thread that also hashes, it set the pace. Each piece is written at its offset (`pwrite`), so a file's
-    pieces may be written by either thread; its descriptor is closed by whichever finishes last, once the
-    file's data is all handed over (`_Target.close`). At most IN_FLIGHT pieces are waiting at a time.
-    A write error is raised in the reading thread at its next write, or by `drain`.
+    A file goes to one lane, which does all of it in order: create it (or open it, for blocks of a file from
+    the full), hash each piece and write it at its offset, close it, check its digest. A restore is mostly
+    small files, so the work is handed over in batches, sent when one holds BATCH bytes or OPS operations (or
+    by `drain`): a small file costs the reading thread a few appends, not a hand-over of its own. At most
+    IN_FLIGHT batches wait. The first error of a lane (a write error, a checksum mismatch) is raised in the
+    reading thread at its next hand-over, or by `drain`; after it, the lanes do nothing more.
     """
 
+    LANES = 2
     IN_FLIGHT = 8
-    HANDED_OVER = 256 * 1024  # smaller pieces are written by the reading thread
+    BATCH = 1 << 20
+    OPS = 128
 
     def __init__(self) -> None:
-        self.pool = ThreadPoolExecutor(2, thread_name_prefix="restore-write")
+        self.lanes = [ThreadPoolExecutor(1, thread_name_prefix="restore-lane") for _ in range(self.LANES)]
+        self.batches: list[list[tuple]] = [[] for _ in self.lanes]
+        self.sizes = [0] * self.LANES
+        self.next_lane = 0
         self.waiting: deque[Future[None]] = deque()
-        self.open: set[_Target] = set()
+        self.open: set[_Target] = set()  # files opened by a lane and not closed yet
         self.lock = threading.Lock()
+        self.failed = False
 
     def __enter__(self) -> _Writer:
         return self
@@ -230,24 +241,58 @@ class _Writer:
             if exc[0] is None:
                 self.drain()
         finally:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            for target in list(self.open):  # (only after a failure: writes cancelled, or a file left open)
+            self.failed = True  # (only after a failure: batches not run yet do nothing)
+            for lane in self.lanes:
+                lane.shutdown(wait=True, cancel_futures=True)
+            for target in self.open:
                 os.close(target.fd)
             self.open.clear()
 
-    def target(self, fd: int, offset: int) -> _Target:
-        target = _Target(self, fd, offset)
-        with self.lock:
-            self.open.add(target)
+    def target(self, path: str, flags: int, offset: int, digest: MemberDigest) -> _Target:
+        """A file to write `digest`'s member to, at `offset`: opened (with `flags`) on the next lane."""
+        lane = self.next_lane
+        self.next_lane = (lane + 1) % self.LANES
+        target = _Target(self, lane, offset, digest)
+        self.add(lane, target.open_on_lane, path, flags, 0)
         return target
 
-    def submit(self, target: _Target, piece: bytes, offset: int) -> None:
-        self.waiting.append(self.pool.submit(target.write_at, piece, offset))
-        self._wait(self.IN_FLIGHT)
+    def add(self, lane: int, op: Callable[[object, object], None], a: object, b: object, size: int) -> None:
+        """Queue `op(a, b)` on a lane (`size`: the bytes it holds)."""
+        batch = self.batches[lane]
+        batch.append((op, a, b))
+        self.sizes[lane] += size
+        if self.sizes[lane] >= self.BATCH or len(batch) >= self.OPS:
+            self._send(lane)
+
+    def each(self, op: Callable[[object, object], None], args: list[tuple[object, object]]) -> None:
+        """Run `op(a, b)` for each pair, spread over the lanes, and wait for all of it."""
+        for i, (a, b) in enumerate(args):
+            self.add(i % self.LANES, op, a, b, 0)
+        self.drain()
 
     def drain(self) -> None:
-        """Wait until everything handed over is written (raising the first write error)."""
+        """Wait until everything handed over is done (raising the first error of a lane)."""
+        for lane in range(self.LANES):
+            self._send(lane)
         self._wait(0)
+
+    def _send(self, lane: int) -> None:
+        batch = self.batches[lane]
+        if batch:
+            self.batches[lane] = []
+            self.sizes[lane] = 0
+            self.waiting.append(self.lanes[lane].submit(self._run, batch))
+            self._wait(self.IN_FLIGHT)
+
+    def _run(self, batch: list[tuple]) -> None:
+        if self.failed:
+            return
+        try:
+            for op, a, b in batch:
+                op(a, b)
+        except BaseException:
+            self.failed = True
+            raise
 
     def _wait(self, limit: int) -> None:
         while len(self.waiting) > limit:
@@ -255,46 +300,43 @@ class _Writer:
 
 
 class _Target:
-    """A restored file (or a run of blocks in one) being written by a `_Writer`: the file object that
-    `TarballReader.check_members` writes to."""
+    """A restored file (or a run of blocks in one) being written on a lane of a `_Writer`: the sink that
+    `TarballReader.check_members` writes to (in the reading thread; the `*_on_lane` methods run on the lane)."""
 
-    __slots__ = ("writer", "fd", "offset", "holders")
+    __slots__ = ("writer", "lane", "offset", "digest", "fd")
 
-    def __init__(self, writer: _Writer, fd: int, offset: int) -> None:
+    def __init__(self, writer: _Writer, lane: int, offset: int, digest: MemberDigest) -> None:
         self.writer = writer
-        self.fd = fd
+        self.lane = lane
         self.offset = offset
-        self.holders = 1  # the reading thread, until close(); and each piece not yet written
+        self.digest = digest
+        self.fd = -1
 
     def write(self, piece: bytes) -> None:
-        offset = self.offset
+        self.writer.add(self.lane, self.write_on_lane, piece, self.offset, len(piece))
         self.offset += len(piece)
-        if len(piece) < _Writer.HANDED_OVER:  # a small file's: handing it over costs more than writing it
-            pwrite_all(self.fd, piece, offset)
-            return
+
+    def close(self, complete: bool) -> None:
+        if complete:  # (else the restore is failing: the descriptor is closed when the writer stops)
+            self.writer.add(self.lane, self.close_on_lane, None, None, 0)
+
+    def open_on_lane(self, path: str, flags: int) -> None:
+        self.fd = os.open(path, flags, 0o600)
         with self.writer.lock:
-            self.holders += 1
-        self.writer.submit(self, piece, offset)
+            self.writer.open.add(self)
 
-    def write_at(self, piece: bytes, offset: int) -> None:
-        try:
-            pwrite_all(self.fd, piece, offset)
-        finally:
-            self._release()
+    def write_on_lane(self, piece: bytes, offset: int) -> None:
+        self.digest.update(piece)
+        pwrite_all(self.fd, piece, offset)
 
-    def close(self) -> None:
-        self._release()
-
-    def _release(self) -> None:
+    def close_on_lane(self, _a: object, _b: object) -> None:
         with self.writer.lock:
-            self.holders -= 1
-            if self.holders:
-                return
             self.writer.open.discard(self)
         os.close(self.fd)
+        self.digest.check()
 
 
-def _apply_metadata(path: Path, entry: dict) -> None:
+def _apply_metadata(path: str, entry: dict) -> None:
     if entry["type"] != "symlink":
         os.chmod(path, entry["mode"])
     os.utime(path, ns=(entry["mtime_ns"], entry["mtime_ns"]), follow_symlinks=False)
@@ -378,14 +420,19 @@ def _move_aside(live: Path, aside: Path) -> None:
 
 
 def remove_tree(path: Path) -> None:
-    """Remove a file or directory tree, including read-only directories that a restore recreated."""
+    """Remove a file or directory tree, including read-only directories that a restore recreated.
+
+    The files are removed by several threads at once: on a file system mounted with `discard` and without a
+    journal (as on this project's VMs) each removal waits for the disk to discard the file's blocks, and
+    those waits overlap.
+    """
     if not os.path.lexists(path):
         return
     if not path.is_dir() or path.is_symlink():
         path.unlink()
         return
     try:
-        shutil.rmtree(path)
+        _remove_tree(os.fspath(path))
     except PermissionError:
         os.chmod(path, 0o700)
         for top, dirs, _ in os.walk(path):
@@ -393,4 +440,34 @@ def remove_tree(path: Path) -> None:
                 child = os.path.join(top, name)
                 if not os.path.islink(child):
                     os.chmod(child, 0o700)
-        shutil.rmtree(path)
+        _remove_tree(os.fspath(path))
+
+
+_REMOVERS = 4
+_REMOVED_TOGETHER = 128  # files per task
+
+
+def _remove_tree(top: str) -> None:
+    files: list[str] = []
+    dirs: list[str] = []
+    pending = [top]
+    while pending:
+        directory = pending.pop()
+        dirs.append(directory)
+        with os.scandir(directory) as it:
+            for entry in it:
+                (pending if entry.is_dir(follow_symlinks=False) else files).append(entry.path)
+    chunks = [files[i : i + _REMOVED_TOGETHER] for i in range(0, len(files), _REMOVED_TOGETHER)]
+    if len(chunks) > 1:
+        with ThreadPoolExecutor(_REMOVERS, thread_name_prefix="remove") as pool:
+            for _ in pool.map(_unlink_all, chunks):
+                pass
+    elif chunks:
+        _unlink_all(chunks[0])
+    for directory in reversed(dirs):  # (each after the directories found in it)
+        os.rmdir(directory)
+
+
+def _unlink_all(paths: list[str]) -> None:
+    for path in paths:
+        os.unlink(path)
