@@ -512,10 +512,20 @@ class MemberDigest:
         return self.block_size * max(1, READ_SIZE // self.block_size)
 
     def update(self, piece: bytes) -> None:
+        """Hash the next piece."""
         if self.whole is not None:
             self.whole.update(piece)
         else:
             self.digests.append(block_digests(piece, self.block_size))
+
+    def reserve(self) -> int:
+        """(A file kept by block) A place for the digests of the next piece, to hash with `update_at`: the
+        pieces may then be hashed in any order, on any thread."""
+        self.digests.append(b"")
+        return len(self.digests) - 1
+
+    def update_at(self, place: int, piece: bytes) -> None:
+        self.digests[place] = block_digests(piece, self.block_size)
 
     def check(self) -> None:
         """Raise CorruptArchive unless the data given matches the manifest."""

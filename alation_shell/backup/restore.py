@@ -193,13 +193,14 @@ class _Part:
         """Where a member's data goes: a new file, a block of a file from the full, or nowhere (verified only)."""
         rel = member.entry["path"]
         if member.kind == "blocks":
-            return writer.target(os.path.join(root, rel), _EXISTING, member.block * self.target.block_size, digest)
+            offset = member.block * self.target.block_size
+            return writer.target(os.path.join(root, rel), _EXISTING, offset, member.size, digest)
         if not from_target:
             # The full of an incremental: only files the incremental takes from it are written.
             entry = self.entries.get(rel)
             if entry is None or entry["type"] != "file" or entry["stored"] == "whole":
                 return None
-        return writer.target(os.path.join(root, rel), _NEW, 0, digest)
+        return writer.target(os.path.join(root, rel), _NEW, 0, member.size, digest)
 
 
 _NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -248,12 +249,21 @@ class _Writer:
                 os.close(target.fd)
             self.open.clear()
 
-    def target(self, path: str, flags: int, offset: int, digest: MemberDigest) -> _Target:
-        """A file to write `digest`'s member to, at `offset`: opened (with `flags`) on the next lane."""
+    def target(self, path: str, flags: int, offset: int, size: int, digest: MemberDigest) -> _Target:
+        """A file to write `digest`'s member (`size` bytes) to, at `offset`, opened with `flags`.
+
+        A member of one piece (most are) is done all on the next lane. A larger one is opened here, and its
+        pieces go to the lanes in turn: they are hashed block by block, each into its own place in the digest
+        list, so none waits for another; the file is closed and checked by whichever thread finishes last.
+        """
         lane = self.next_lane
         self.next_lane = (lane + 1) % self.LANES
-        target = _Target(self, lane, offset, digest)
-        self.add(lane, target.open_on_lane, path, flags, 0)
+        if size <= digest.piece_size or digest.whole is not None:
+            target = _Target(self, lane, offset, digest)
+            self.add(lane, target.open_on_lane, path, flags, 0)
+        else:
+            target = _Target(self, -1, offset, digest)
+            target.open_on_lane(path, flags)
         return target
 
     def add(self, lane: int, op: Callable[[object, object], None], a: object, b: object, size: int) -> None:
@@ -300,10 +310,11 @@ class _Writer:
 
 
 class _Target:
-    """A restored file (or a run of blocks in one) being written on a lane of a `_Writer`: the sink that
-    `TarballReader.check_members` writes to (in the reading thread; the `*_on_lane` methods run on the lane)."""
+    """A restored file (or a run of blocks in one) being written by the lanes of a `_Writer`: the sink that
+    `TarballReader.check_members` writes to (in the reading thread; the `*_on_lane` methods run on a lane).
+    `lane` is the lane that does all of it, or -1: its pieces are spread over the lanes (`_Writer.target`)."""
 
-    __slots__ = ("writer", "lane", "offset", "digest", "fd")
+    __slots__ = ("writer", "lane", "offset", "digest", "fd", "holders")
 
     def __init__(self, writer: _Writer, lane: int, offset: int, digest: MemberDigest) -> None:
         self.writer = writer
@@ -311,14 +322,27 @@ class _Target:
         self.offset = offset
         self.digest = digest
         self.fd = -1
+        self.holders = 1  # spread: the reading thread until close(), and each piece not written yet
 
     def write(self, piece: bytes) -> None:
-        self.writer.add(self.lane, self.write_on_lane, piece, self.offset, len(piece))
+        writer = self.writer
+        if self.lane >= 0:
+            writer.add(self.lane, self.write_on_lane, piece, self.offset, len(piece))
+        else:
+            with writer.lock:
+                self.holders += 1
+            lane = writer.next_lane
+            writer.next_lane = (lane + 1) % writer.LANES
+            writer.add(lane, self.write_spread, (self.digest.reserve(), piece), self.offset, len(piece))
         self.offset += len(piece)
 
     def close(self, complete: bool) -> None:
-        if complete:  # (else the restore is failing: the descriptor is closed when the writer stops)
+        if not complete:
+            return  # the restore is failing: the descriptor is closed when the writer stops
+        if self.lane >= 0:
             self.writer.add(self.lane, self.close_on_lane, None, None, 0)
+        else:
+            self._release()
 
     def open_on_lane(self, path: str, flags: int) -> None:
         self.fd = os.open(path, flags, 0o600)
@@ -329,11 +353,24 @@ class _Target:
         self.digest.update(piece)
         pwrite_all(self.fd, piece, offset)
 
-    def close_on_lane(self, _a: object, _b: object) -> None:
+    def close_on_lane(self, _a: object = None, _b: object = None) -> None:
         with self.writer.lock:
             self.writer.open.discard(self)
         os.close(self.fd)
         self.digest.check()
+
+    def write_spread(self, place_piece: tuple[int, bytes], offset: int) -> None:
+        place, piece = place_piece
+        self.digest.update_at(place, piece)
+        pwrite_all(self.fd, piece, offset)
+        self._release()
+
+    def _release(self) -> None:
+        with self.writer.lock:
+            self.holders -= 1
+            if self.holders:
+                return
+        self.close_on_lane()
 
 
 def _apply_metadata(path: str, entry: dict) -> None:
@@ -422,7 +459,7 @@ def _move_aside(live: Path, aside: Path) -> None:
 def remove_tree(path: Path) -> None:
     """Remove a file or directory tree, including read-only directories that a restore recreated.
 
-    The files are removed by several threads at once: on a file system mounted with `discard` and without a
+    The files are removed by eight threads at once: on a file system mounted with `discard` and without a
     journal (as on this project's VMs) each removal waits for the disk to discard the file's blocks, and
     those waits overlap.
     """
@@ -443,7 +480,7 @@ def remove_tree(path: Path) -> None:
         _remove_tree(os.fspath(path))
 
 
-_REMOVERS = 4
+_REMOVERS = 8
 _REMOVED_TOGETHER = 128  # files per task
 
 
