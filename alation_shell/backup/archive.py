@@ -291,6 +291,33 @@ def _copy_all(src: int, src_offset: int, dst: int, dst_offset: int, count: int) 
         done += n
 
 
+def _parse_plain(block: bytes) -> tarfile.TarInfo | None:
+    """A plain ustar header of a file, directory or symbolic link (what `tar_header` writes for nearly every
+    member) parsed as `tarfile.TarInfo.frombuf` parses it, in a quarter of the time; None for anything else
+    (other types, a name prefix, GNU or base-256 fields, a checksum that is not the plain sum, a field that is
+    not octal), which frombuf then parses or refuses."""
+    name, mode, uid, gid, size, mtime, checksum, kind, link, magic, _, _, major, minor, prefix = _USTAR.unpack(block)
+    if magic != b"ustar\x0000" or kind not in _PLAIN_TYPES or prefix[0]:
+        return None
+    try:
+        numbers = [int(field.split(b"\0", 1)[0].strip() or b"0", 8)
+                   for field in (mode, uid, gid, size, mtime, checksum, major, minor)]
+    except ValueError:
+        return None
+    if numbers[5] != sum(block) - sum(block[148:156]) + 256:
+        return None
+    info = tarfile.TarInfo(name.split(b"\0", 1)[0].decode("utf-8", "surrogateescape"))
+    info.mode, info.uid, info.gid, info.size, info.mtime, info.chksum, info.devmajor, info.devminor = numbers
+    info.type = kind
+    info.linkname = link.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+    if kind == tarfile.DIRTYPE:
+        info.name = info.name.rstrip("/")
+    return info
+
+
+_PLAIN_TYPES = frozenset((tarfile.REGTYPE, tarfile.DIRTYPE, tarfile.SYMTYPE))
+
+
 class TarballReader:
     """Reads one of our tarballs member by member, strictly. A context manager.
 
@@ -374,6 +401,9 @@ class TarballReader:
         return info
 
     def _parse(self, block: bytes) -> tarfile.TarInfo:
+        info = _parse_plain(block)
+        if info is not None:
+            return info
         try:
             return tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
         except tarfile.HeaderError as exc:
@@ -398,6 +428,13 @@ class TarballReader:
 
     def manifest(self) -> Manifest:
         """The first member, which must be the manifest."""
+        return Manifest.parse(self._manifest_bytes(), self.name)
+
+    def manifest_checksum(self) -> str:
+        """The checksum of the manifest (the first member), not parsed: to check it is the one read before."""
+        return hashlib.sha256(self._manifest_bytes()).hexdigest()
+
+    def _manifest_bytes(self) -> bytes:
         info = self._header()
         if info is None or info.name != MANIFEST_NAME or not info.isreg():
             raise CorruptArchive(f"{self.name}: not an alation-shell backup (no {MANIFEST_NAME} at its start)")
@@ -405,7 +442,7 @@ class TarballReader:
             raise CorruptArchive(f"{self.name}: the manifest is implausibly large")
         raw = self._read_exact(info.size)
         self._read_exact(len(padding(info.size)))
-        return Manifest.parse(raw, self.name)
+        return raw
 
     def members(self) -> Iterator[tarfile.TarInfo]:
         """Every member after the manifest, each checked by `check_member` before it is yielded."""

@@ -162,7 +162,7 @@ class _Part:
         with _Writer() as writer:
             for path, manifest in self.sources:
                 with TarballReader(path) as reader:
-                    if reader.manifest().checksum != manifest.checksum:
+                    if reader.manifest_checksum() != manifest.checksum:
                         raise CorruptArchive(f"{path.name} changed while being restored")
                     from_target = manifest is self.target
                     reader.check_members(

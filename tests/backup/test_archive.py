@@ -16,7 +16,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from alation_shell.backup import engine
-from alation_shell.backup.archive import TarballReader, TarballWriter, padded_gzip_member, tar_header
+from alation_shell.backup.archive import (
+    TarballReader,
+    TarballWriter,
+    _parse_plain,
+    padded_gzip_member,
+    tar_header,
+)
 from alation_shell.backup.manifest import (
     BLOCK_SIZE,
     DIGEST_BYTES,
@@ -380,3 +386,48 @@ def test_a_manifest_with_entries_rendered_ahead_is_the_same_bytes() -> None:
     assert json.loads(text) == referring == {"path": "data1/pgsql/é \"x\"\n.db", "type": "file", "stored": "base"}
     assert Manifest.create(data, rendered).raw == Manifest.create(data).raw
     assert Manifest.create(data).raw == (json.dumps(data, separators=(",", ":")) + "\n").encode()
+
+
+_FIELDS = ("name", "mode", "uid", "gid", "size", "mtime", "chksum", "type", "linkname", "devmajor", "devminor",
+           "sparse")
+
+
+def _headers_tarfile_writes() -> list[bytes]:
+    out = []
+    for fmt in (tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT):
+        for name, kind in [("a/b.txt", tarfile.REGTYPE), ("a/dir", tarfile.DIRTYPE), ("a/l", tarfile.SYMTYPE),
+                           ("a/hard", tarfile.LNKTYPE), ("a/fifo", tarfile.FIFOTYPE), ("a/dev", tarfile.CHRTYPE)]:
+            info = tarfile.TarInfo(name)
+            info.type, info.size, info.mode, info.mtime = kind, 1234 if kind == tarfile.REGTYPE else 0, 0o640, 17
+            info.linkname = "b.txt" if kind in (tarfile.SYMTYPE, tarfile.LNKTYPE) else ""
+            out.append(info.tobuf(fmt, "utf-8", "surrogateescape")[:512])
+    return out
+
+
+@given(st.sampled_from(["file", "dir", "symlink"]), st.text(min_size=1, max_size=120), st.integers(0, 8**11 - 1),
+       st.integers(0, 0o7777), st.integers(-(10**18), 10**19), st.integers(0, 511), st.integers(0, 255))
+def test_plain_headers_parse_as_tarfile_parses_them(kind: str, name: str, size: int, mode: int, mtime_ns: int,
+                                                    flip_at: int, flip_to: int) -> None:
+    """The fast header parser (archive._parse_plain) gives exactly what tarfile.TarInfo.frombuf gives, or
+    declines (None) and leaves it to frombuf: for our headers, tarfile's in each format, and damaged ones."""
+    name = name.replace("\0", "x")
+    ours = tar_header(name, kind=kind, size=size, mode=mode, mtime_ns=mtime_ns,
+                      target="t" if kind == "symlink" else "")[:512]
+    damaged = bytearray(ours)
+    damaged[flip_at] = flip_to
+    for block in [ours, bytes(damaged), *_headers_tarfile_writes()]:
+        try:
+            expected = tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
+        except tarfile.HeaderError:
+            expected = None
+        got = _parse_plain(block)
+        if got is None:
+            continue
+        assert expected is not None, "accepted a header that tarfile refuses"
+        assert {f: getattr(got, f) for f in _FIELDS} == {f: getattr(expected, f) for f in _FIELDS}
+
+
+def test_our_plain_headers_take_the_fast_path() -> None:
+    for kind in ("file", "dir", "symlink"):
+        block = tar_header("data1/x", kind=kind, size=10, target="y" if kind == "symlink" else "")
+        assert len(block) == 512 and _parse_plain(block) is not None
