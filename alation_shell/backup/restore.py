@@ -211,10 +211,11 @@ class _Writer:
     """Creates, writes and checks the restored files on two threads of their own ("lanes"), while the reading
     thread parses the tarball and hands its data over (decompression has a thread of its own, too).
 
-    A file goes to one lane, which does all of it in order: create it (or open it, for blocks of a file from
-    the full), hash each piece and write it at its offset, close it, check its digest. A restore is mostly
-    small files, so the work is handed over in batches, sent when one holds BATCH bytes or OPS operations (or
-    by `drain`): a small file costs the reading thread a few appends, not a hand-over of its own. At most
+    A file of one piece goes to one lane, which does all of it in order: create it (or open it, for blocks of
+    a file from the full), hash the piece and write it at its offset, close it, check its digest; the pieces
+    of a larger file go to both lanes in turn (see `target`). A restore is mostly small files, so the work is
+    handed over in batches, sent when one holds BATCH bytes or OPS operations (or by `drain`): a small file
+    costs the reading thread a few appends, not a hand-over of its own. At most
     IN_FLIGHT batches wait. The first error of a lane (a write error, a checksum mismatch) is raised in the
     reading thread at its next hand-over, or by `drain`; after it, the lanes do nothing more.
     """
