@@ -195,8 +195,8 @@ def main() -> int:
         mark_top_directory(extracts)
         extract = [extracts]
 
-        def fresh_extract_dir() -> None:
-            extract[0] = extracts / f"x{len(os.listdir(extracts))}"
+        def fresh_extract_dir() -> None:  # a random name, as our staging directory has (ext4 places it by its hash)
+            extract[0] = extracts / f"x-{os.urandom(6).hex()}"
             extract[0].mkdir()
 
         t_untar, t_restore = median_times(args.runs, [
