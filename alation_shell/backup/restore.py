@@ -229,7 +229,7 @@ class _Writer:
         self.lanes = [ThreadPoolExecutor(1, thread_name_prefix="restore-lane") for _ in range(self.LANES)]
         self.batches: list[list[tuple]] = [[] for _ in self.lanes]
         self.sizes = [0] * self.LANES
-        self.next_lane = 0
+        self.turn = 0
         self.waiting: deque[Future[None]] = deque()
         self.open: set[_Target] = set()  # files opened by a lane and not closed yet
         self.lock = threading.Lock()
@@ -257,15 +257,20 @@ class _Writer:
         pieces go to the lanes in turn: they are hashed block by block, each into its own place in the digest
         list, so none waits for another; the file is closed and checked by whichever thread finishes last.
         """
-        lane = self.next_lane
-        self.next_lane = (lane + 1) % self.LANES
         if size <= digest.piece_size or digest.whole is not None:
+            lane = self.next_lane()
             target = _Target(self, lane, offset, digest)
             self.add(lane, target.open_on_lane, path, flags, 0)
         else:
             target = _Target(self, -1, offset, digest)
             target.open_on_lane(path, flags)
         return target
+
+    def next_lane(self) -> int:
+        """The lanes in turn."""
+        lane = self.turn
+        self.turn = (lane + 1) % self.LANES
+        return lane
 
     def add(self, lane: int, op: Callable[[object, object], None], a: object, b: object, size: int) -> None:
         """Queue `op(a, b)` on a lane (`size`: the bytes it holds)."""
@@ -332,9 +337,7 @@ class _Target:
         else:
             with writer.lock:
                 self.holders += 1
-            lane = writer.next_lane
-            writer.next_lane = (lane + 1) % writer.LANES
-            writer.add(lane, self.write_spread, (self.digest.reserve(), piece), self.offset, len(piece))
+            writer.add(writer.next_lane(), self.write_spread, (self.digest.reserve(), piece), self.offset, len(piece))
         self.offset += len(piece)
 
     def close(self, complete: bool) -> None:
