@@ -215,9 +215,9 @@ class _Writer:
     a file from the full), hash the piece and write it at its offset, close it, check its digest; the pieces
     of a larger file go to both lanes in turn (see `target`). A restore is mostly small files, so the work is
     handed over in batches, sent when one holds BATCH bytes or OPS operations (or by `drain`): a small file
-    costs the reading thread a few appends, not a hand-over of its own. At most
-    IN_FLIGHT batches wait. The first error of a lane (a write error, a checksum mismatch) is raised in the
-    reading thread at its next hand-over, or by `drain`; after it, the lanes do nothing more.
+    costs the reading thread a few appends, not a hand-over of its own. At most IN_FLIGHT batches wait. The
+    first error of a lane (a write error, a checksum mismatch) is raised in the reading thread at its next
+    hand-over, or by `drain`; after it, the lanes do nothing more.
     """
 
     LANES = 2
