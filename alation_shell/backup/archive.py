@@ -32,7 +32,7 @@ from alation_shell.backup.manifest import (
     Member,
     block_digests,
     check_path,
-    link_stays_inside,
+    refusal_message,
 )
 from alation_shell.errors import CorruptArchive
 
@@ -444,13 +444,13 @@ class TarballReader:
         self._read_exact(len(padding(info.size)))
         return raw
 
-    def members(self) -> Iterator[tarfile.TarInfo]:
-        """Every member after the manifest, each checked by `check_member` before it is yielded."""
+    def members(self, manifest: Manifest) -> Iterator[tarfile.TarInfo]:
+        """Every member after `manifest`, each checked by `check_member` before it is yielded."""
         while True:
             info = self._header()
             if info is None:
                 return
-            check_member(info, self.name)
+            check_member(info, self.name, manifest)
             self._unread = info.size + len(padding(info.size)) if info.isreg() else 0
             yield info
 
@@ -483,7 +483,7 @@ class TarballReader:
         names = {m.name for m in expected}
         position = 0
         seen: set[str] = set()
-        for info in self.members():
+        for info in self.members(manifest):
             if position >= len(expected) or info.name != expected[position].name:
                 if info.name == MANIFEST_NAME or info.name in seen:
                     raise CorruptArchive(f"{self.name}: member {info.name!r} appears twice")
@@ -623,8 +623,9 @@ def _check_matches(info: tarfile.TarInfo, member: Member, archive: str) -> None:
         raise CorruptArchive(f"{archive}: symbolic link {info.name!r} points elsewhere than the manifest says")
 
 
-def check_member(info: tarfile.TarInfo, archive: str) -> None:
-    """Refuse members that could write outside the tree or create special files, with a clear reason."""
+def check_member(info: tarfile.TarInfo, archive: str, manifest: Manifest) -> None:
+    """Refuse members that could write outside the tree or create special files, with a clear reason; a
+    symbolic link is judged in the tree `manifest` describes (`LinkTree`), as the manifest's own are."""
     try:
         check_path(info.name)
     except CorruptArchive as exc:
@@ -637,11 +638,9 @@ def check_member(info: tarfile.TarInfo, archive: str) -> None:
     if info.isfifo():
         raise CorruptArchive(f"{archive}: member {name!r} is a FIFO; refused")
     if info.issym():
-        target = info.linkname
-        if not link_stays_inside(name, target):
-            raise CorruptArchive(
-                f"{archive}: member {name!r} is a symbolic link out of the tree (-> {target}); refused"
-            )
+        why = manifest.link_tree().refusal(name, info.linkname)
+        if why:
+            raise CorruptArchive(f"{archive}: {refusal_message(name, info.linkname, why)}; refused")
     elif not (info.isreg() or info.isdir()):
         raise CorruptArchive(f"{archive}: member {name!r} has an unsupported type {info.type!r}; refused")
     if info.sparse is not None:

@@ -58,10 +58,12 @@ from alation_shell.backup.manifest import (
     FORMAT_VERSION,
     FORMATS,
     KINDS,
+    LINK_REFUSALS,
     PART_ROOTS,
     PIECE_BLOCKS,
     QUICK_BYTES,
     FullPart,
+    LinkTree,
     Manifest,
     block_count,
     block_digests,
@@ -69,12 +71,12 @@ from alation_shell.backup.manifest import (
     block_member,
     file_hash,
     hash_list,
-    link_stays_inside,
     piece_digest,
     quick_digests,
     runs,
     stat_fingerprint,
     taken_from_base,
+    tree_of,
 )
 from alation_shell.backup.records import (
     NAME,
@@ -427,7 +429,7 @@ class _BackupRun:
         # compressed in this thread and simply copied behind its manifest.
         writer = TarballWriter(partial, reserve=_manifest_bound(items) if base is None else 0, inline=base is not None)
         try:
-            tarball = _Tarball(self, writer, base, stage_dir)
+            tarball = _Tarball(self, writer, base, stage_dir, items, PART_ROOTS[part])
             # Decided (and their manifest entries written) while the catalog may still be being captured.
             unread, rendered = tarball.unread(items, unchanged)
             total = sum(st.st_size for _, st in items if stat.S_ISREG(st.st_mode)) if self.progress else 0
@@ -460,6 +462,8 @@ class _BackupRun:
                 tarball.capture = capturing.result()
                 if catalog is not None:
                     entries[catalog[0]] = tarball.add(CATALOG_DB, catalog[1])
+            if tarball.links:
+                tarball.check_links(entries)
             data = {
                 "format": FORMAT_NAME,
                 "version": FORMAT_VERSION,
@@ -563,9 +567,14 @@ class _Tarball:
         writer: TarballWriter,
         base: FullPart | None,
         stage_dir: Path,
+        items: list[tuple[str, os.stat_result]],
+        roots: tuple[str, ...],
     ) -> None:
         self.run = run
         self.root = run.instance.root
+        self.items: list[tuple[str, os.stat_result]] | None = items  # until the links are judged
+        self.roots = roots
+        self.links: dict[str, str] = {}  # the symbolic links backed up, with their targets
         self.writer = writer
         self.base = base  # the full's manifest of this tarball, for an incremental
         self.base_blocks_usable = base is not None and base.block_size == BLOCK_SIZE
@@ -605,14 +614,11 @@ class _Tarball:
             self.writer.add_entry(path, kind="dir", mode=mode, mtime_ns=st.st_mtime_ns)
             return {"path": path, "type": "dir", "mode": mode, "mtime_ns": st.st_mtime_ns}
         if stat.S_ISLNK(st.st_mode):
-            try:
-                target = os.readlink(self.root / path)
-            except FileNotFoundError:
-                self.run.log(f"skipped {self._shown(path)}: removed while the backup ran")
-                return None
-            root = next(r for r in PART_ROOTS["all"] if path.startswith(r + "/"))
-            if not link_stays_inside(path, target, root):
-                self.run.log(f"skipped {self._shown(path)}: a symbolic link out of {root} (-> {target})")
+            if self.items is not None:
+                self.links = self._judge_links(self.items)
+                self.items = None
+            target = self.links.get(path)
+            if target is None:
                 return None
             self.writer.add_entry(path, kind="symlink", mode=mode, mtime_ns=st.st_mtime_ns, target=target)
             return {"path": path, "type": "symlink", "mode": mode, "mtime_ns": st.st_mtime_ns, "target": target}
@@ -620,6 +626,37 @@ class _Tarball:
             return self._add_file(path, st, mode)
         self.run.log(f"skipped {self._shown(path)}: not a regular file, directory or symbolic link")
         return None
+
+    def _judge_links(self, items: list[tuple[str, os.stat_result]]) -> dict[str, str]:
+        """The symbolic links among the scanned `items` to back up, with their targets: those that resolve
+        inside their tree in the live tree as scanned, judged as a restore judges them (`LinkTree`); each of
+        the others is logged and skipped (no accepted link leads through one)."""
+        kinds: dict[str, str] = {}
+        targets: dict[str, str] = {}
+        for path, st in items:
+            if stat.S_ISDIR(st.st_mode):
+                kinds[path] = "dir"
+            elif stat.S_ISREG(st.st_mode):
+                kinds[path] = "file"
+            elif stat.S_ISLNK(st.st_mode):
+                try:
+                    targets[path] = os.readlink(self.root / path)
+                except FileNotFoundError:
+                    self.run.log(f"skipped {self._shown(path)}: removed while the backup ran")
+                    continue
+                kinds[path] = "symlink"
+        for path, why in LinkTree(kinds, targets, self.roots).refused().items():
+            self.run.log(f"skipped {self._shown(path)}: {LINK_REFUSALS[why]} (-> {targets[path]})")
+            del targets[path]
+        return targets
+
+    def check_links(self, entries: list[dict]) -> None:
+        """That the links backed up still resolve in the tree the manifest lists (a file one led to may have
+        gone while the backup ran): a backup that its restore would refuse is not written."""
+        tree = tree_of(entries, self.roots)
+        for path, why in tree.refused().items():
+            raise BackupError(f"{self._shown(path)}: now {LINK_REFUSALS[why]} (-> {tree.targets[path]}): what it "
+                              "led to changed while the backup ran; run the backup again")
 
     def _add_file(self, path: str, st: os.stat_result, mode: int) -> dict | None:
         """A file that has to be read (see `unread`): stored whole, by changed blocks, or found unchanged."""

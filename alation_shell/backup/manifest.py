@@ -90,22 +90,118 @@ def check_path(path: object) -> str:
     return path
 
 
-def link_stays_inside(path: str, target: str, root: str = "") -> bool:
-    """Whether symlink `path` -> `target` resolves inside `root` (archive-relative; "" is the archive root)."""
-    if not target or target.startswith("/") or "\0" in target:
-        return False
-    parts = path.split("/")[:-1]
-    for part in target.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if not parts:
-                return False
-            parts.pop()
+MAX_LINKS = 40  # symbolic links one resolution may follow, as the kernel's limit (MAXSYMLINKS)
+TARGET_MAX = 4095  # the longest symbolic link target the kernel stores
+LINK_REFUSALS = {
+    "out": "a symbolic link out of the tree",
+    "missing": "a symbolic link to nothing in the tree",
+    "loop": "a loop of symbolic links (or more than 40 in a row)",
+}
+
+
+class LinkTree:
+    """A tree of directories, files and symbolic links (`kinds`: path -> "dir", "file" or "symlink";
+    `targets`: link -> target; paths relative, '/'-separated), and its roots: judges where each link leads.
+
+    A link is resolved as the kernel would once the whole tree exists: each component of its target in
+    turn, from the directory holding the link; a link met on the way is followed (its own target, from its
+    own directory), `..` goes to the parent of the directory the resolution has reached (not of the text
+    before it), and at most MAX_LINKS links are followed. It is accepted only if every step stays inside its
+    tree root (the root among `roots` that holds the link) and it ends at an entry of the tree. The judgement
+    of each link is kept, so that a tree of many links costs each link's own target once.
+    """
+
+    def __init__(self, kinds: dict[str, str], targets: dict[str, str], roots: list[str] | tuple[str, ...]) -> None:
+        self.kinds = kinds
+        self.targets = targets
+        self.roots = roots
+        self._known: dict[str, tuple[str | None, int, str]] = {}
+        self._active: set[str] = set()
+
+    def refusal(self, link: str, target: str | None = None) -> str:
+        """Why link `link` (to `target`, default the tree's) is refused: "out", "missing" or "loop"; "" if
+        it resolves inside its root."""
+        if target is None or target == self.targets.get(link):
+            why = self._resolve(link, 0)[2]
         else:
-            parts.append(part)
-    resolved = "/".join(parts)
-    return not root or resolved == root or resolved.startswith(root + "/")
+            why = self._walk(link, target, 0)[2]  # a link the tree does not hold (a member no manifest lists)
+        return "loop" if why == "deep" else why
+
+    def refused(self) -> dict[str, str]:
+        """Every refused link of the tree, in path order, with the reason."""
+        found = {link: self.refusal(link) for link in sorted(self.targets)}
+        return {link: why for link, why in found.items() if why}
+
+    def _resolve(self, link: str, depth: int) -> tuple[str | None, int, str]:
+        """(where `link` leads, links followed, "" or why refused), kept once known."""
+        known = self._known.get(link)
+        if known is not None:
+            return known
+        if link in self._active:
+            return None, MAX_LINKS + 1, "loop"  # the resolution came back to a link it is resolving
+        if depth > MAX_LINKS:
+            return None, MAX_LINKS + 1, "deep"  # more links than the limit, at least: not kept
+        self._active.add(link)
+        try:
+            found = self._walk(link, self.targets[link], depth)
+        finally:
+            self._active.discard(link)
+        if found[2] == "deep":
+            if depth:
+                return found  # cut short by this resolution's depth; on its own the link may do
+            found = (None, found[1], "loop")
+        self._known[link] = found
+        return found
+
+    def _walk(self, link: str, target: str, depth: int) -> tuple[str | None, int, str]:
+        root = next((r for r in self.roots if link.startswith(r + "/")), None)
+        if root is None or not isinstance(target, str) or not target or target[0] == "/":
+            return None, 1, "out"
+        floor = root.count("/") + 1  # the parts of the root: the resolution never goes above them
+        here = link.split("/")[:-1]
+        pending = target.split("/")[::-1]
+        count = 1
+        at_file = False
+        kinds = self.kinds
+        while pending:
+            part = pending.pop()
+            if at_file:
+                return None, count, "missing"  # a path through a file
+            if part in ("", "."):
+                continue
+            if part == "..":
+                if len(here) <= floor:
+                    return None, count, "out"
+                here.pop()
+                continue
+            here.append(part)
+            path = "/".join(here)
+            kind = kinds.get(path)
+            if kind is None:
+                return None, count, "missing"
+            if kind == "symlink":
+                where, used, why = self._resolve(path, depth + 1)
+                count += used
+                if where is None:
+                    return None, count, why
+                if count > MAX_LINKS:
+                    return None, count, "deep" if depth else "loop"
+                here = where.split("/")
+                kind = kinds.get(where)
+            at_file = kind == "file"
+        return "/".join(here), count, ""
+
+
+def tree_of(entries: list[dict], roots: list[str] | tuple[str, ...]) -> LinkTree:
+    """The LinkTree of a manifest's entries."""
+    kinds = {e["path"]: e["type"] for e in entries}
+    targets = {e["path"]: e["target"] for e in entries if e["type"] == "symlink"}
+    return LinkTree(kinds, targets, roots)
+
+
+def refusal_message(path: str, target: str, why: str) -> str:
+    """`member 'x' is a symbolic link out of the tree (-> ../..)`."""
+    return f"member {path!r} is {LINK_REFUSALS.get(why, LINK_REFUSALS['loop'])} (-> {target})"
 
 
 def block_count(size: int, block_size: int) -> int:
@@ -282,6 +378,7 @@ class Manifest(ManifestHead):
         self.data = data
         self.raw = raw
         self.checksum = checksum or hashlib.sha256(raw).hexdigest()
+        self._links: LinkTree | None = None
 
     # Reading -----------------------------------------------------------------------------------
     @classmethod
@@ -323,6 +420,12 @@ class Manifest(ManifestHead):
 
     def by_path(self) -> dict[str, dict]:
         return {e["path"]: e for e in self.entries}
+
+    def link_tree(self) -> LinkTree:
+        """The tree the entries describe, to judge symbolic links in (made on first use)."""
+        if self._links is None:
+            self._links = tree_of(self.entries, self.roots)
+        return self._links
 
     def stored_bytes(self) -> int:
         """Bytes of file data in this tarball (what reading it has to hash)."""
@@ -532,6 +635,7 @@ def _validate_entries(data: dict) -> None:
     previous = ""
     root = ""
     checksums = []  # every file's sha256, checked to be hex all at once
+    links = False
     for entry in data["entries"]:
         if type(entry) is not dict:
             raise CorruptArchive("a manifest entry is not an object")
@@ -557,8 +661,12 @@ def _validate_entries(data: dict) -> None:
         if kind == "dir":
             dirs.add(path)
         elif kind == "symlink":
-            if path == root or not link_stays_inside(path, entry.get("target", ""), root):
-                raise CorruptArchive(f"member {path!r} is a symbolic link out of the tree")
+            target = entry.get("target")
+            if type(target) is not str or not target or len(target) > TARGET_MAX or "\0" in target:
+                raise CorruptArchive(f"{path}: invalid symbolic link target in the manifest")
+            if path == root:
+                raise CorruptArchive(refusal_message(path, target, "out"))
+            links = True
         elif kind == "file":
             if path == root:
                 raise CorruptArchive(f"{path}: a backed-up tree must be a directory")
@@ -569,6 +677,10 @@ def _validate_entries(data: dict) -> None:
     if not _HEX.fullmatch("".join(checksums)):
         bad = next(e for e in data["entries"] if e["type"] == "file" and not _HEX64.fullmatch(e["sha256"]))
         raise CorruptArchive(f"{bad['path']}: invalid size or checksum in the manifest")
+    if links:  # judged in the whole tree, as it will be once restored (the seeded data has none)
+        tree = tree_of(data["entries"], roots)
+        for path, why in tree.refused().items():
+            raise CorruptArchive(refusal_message(path, tree.targets[path], why))
     for path in data["deleted"]:
         check_path(path)
 

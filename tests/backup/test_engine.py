@@ -691,6 +691,14 @@ def apply(root: Path, op: tuple) -> None:
         con.close()
 
 
+def backed_up_state(instance: Instance) -> tuple[dict, dict]:
+    """The state a backup keeps: all but the links that lead nowhere (to a file since deleted, to themselves),
+    which a backup skips as its restore would refuse them."""
+    tree, rows = state(instance)
+    kept = {path: v for path, v in tree.items() if v[0] != "symlink" or os.path.exists(instance.root / path)}
+    return kept, rows
+
+
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=st.lists(OPS, min_size=1, max_size=10))
 def test_every_backup_restores_its_own_moment(template: Path, ops: list[tuple]) -> None:
@@ -709,7 +717,7 @@ def test_every_backup_restores_its_own_moment(template: Path, ops: list[tuple]) 
                                           fmt="v2", when=night(len(taken)))
             if kind == "full":
                 last_full = record
-            taken.append((record, state(instance)))
+            taken.append((record, backed_up_state(instance)))
         for record, at_backup in reversed(taken):
             restore(instance, record)
             assert state(instance) == at_backup, record.label
