@@ -2,6 +2,11 @@
 
 Shell paths (`/data2/backup`) are resolved with chroot semantics: `..` stops at the root and absolute
 symlink targets point inside the instance, so no path typed in the shell can reach the host.
+
+Code that writes instance data opens its paths through `Instance.at` (and `open_file`, `open_dir`, `write_file`,
+`host_path` built on it): a walk from the root one component at a time, each opened relative to the
+directory before it without following links, so that no symbolic link, however it got there, is followed
+out of the instance by the kernel.
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ from alation_shell.storage import atomic_write, read_json, write_json
 HOME_ENV = "ALATION_SHELL_HOME"
 DEFAULT_SEED = 5959
 MAX_SYMLINKS = 40
+_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_SQLITE_COMPANIONS = ("-journal", "-wal", "-shm")
+BACKUP_LOG = "opt/alation/site/logs/alation_backup.log"
 
 # The Alation release the emulated server runs (2023.3 is build 17.0.0.49181).
 ALATION_RELEASE = "2023.3"
@@ -87,7 +95,7 @@ class Instance:
 
     @property
     def backup_log(self) -> Path:
-        return self.root / "opt/alation/site/logs/alation_backup.log"
+        return self.root / BACKUP_LOG
 
     # Life cycle -------------------------------------------------------------------------------
     @classmethod
@@ -191,3 +199,180 @@ class Instance:
         """The shell's name for a host path inside the instance."""
         rel = Path(os.path.realpath(real)).relative_to(self.root)
         return "/" + rel.as_posix() if rel.parts else "/"
+
+    # Confined access: what writers of instance data open their paths with --------------------
+    def at(self, path: str, *, parents: bool = False) -> At:
+        """`with instance.at("data1/eventbus/x") as (dir_fd, name):` the directory that holds `path` (an open
+        fd) and the name of `path` in it, to use with `dir_fd=` calls that do not follow a final link
+        (`os.open(name, flags | O_NOFOLLOW, dir_fd=dir_fd)`, `os.unlink`, `os.utime(follow_symlinks=False)`).
+
+        `path` is relative to the instance root (a leading `/` is the root too). It is walked one component
+        at a time from the root, each directory opened relative to the one before with O_NOFOLLOW, so the
+        kernel follows no link. A link met on the way, or as the last component, is resolved here with
+        chroot semantics (an absolute target starts at the instance root; `..` goes to the parent of the
+        directory reached) and the walk goes on; a `..` above the root is refused (PathOutsideInstance), and
+        so are more than MAX_SYMLINKS links. `parents` creates missing directories on the way. The last
+        component need not exist; when it is there, it is not a link. OSErrors name the shell path.
+        """
+        return At(self.root, path, parents)
+
+    def open_file(self, path: str, flags: int = os.O_RDONLY, mode: int = 0o644, *, parents: bool = False) -> int:
+        """An fd on instance path `path`, opened through `at` (O_CREAT in `flags` creates it)."""
+        with self.at(path, parents=parents) as (dir_fd, name):
+            try:
+                return os.open(name, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=dir_fd)
+            except OSError as exc:
+                raise _named(exc, path) from None
+
+    def open_dir(self, path: str, *, create: bool = False) -> int:
+        """An fd on directory `path` of the instance, opened through `at`; `create` makes it and its parents."""
+        with self.at(path, parents=create) as (dir_fd, name):
+            try:
+                if create and name != ".":
+                    try:  # noqa: SIM105 - contextlib costs the piped path an import
+                        os.mkdir(name, 0o777, dir_fd=dir_fd)
+                    except FileExistsError:
+                        pass
+                return os.open(name, _DIR, dir_fd=dir_fd)
+            except OSError as exc:
+                raise _named(exc, path) from None
+
+    def read_file(self, path: str, limit: int = -1) -> bytes:
+        """The content of instance file `path` (at most `limit` bytes), opened through `at`."""
+        with os.fdopen(self.open_file(path), "rb") as f:
+            return f.read(limit)
+
+    def write_file(self, path: str, data: bytes, *, mode: int = 0o644, mtime: float | None = None) -> None:
+        """Replace instance file `path` with `data` atomically (written aside, fsynced, renamed), through
+        `at`; its directories are created; `mtime` dates it."""
+        with self.at(path, parents=True) as (dir_fd, name):
+            tmp = f".{name}.{os.getpid()}.tmp"
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode,
+                             dir_fd=dir_fd)
+                try:
+                    with os.fdopen(fd, "wb") as f:
+                        f.write(data)
+                        f.flush()
+                        os.fsync(f.fileno())
+                    if mtime is not None:
+                        os.utime(tmp, (mtime, mtime), dir_fd=dir_fd, follow_symlinks=False)
+                    os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+                except BaseException:
+                    try:  # noqa: SIM105 - contextlib costs the piped path an import
+                        os.unlink(tmp, dir_fd=dir_fd)
+                    except FileNotFoundError:
+                        pass
+                    raise
+                os.fsync(dir_fd)
+            except OSError as exc:
+                raise _named(exc, path) from None
+
+    def set_mtime(self, path: str, mtime: float) -> None:
+        """Date instance path `path` (access and modification time), through `at` (a final link itself)."""
+        with self.at(path) as (dir_fd, name):
+            try:
+                os.utime(name, (mtime, mtime), dir_fd=dir_fd, follow_symlinks=False)
+            except OSError as exc:
+                raise _named(exc, path) from None
+
+    def host_path(self, path: str) -> Path:
+        """The host path of instance path `path`, for what can only take a path: resolved through `at`, and
+        checked that its real path (the kernel's resolution) is that very path."""
+        walk = self.at(path)
+        with walk as (_, name):
+            found = self.root.joinpath(*walk.names, name) if name != "." else self.root.joinpath(*walk.names)
+        if os.path.realpath(found) != str(found):
+            raise PathOutsideInstance(f"/{path.lstrip('/')}: changed while it was being opened; refused")
+        return found
+
+    def database_path(self, path: str) -> Path:
+        """The host path of the SQLite database at instance path `path` (`host_path`), checked that none of
+        the files SQLite keeps beside it (journal, WAL) is a symbolic link, which SQLite would follow."""
+        found = self.host_path(path)
+        for suffix in _SQLITE_COMPANIONS:
+            if os.path.islink(f"{found}{suffix}"):
+                raise PathOutsideInstance(f"/{path.lstrip('/')}{suffix} is a symbolic link; refused (SQLite "
+                                          "would write through it)")
+        return found
+
+
+class At:
+    """The context manager `Instance.at` gives: (directory fd, name) of a path walked safely."""
+
+    __slots__ = ("root", "path", "parents", "fd", "names")
+
+    def __init__(self, root: Path, path: str, parents: bool) -> None:
+        self.root = root
+        self.path = path
+        self.parents = parents
+        self.fd = -1
+        self.names: list[str] = []  # the directories walked to, below the root: no link among them
+
+    def __enter__(self) -> tuple[int, str]:
+        self.fd, self.names, name = _walk(self.root, self.path, self.parents)
+        return self.fd, name
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)
+
+
+def _named(exc: OSError, path: str) -> OSError:
+    """`exc` naming the shell path `path` (an fd-relative call names only the last component)."""
+    return OSError(exc.errno, exc.strerror, "/" + path.lstrip("/"))
+
+
+def _walk(root: Path, path: str, parents: bool) -> tuple[int, list[str], str]:
+    """`Instance.at`'s walk: (fd of the directory holding `path`, that directory's components below the root,
+    the name of `path` in it: "." when the walk ends on a directory by "", "." or "..")."""
+    if "\0" in path:
+        raise PathOutsideInstance(f"{path!r}: invalid path (NUL byte)")
+    fds = [os.open(root, _DIR)]
+    names: list[str] = []  # the directories walked, below the root
+    pending = path.split("/")[::-1]  # the components still to walk, the next one last
+    links = 0
+    part = ""
+    try:
+        while True:
+            while pending and pending[-1] in ("", "."):
+                pending.pop()
+            if not pending:
+                return fds.pop(), names, "."
+            part = pending.pop()
+            if part == "..":
+                if len(fds) == 1:
+                    raise PathOutsideInstance(f"/{path.lstrip('/')}: leads out of the instance (a `..` above its "
+                                              "root, through a symbolic link); refused")
+                os.close(fds.pop())
+                names.pop()
+                continue
+            last = all(p in ("", ".") for p in pending)
+            try:
+                st = os.stat(part, dir_fd=fds[-1], follow_symlinks=False)
+            except FileNotFoundError:
+                if last:
+                    return fds.pop(), names, part
+                if not parents:
+                    raise
+                os.mkdir(part, 0o777, dir_fd=fds[-1])
+                st = None
+            if st is not None and (st.st_mode & 0o170000) == 0o120000:  # a symbolic link
+                links += 1
+                if links > MAX_SYMLINKS:
+                    raise PathOutsideInstance(f"/{path.lstrip('/')}: too many levels of symbolic links")
+                target = os.readlink(part, dir_fd=fds[-1])
+                if target.startswith("/"):
+                    for fd in fds[1:]:
+                        os.close(fd)
+                    del fds[1:], names[:]
+                pending.extend(target.split("/")[::-1])
+                continue
+            if last:
+                return fds.pop(), names, part
+            fds.append(os.open(part, _DIR, dir_fd=fds[-1]))  # not a link: O_NOFOLLOW refuses one put here since
+            names.append(part)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, "/" + "/".join([*names, part])) from None
+    finally:
+        for fd in fds:
+            os.close(fd)

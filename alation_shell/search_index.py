@@ -12,12 +12,12 @@ import os
 import re
 import shutil
 import sqlite3
+import stat
 from collections.abc import Callable
 
 from alation_shell.errors import ShellError
 from alation_shell.instance import Instance
 from alation_shell.progress import Progress
-from alation_shell.storage import fsync_dir
 
 CATALOG_DB = "data1/pgsql/rosemeta.db"
 INDEX_DIR = "data1/es/index"
@@ -48,36 +48,60 @@ def build_search_index(
     """(Re)build /data1/es/index/<object type>.jsonl from one snapshot of the catalog; returns documents written.
 
     `progress` makes a progress reporter (counting documents); `indexed(object_type, documents)` is called as
-    each file is done; `mtime`, when given, dates the files (the seeded instance is dated).
+    each file is done; `mtime`, when given, dates the files (the seeded instance is dated). Every file is
+    written through the instance's confinement (`Instance.at`): no link in /data1/es is followed.
     """
-    db = instance.root / CATALOG_DB
-    if not db.is_file():
-        raise SearchIndexError(f"the catalog database /{CATALOG_DB} is missing; there is nothing to index")
-    directory = instance.root / INDEX_DIR
-    staging = directory.with_name(".index.new")
-    shutil.rmtree(staging, ignore_errors=True)  # what an interrupted rebuild left
-    staging.mkdir(parents=True)
     try:
-        total = _write_index(db, staging, progress, indexed, mtime)
-    except sqlite3.Error as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise SearchIndexError(f"cannot read the catalog database /{CATALOG_DB}: {exc}") from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    old = directory.with_name(".index.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if directory.exists():
-        os.rename(directory, old)
-    os.rename(staging, directory)
-    shutil.rmtree(old, ignore_errors=True)
-    fsync_dir(directory.parent)
+        db = instance.database_path(CATALOG_DB)
+    except (FileNotFoundError, NotADirectoryError):
+        db = None
+    if db is None or not db.is_file():
+        raise SearchIndexError(f"the catalog database /{CATALOG_DB} is missing; there is nothing to index")
+    parent, name = INDEX_DIR.rsplit("/", 1)
+    es = instance.open_dir(parent, create=True)
+    try:
+        _remove(es, ".index.new")  # what an interrupted rebuild left
+        os.mkdir(".index.new", 0o777, dir_fd=es)
+        staging = os.open(".index.new", os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=es)
+        try:
+            total = _write_index(db, staging, progress, indexed, mtime)
+        except sqlite3.Error as exc:
+            _remove(es, ".index.new")
+            raise SearchIndexError(f"cannot read the catalog database /{CATALOG_DB}: {exc}") from None
+        except BaseException:
+            _remove(es, ".index.new")
+            raise
+        finally:
+            os.close(staging)
+        _remove(es, ".index.old")
+        try:  # noqa: SIM105 - contextlib costs the piped path an import
+            os.rename(name, ".index.old", src_dir_fd=es, dst_dir_fd=es)
+        except FileNotFoundError:
+            pass
+        os.rename(".index.new", name, src_dir_fd=es, dst_dir_fd=es)
+        _remove(es, ".index.old")
+        os.fsync(es)
+    finally:
+        os.close(es)
     return total
+
+
+def _remove(dir_fd: int, name: str) -> None:
+    """Remove `name` from the directory `dir_fd` if it is there: a tree (what cannot be removed is left), or
+    a file or link."""
+    try:
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(st.st_mode):
+        shutil.rmtree(name, ignore_errors=True, dir_fd=dir_fd)
+    else:
+        os.unlink(name, dir_fd=dir_fd)
 
 
 def _write_index(
     db: os.PathLike,
-    staging: os.PathLike,
+    staging: int,
     progress: Callable[[str, int], Progress] | None,
     indexed: Callable[[str, int], None] | None,
     mtime: float | None,
@@ -91,8 +115,9 @@ def _write_index(
         for name, sql in OBJECT_TYPES:
             cursor = con.execute(sql)
             fields = [d[0] for d in cursor.description]
-            path = os.path.join(staging, f"{name}.jsonl")
-            with open(path, "w", encoding="utf-8") as f:
+            fd = os.open(f"{name}.jsonl", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644,
+                         dir_fd=staging)
+            with open(fd, "w", encoding="utf-8") as f:
                 for row in cursor:
                     doc = dict(zip(fields, row, strict=True))
                     if doc.get("body"):
@@ -103,8 +128,8 @@ def _write_index(
                         bar.update(done)
                 f.flush()
                 os.fsync(f.fileno())
-            if mtime is not None:
-                os.utime(path, (mtime, mtime))
+                if mtime is not None:
+                    os.utime(f.fileno(), (mtime, mtime))
             if indexed is not None:
                 indexed(name, counts[name])
         if bar is not None:

@@ -87,3 +87,50 @@ def test_symlink_loops_and_nul_bytes_are_refused(instance: Instance) -> None:
 def test_shell_path_names_host_paths_as_the_shell_shows_them(instance: Instance) -> None:
     assert instance.shell_path(instance.root / "data2/backup") == "/data2/backup"
     assert instance.shell_path(instance.root) == "/"
+
+
+# Confined access (Instance.at): what writers of instance data open their paths with.
+def test_writes_follow_links_inside_the_instance_as_in_a_chroot(instance: Instance) -> None:
+    os.symlink("/data2/tmp", instance.root / "data1/to_tmp")  # absolute: from the instance root
+    os.symlink("../data2", instance.root / "data1/up")
+    instance.write_file("data1/to_tmp/a/b.txt", b"one")  # a missing directory is made
+    instance.write_file("/data1/up/tmp/a/c.txt", b"two", mtime=1_000_000)
+    assert (instance.root / "data2/tmp/a/b.txt").read_bytes() == b"one"
+    assert (instance.root / "data2/tmp/a/c.txt").stat().st_mtime == 1_000_000
+    os.symlink("b.txt", instance.root / "data2/tmp/a/last")  # a link as the last component
+    assert instance.read_file("data2/tmp/a/last") == b"one"
+    assert instance.host_path("data1/to_tmp/a/last") == instance.root / "data2/tmp/a/b.txt"
+
+
+@pytest.mark.parametrize("target", ["../../..", "../../../../../../../../..", "../data1/../.."])
+def test_writes_never_climb_above_the_instance_root(instance: Instance, tmp_path: Path, target: str) -> None:
+    os.symlink(target, instance.root / "data1/out")
+    with pytest.raises(PathOutsideInstance, match=r"^/data1/out/x: leads out of the instance"):
+        instance.write_file("data1/out/x", b"escape")
+    with pytest.raises(PathOutsideInstance):
+        instance.open_file("data1/out/x", os.O_WRONLY | os.O_CREAT)
+    with pytest.raises(PathOutsideInstance):
+        instance.host_path("data1/out")
+    assert not (tmp_path / "x").exists() and not (instance.root.parent / "x").exists()
+
+
+def test_link_loops_and_missing_directories_are_errors_naming_the_shell_path(instance: Instance) -> None:
+    os.symlink("b", instance.root / "data1/a")
+    os.symlink("a", instance.root / "data1/b")
+    with pytest.raises(PathOutsideInstance, match="too many levels"):
+        instance.write_file("data1/a/x", b"")
+    with pytest.raises(FileNotFoundError) as caught:
+        instance.open_file("data1/nothing/here/x", os.O_WRONLY | os.O_CREAT)
+    assert caught.value.filename == "/data1/nothing" and str(instance.root) not in str(caught.value)
+    (instance.root / "data1/file").write_text("x")
+    with pytest.raises(NotADirectoryError) as caught:
+        instance.write_file("data1/file/x", b"")
+    assert caught.value.filename == "/data1/file"
+
+
+def test_sqlite_gets_a_path_with_no_link_beside_it(instance: Instance, tmp_path: Path) -> None:
+    db = "data1/pgsql/rosemeta.db"
+    assert instance.database_path(db) == instance.root / db
+    os.symlink(tmp_path / "elsewhere", instance.root / f"{db}-journal")
+    with pytest.raises(PathOutsideInstance, match=r"rosemeta.db-journal is a symbolic link; refused"):
+        instance.database_path(db)

@@ -8,6 +8,7 @@ the virtual time.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ from alation_shell.backup.manifest import Manifest
 from alation_shell.backup.records import partner_name, read_manifest, record_from_manifests
 from alation_shell.commands.base import Context
 from alation_shell.errors import ShellError
-from alation_shell.instance import Instance
+from alation_shell.instance import BACKUP_LOG, Instance
 from alation_shell.progress import human_bytes
 from alation_shell.training import clock
 
@@ -39,15 +40,15 @@ class BackupLog:
 
     def __init__(self, instance: Instance, at: datetime | None = None) -> None:
         self.instance = instance
-        self.path = instance.backup_log
         self.at = at  # a scheduled backup's lines carry its due time
 
     def __call__(self, message: str) -> None:
         when = self.at if self.at is not None else clock.now(self.instance)
         stamp = when.strftime("%Y-%m-%d %H:%M:%S UTC")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # One write of whole lines in append mode: concurrent writers never interleave within a line.
-        with open(self.path, "a", encoding="utf-8") as f:
+        # One write of whole lines in append mode: concurrent writers never interleave within a line. Opened
+        # through the instance's confinement: a link put in place of the log is not followed out of it.
+        fd = self.instance.open_file(BACKUP_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, parents=True)
+        with open(fd, "a", encoding="utf-8") as f:
             f.write("".join(f"{stamp}  {line}\n" for line in message.splitlines()))
 
 

@@ -318,7 +318,7 @@ class _BackupRun:
         the process that took it).
         """
         live = self.instance.root / CATALOG_DB
-        if not os.path.isfile(live) or os.path.islink(live):
+        if not os.path.isfile(live) or os.path.islink(live) or not self._catalog_in_place():
             return None  # (then there is nothing to stage either, which _stage_catalog says)
         packed: BinaryIO | None = None
         try:
@@ -375,6 +375,14 @@ class _BackupRun:
         diff.digests.append(digests)
         return _InPlace(now, base, diff, packed, compressed)
 
+    def _catalog_in_place(self) -> bool:
+        """Whether the catalog database SQLite is to open is at its own place, with no link on the way to it
+        (`Instance.database_path`; a link beside it, which SQLite would follow, is refused)."""
+        try:
+            return self.instance.database_path(CATALOG_DB) == self.instance.root / CATALOG_DB
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+
     def _stage_catalog(self, stage_dir: Path) -> Path | None:
         """Copy the catalog database into staging with SQLite's online backup API (in the stager thread)."""
         live = self.instance.root / CATALOG_DB
@@ -383,7 +391,7 @@ class _BackupRun:
         except FileNotFoundError:
             self.log(f"no catalog database at {shown(self.instance, live)}; nothing to stage")
             return None
-        if not stat.S_ISREG(st.st_mode):
+        if not stat.S_ISREG(st.st_mode) or not self._catalog_in_place():
             return None
         staged = stage_dir / STAGED_DB
         try:

@@ -13,7 +13,7 @@ from alation_shell import actions, services
 from alation_shell.commands.base import Context
 from alation_shell.commands.supervisor import report_applied
 from alation_shell.errors import Busy, ShellError, UsageError
-from alation_shell.storage import atomic_write, locked, read_json, write_json
+from alation_shell.storage import locked, read_json, write_json
 
 REPLICATION_MODE = "alation.cluster.replication_mode"
 CONF_DIR = "/opt/alation/site/config"
@@ -88,14 +88,13 @@ def deploy_conf_all(ctx: Context) -> int:
         component = param.name.split(".")[0] if "." in param.name else "site"
         line = f"{param.name} = {param.format(values.get(param.name, param.default))}"
         files.setdefault(component.replace("-", "_") + ".conf", []).append(line)
-    conf_dir = ctx.instance.real_path(CONF_DIR)
     header = "# Written by `alation_action deploy_conf_all` from alation_conf; edits here are overwritten.\n"
     for name, lines in sorted(files.items()):
         content = (header + "\n".join(sorted(lines)) + "\n").encode()
-        path = conf_dir / name
-        unchanged = path.is_file() and path.read_bytes() == content
+        path = f"{CONF_DIR}/{name}"
+        unchanged = _read(ctx, path) == content
         if not unchanged:
-            atomic_write(path, content)
+            ctx.instance.write_file(path, content)
         ctx.out(f"{'unchanged' if unchanged else 'wrote'} {CONF_DIR}/{name} ({len(lines)} settings)")
     deployed = services.clear_pending_restarts(ctx.instance, ["deploy"]).get("deploy")
     if deployed:
@@ -103,6 +102,15 @@ def deploy_conf_all(ctx: Context) -> int:
         ctx.err("note: deployed; " + catalog.restart_note("alation", deployed))
     ctx.out("Configuration deployed.")
     return 0
+
+
+def _read(ctx: Context, path: str, limit: int = -1) -> bytes | None:
+    """Instance file `path` (at most `limit` bytes) read through the instance's confinement; None if there is
+    none."""
+    try:
+        return ctx.instance.read_file(path, limit)
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
 
 
 # rebuild_es_index ------------------------------------------------------------------------------
@@ -143,8 +151,7 @@ def create_saml_keys(ctx: Context) -> int:
     """Generate an RSA private key and its self-signed certificate for SAML (replaces existing ones)."""
     import tempfile
 
-    saml = ctx.instance.real_path(SAML_DIR)
-    existed = (saml / "private.pem").exists()
+    existed = _read(ctx, f"{SAML_DIR}/private.pem") is not None
     ctx.instance.var.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=ctx.instance.var, prefix=".saml-") as tmp:
         work = Path(tmp)
@@ -152,8 +159,8 @@ def create_saml_keys(ctx: Context) -> int:
             "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "3650",
             "-subj", f"/CN={ctx.session.hostname}", "-keyout", "private.pem", "-out", "public.pem",
         ], work)
-        atomic_write(saml / "private.pem", (work / "private.pem").read_bytes(), mode=0o600)
-        atomic_write(saml / "public.pem", (work / "public.pem").read_bytes(), mode=0o644)
+        ctx.instance.write_file(f"{SAML_DIR}/private.pem", (work / "private.pem").read_bytes(), mode=0o600)
+        ctx.instance.write_file(f"{SAML_DIR}/public.pem", (work / "public.pem").read_bytes(), mode=0o644)
     ctx.out(f"Generated a 2048-bit RSA key pair for SAML (CN={ctx.session.hostname}, valid 10 years):")
     ctx.out(f"  {SAML_DIR}/private.pem   private key (mode 600)")
     ctx.out(f"  {SAML_DIR}/public.pem    certificate")
@@ -166,9 +173,9 @@ def cluster_generate_keys(ctx: Context) -> int:
     """Generate this node's SSH key pair for HA, once; existing keys are kept (safe, no restart)."""
     import tempfile
 
-    cluster = ctx.instance.real_path(CLUSTER_DIR)
-    private, public = cluster / "cluster_key", cluster / "cluster_key.pub"
-    if private.is_file() and public.is_file():
+    private, public = f"{CLUSTER_DIR}/cluster_key", f"{CLUSTER_DIR}/cluster_key.pub"
+    key = _read(ctx, public)
+    if _read(ctx, private) is not None and key is not None:
         ctx.out(f"The cluster keys already exist in {CLUSTER_DIR}; kept them.")
     else:
         ctx.instance.var.mkdir(parents=True, exist_ok=True)
@@ -176,11 +183,12 @@ def cluster_generate_keys(ctx: Context) -> int:
             work = Path(tmp)
             comment = f"alation-cluster@{ctx.session.hostname}"
             _tool("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", "key"], work)
-            atomic_write(private, (work / "key").read_bytes(), mode=0o600)
-            atomic_write(public, (work / "key.pub").read_bytes(), mode=0o644)
+            key = (work / "key.pub").read_bytes()
+            ctx.instance.write_file(private, (work / "key").read_bytes(), mode=0o600)
+            ctx.instance.write_file(public, key, mode=0o644)
         ctx.out(f"Generated the cluster SSH key pair in {CLUSTER_DIR} (cluster_key, cluster_key.pub).")
     ctx.out("Public key, for the other node of the pair:")
-    ctx.out(public.read_text(encoding="utf-8").strip())
+    ctx.out(key.decode("utf-8", "replace").strip())
     ctx.out("Safe, no restart of services required.")
     return 0
 
@@ -191,6 +199,7 @@ class InvalidLicense(ShellError):
 
 
 LICENSE_KEYS = ("customer", "license_id", "edition", "expires", "signature")
+LICENSE_MAX = 64 * 1024
 
 
 def parse_license(raw: bytes) -> dict[str, str]:
@@ -203,8 +212,8 @@ def parse_license(raw: bytes) -> dict[str, str]:
     def invalid(why: str) -> InvalidLicense:
         return InvalidLicense(f"{LICENSE_FILE} is not a valid license: {why}")
 
-    if len(raw) > 64 * 1024:
-        raise invalid(f"too big ({len(raw)} bytes)")
+    if len(raw) > LICENSE_MAX:
+        raise invalid(f"too big (over {LICENSE_MAX} bytes)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -239,10 +248,9 @@ def apply_license(ctx: Context) -> int:
 
     from alation_shell.training import clock
 
-    try:
-        raw = ctx.instance.real_path(LICENSE_FILE).read_bytes()
-    except FileNotFoundError as exc:
-        raise ShellError(f"no license file at {LICENSE_FILE}: copy the license file there first") from exc
+    raw = _read(ctx, LICENSE_FILE, LICENSE_MAX + 1)
+    if raw is None:
+        raise ShellError(f"no license file at {LICENSE_FILE}: copy the license file there first")
     fields = parse_license(raw)
     now = clock.now(ctx.instance)
     if date.fromisoformat(fields["expires"]) < now.date():

@@ -16,10 +16,9 @@ import os
 import random
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 from alation_shell.instance import DEFAULT_SEED, Instance
-from alation_shell.storage import atomic_write, fsync_dir, locked
+from alation_shell.storage import locked
 from alation_shell.training.catalog import (
     ARTICLE_TITLES,
     ATTACHMENT_NAMES,
@@ -38,6 +37,7 @@ from alation_shell.training.catalog import (
     column_set,
     csv_upload,
     event_payload,
+    open_database,
     partitions,
     prose,
     sentence,
@@ -166,10 +166,7 @@ class _Day:
 
     # The run ------------------------------------------------------------------------------------------
     def run(self, weekend: bool) -> None:
-        db = self.instance.root / DB_PATH
-        if not db.is_file():
-            raise CatalogError("no catalog database at /data1/pgsql/rosemeta.db")
-        self.con = sqlite3.connect(db, timeout=30, isolation_level=None)
+        self.con = open_database(self.instance)
         try:
             self.con.execute("BEGIN IMMEDIATE")
             try:
@@ -181,8 +178,8 @@ class _Day:
                 raise
         finally:
             self.con.close()
-        os.utime(db, (self.end, self.end))
-        os.utime(db.parent, (self.end, self.end))  # the rollback journal came and went
+        self.instance.set_mtime(DB_PATH, self.end)
+        self.instance.set_mtime(DB_PATH.rsplit("/", 1)[0], self.end)  # the rollback journal came and went
         self.page_views(weekend)
         self.uploads(weekend)
         self.eventbus()
@@ -445,23 +442,24 @@ class _Day:
                 "session": rng.randbytes(8).hex(), "duration_ms": int(rng.lognormvariate(8, 1.2))})
 
     def uploads(self, weekend: bool) -> None:
-        rng = self.rng
-        root = self.instance.root / UPLOADS_DIR
-        files = sorted(p for p in root.rglob("*") if p.is_file())
-        shell = self.instance.shell_path
-        touched: list[Path] = []
+        """Files added, one rewritten in place, one removed; every path opened through the instance's
+        confinement (`Instance.at`), as a link among the uploads is never followed out of the instance."""
+        rng, instance = self.rng, self.instance
+        root = UPLOADS_DIR
+        files = self.upload_files()
+        touched: list[str] = []
 
-        def add(path: Path, data: bytes, ts: float) -> None:
-            if not path.parent.exists():
-                touched.append(path.parent.parent)
-            atomic_write(path, data)
-            os.utime(path, (ts, ts))
-            touched.append(path.parent)
-            self.summary.uploads_added.append(shell(path))
+        def add(path: str, data: bytes, ts: float) -> None:
+            parent = path.rsplit("/", 1)[0]
+            if not self.is_dir(parent):
+                touched.append(parent.rsplit("/", 1)[0])
+            instance.write_file(path, data, mtime=ts)
+            touched.append(parent)
+            self.summary.uploads_added.append("/" + path)
 
         if self.new_avatar:
             username, ts = self.new_avatar
-            add(root / "avatars" / f"{username}.png", avatar(rng), ts)
+            add(f"{root}/avatars/{username}.png", avatar(rng), ts)
         day = self.summary.day
         n_add = round(len(files) * DAILY_CHANGE * (WEEKEND_FACTOR if weekend else 1) * rng.uniform(0.5, 1.5))
         for n in range(max(n_add, 0 if weekend else 1)):
@@ -469,49 +467,95 @@ class _Day:
             if rng.random() < 0.6:
                 kind, data = csv_upload(rng, int(rng.lognormvariate(8.3, 1.0)), self.csv_tables,
                                         list(self.usernames.values()))
-                add(root / "csv" / f"{kind}_{day:%Y%m%d}_{n + 1:03d}.csv", data, ts)
+                add(f"{root}/csv/{kind}_{day:%Y%m%d}_{n + 1:03d}.csv", data, ts)
             else:
                 ext, data = attachment(rng, int(2 ** rng.uniform(12, 18)))
                 article = rng.randint(1, max(self.next_id.get("rosemeta_article", 2) - 1, 1))
                 name = f"{rng.choice(ATTACHMENT_NAMES)}_{day:%Y%m%d}_{n + 1:03d}{ext}"
-                add(root / "attachments" / str(article) / name, data, ts)
-        kinds = [p.relative_to(root).parts[0] for p in files]
+                add(f"{root}/attachments/{article}/{name}", data, ts)
+        kinds = [p[len(root) + 1 :].split("/", 1)[0] for p in files]
         attachments = [p for p, kind in zip(files, kinds, strict=True) if kind == "attachments"]
         if attachments and rng.random() < 0.4:
             self.rewrite_in_place(rng.choice(attachments))
         removable = [p for p, kind in zip(files, kinds, strict=True) if kind in ("attachments", "csv")]
         if removable and rng.random() < 0.25:
             gone = rng.choice(removable)
-            if shell(gone) not in self.summary.uploads_modified:
-                gone.unlink()
-                self.summary.uploads_removed.append(shell(gone))
-                touched.append(gone.parent)
-                if gone.parent != root and not any(gone.parent.iterdir()):
-                    gone.parent.rmdir()  # an attachment folder goes with its last file
-                    touched.append(gone.parent.parent)
+            if "/" + gone not in self.summary.uploads_modified:
+                parent = gone.rsplit("/", 1)[0]
+                with instance.at(gone) as (dir_fd, name):
+                    os.unlink(name, dir_fd=dir_fd)
+                self.summary.uploads_removed.append("/" + gone)
+                touched.append(parent)
+                if parent != root and not self.listing(parent):
+                    with instance.at(parent) as (dir_fd, name):
+                        os.rmdir(name, dir_fd=dir_fd)  # an attachment folder goes with its last file
+                    touched.append(parent.rsplit("/", 1)[0])
         for directory in dict.fromkeys(touched):
-            if directory.is_dir():
-                fsync_dir(directory)
-                os.utime(directory, (self.end, self.end))
+            try:
+                fd = instance.open_dir(directory)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            try:
+                os.fsync(fd)
+                os.utime(fd, (self.end, self.end))
+            finally:
+                os.close(fd)
 
-    def rewrite_in_place(self, path: Path) -> None:
-        """Re-upload an attachment of the same size: a byte range in the middle changes, the size does not."""
-        rng = self.rng
-        size = path.stat().st_size
-        magic = 16  # keep the file type header
-        if size <= magic:
-            return
-        length = min(size - magic, rng.randint(512, 64 << 10))
-        offset = rng.randint(magic, size - length)
-        fd = os.open(path, os.O_WRONLY)
+    def listing(self, directory: str) -> list[str]:
+        """The names in instance directory `directory`."""
+        fd = self.instance.open_dir(directory)
         try:
-            os.pwrite(fd, rng.randbytes(length), offset)
-            os.fsync(fd)
+            return os.listdir(fd)
         finally:
             os.close(fd)
-        ts = self.when()
-        os.utime(path, (ts, ts))
-        self.summary.uploads_modified.append(self.instance.shell_path(path))
+
+    def is_dir(self, directory: str) -> bool:
+        try:
+            os.close(self.instance.open_dir(directory))
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        return True
+
+    def upload_files(self) -> list[str]:
+        """Every regular file under the uploads (instance paths, in the order of their parts); links are
+        neither listed nor followed."""
+        found: list[str] = []
+        pending = [UPLOADS_DIR]
+        while pending:
+            directory = pending.pop()
+            try:
+                fd = self.instance.open_dir(directory)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            try:
+                with os.scandir(fd) as entries:
+                    for entry in entries:
+                        if entry.is_dir(follow_symlinks=False):
+                            pending.append(f"{directory}/{entry.name}")
+                        elif entry.is_file(follow_symlinks=False):
+                            found.append(f"{directory}/{entry.name}")
+            finally:
+                os.close(fd)
+        return sorted(found, key=lambda path: path.split("/"))
+
+    def rewrite_in_place(self, path: str) -> None:
+        """Re-upload an attachment of the same size: a byte range in the middle changes, the size does not."""
+        rng = self.rng
+        fd = self.instance.open_file(path, os.O_WRONLY)
+        try:
+            size = os.fstat(fd).st_size
+            magic = 16  # keep the file type header
+            if size <= magic:
+                return
+            length = min(size - magic, rng.randint(512, 64 << 10))
+            offset = rng.randint(magic, size - length)
+            os.pwrite(fd, rng.randbytes(length), offset)
+            os.fsync(fd)
+            ts = self.when()
+            os.utime(fd, (ts, ts))
+        finally:
+            os.close(fd)
+        self.summary.uploads_modified.append("/" + path)
 
     def table_sample(self) -> list[tuple[int, int, str, list[str]]]:
         """A few tables with their columns, for a data-dictionary style upload."""
@@ -536,8 +580,11 @@ class _Day:
             part.flush(durable=True)
             self.summary.segments_expired += part.expire(end_ms)
             self.summary.segments_rolled += part.rolled
-            part.directory.mkdir(parents=True, exist_ok=True)
-            os.utime(part.directory, (self.end, self.end))
+            fd = self.instance.open_dir(part.directory, create=True)
+            try:
+                os.utime(fd, (self.end, self.end))
+            finally:
+                os.close(fd)
         self.summary.events = len(self.events)
         write_checkpoint(self.instance, parts, self.end)
-        os.utime(self.instance.root / EVENTBUS_DIR, (self.end, self.end))
+        self.instance.set_mtime(EVENTBUS_DIR, self.end)

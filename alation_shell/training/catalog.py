@@ -29,7 +29,6 @@ from pathlib import Path
 from alation_shell.errors import InstanceError, ShellError
 from alation_shell.instance import Instance
 from alation_shell.search_index import build_search_index
-from alation_shell.storage import atomic_write
 from alation_shell.training.clock import START
 
 DEFAULT_SIZE = 4 << 20  # a small catalog: `init` stays well under a second
@@ -408,10 +407,15 @@ def write_file(path: Path, data: bytes, mtime: float) -> None:
     os.utime(path, (mtime, mtime))
 
 
-def open_database(path: Path) -> sqlite3.Connection:
-    """A connection to the catalog database in autocommit mode (callers open their own transactions)."""
-    if not path.is_file():
-        raise CatalogError("no catalog database at /data1/pgsql/rosemeta.db")
+def open_database(instance: Instance) -> sqlite3.Connection:
+    """A connection to the catalog database in autocommit mode (callers open their own transactions), at its
+    real path inside the instance (`Instance.database_path`)."""
+    try:
+        path = instance.database_path(DB_PATH)
+    except (FileNotFoundError, NotADirectoryError):
+        path = None
+    if path is None or not path.is_file():
+        raise CatalogError(f"no catalog database at /{DB_PATH}")
     return sqlite3.connect(path, timeout=30, isolation_level=None)
 
 
@@ -447,11 +451,16 @@ def iter_records(segment: Path) -> Iterator[tuple[int, int, dict]]:
 
 
 class Partition:
-    """One topic partition of the event bus: a directory of segments named after their base offset."""
+    """One topic partition of the event bus: a directory of segments named after their base offset.
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.bases = sorted(int(p.stem) for p in directory.glob("*.log")) if directory.is_dir() else []
+    Every file is opened through the instance's confinement (`Instance.at`): a link in the event bus is never
+    followed out of the instance.
+    """
+
+    def __init__(self, instance: Instance, directory: str) -> None:
+        self.instance = instance
+        self.directory = directory  # relative to the instance root, e.g. data1/eventbus/catalog-events-0
+        self.bases = sorted(int(name[:-4]) for name in self._names() if name.endswith(".log"))
         self.next_offset = 0
         self.first_ts = 0  # of the active (last) segment
         self.size = 0
@@ -463,14 +472,31 @@ class Partition:
         self._index = bytearray()
         self._last_ts = 0
 
-    def _segment(self, base: int, suffix: str) -> Path:
-        return self.directory / f"{base:020d}{suffix}"
+    def _names(self) -> list[str]:
+        try:
+            fd = self.instance.open_dir(self.directory)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        try:
+            return os.listdir(fd)
+        finally:
+            os.close(fd)
+
+    def _segment(self, base: int, suffix: str) -> str:
+        return f"{self.directory}/{base:020d}{suffix}"
+
+    def _read(self, path: str, limit: int = -1) -> bytes:
+        with os.fdopen(self.instance.open_file(path), "rb") as f:
+            return f.read(limit)
 
     def _load_active(self) -> None:
         base = self.bases[-1]
         log, index_path = self._segment(base, ".log"), self._segment(base, ".index")
-        data = log.read_bytes()
-        index = index_path.read_bytes() if index_path.exists() else b""
+        data = self._read(log)
+        try:
+            index = self._read(index_path)
+        except FileNotFoundError:
+            index = b""
         entries = [e for e in INDEX_ENTRY.iter_unpack(index[:len(index) - len(index) % INDEX_ENTRY.size])
                    if e[1] < len(data)]
         self.next_offset = base
@@ -483,11 +509,15 @@ class Partition:
             pos += RECORD_HEADER.size + length + 1
         if pos < len(data):
             # An append cut short left a torn record: drop it, as Kafka's log recovery does.
-            with open(log, "rb+") as f:
-                f.truncate(pos)
+            fd = self.instance.open_file(log, os.O_WRONLY)
+            try:
+                os.ftruncate(fd, pos)
+            finally:
+                os.close(fd)
             data = data[:pos]
             entries = [e for e in entries if e[1] < pos]
-            with open(index_path, "wb") as f:
+            fd = self.instance.open_file(index_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+            with os.fdopen(fd, "wb") as f:
                 f.write(b"".join(INDEX_ENTRY.pack(*e) for e in entries))
         self.size = len(data)
         if data:
@@ -523,16 +553,16 @@ class Partition:
         """Append the buffered records to the active segment; its mtime becomes its last record's time."""
         if not self._log:
             return
-        self.directory.mkdir(parents=True, exist_ok=True)
         base = self.bases[-1]
         for suffix, data in ((".log", self._log), (".index", self._index)):
-            path = self._segment(base, suffix)
-            with open(path, "ab") as f:
+            fd = self.instance.open_file(self._segment(base, suffix), os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+                                         parents=True)
+            with os.fdopen(fd, "ab") as f:
                 f.write(data)
+                f.flush()
                 if durable:
-                    f.flush()
-                    os.fsync(f.fileno())
-            os.utime(path, (self._last_ts / 1000, self._last_ts / 1000))
+                    os.fsync(fd)
+                os.utime(fd, (self._last_ts / 1000, self._last_ts / 1000))
         self._log = bytearray()
         self._index = bytearray()
 
@@ -540,12 +570,15 @@ class Partition:
         """Delete closed segments whose every record is older than the retention; returns how many."""
         expired = 0
         while len(self.bases) > 1:
-            with open(self._segment(self.bases[1], ".log"), "rb") as f:
-                header = f.read(RECORD_HEADER.size)
+            header = self._read(self._segment(self.bases[1], ".log"), RECORD_HEADER.size)
             if len(header) < RECORD_HEADER.size or now_ms - RECORD_HEADER.unpack(header)[1] < RETENTION_MS:
                 break
             for suffix in (".log", ".index"):
-                self._segment(self.bases[0], suffix).unlink(missing_ok=True)
+                with self.instance.at(self._segment(self.bases[0], suffix)) as (dir_fd, name):
+                    try:  # noqa: SIM105 - as the rest of this class, without contextlib
+                        os.unlink(name, dir_fd=dir_fd)
+                    except FileNotFoundError:
+                        pass
             self.bases.pop(0)
             expired += 1
         return expired
@@ -553,9 +586,9 @@ class Partition:
 
 def partitions(instance: Instance) -> dict[str, Partition]:
     """Every topic partition of the event bus, by directory name (`catalog-events-0`, ...)."""
-    root = instance.root / EVENTBUS_DIR
     return {
-        f"{topic}-{p}": Partition(root / f"{topic}-{p}") for topic, count in TOPICS for p in range(count)
+        f"{topic}-{p}": Partition(instance, f"{EVENTBUS_DIR}/{topic}-{p}") for topic, count in TOPICS
+        for p in range(count)
     }
 
 
@@ -563,9 +596,8 @@ def write_checkpoint(instance: Instance, parts: dict[str, Partition], mtime: flo
     """Kafka's `recovery-point-offset-checkpoint`: the next offset of each partition (rewritten, not appended)."""
     lines = ["0", str(len(parts))]
     lines += [f"{name.rsplit('-', 1)[0]} {name.rsplit('-', 1)[1]} {part.next_offset}" for name, part in parts.items()]
-    path = instance.root / EVENTBUS_DIR / "recovery-point-offset-checkpoint"
-    atomic_write(path, ("\n".join(lines) + "\n").encode())
-    os.utime(path, (mtime, mtime))
+    instance.write_file(f"{EVENTBUS_DIR}/recovery-point-offset-checkpoint", ("\n".join(lines) + "\n").encode(),
+                        mtime=mtime)
 
 
 # Seeding ------------------------------------------------------------------------------------------------
