@@ -24,6 +24,7 @@ MAX_SYMLINKS = 40
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _SQLITE_COMPANIONS = ("-journal", "-wal", "-shm")
 BACKUP_LOG = "opt/alation/site/logs/alation_backup.log"
+RESTORE_DIR = "data1/.restore"  # a restore's staging and journal (backup/restore.py)
 
 # The Alation release the emulated server runs (2023.3 is build 17.0.0.49181).
 ALATION_RELEASE = "2023.3"

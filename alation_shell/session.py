@@ -9,7 +9,7 @@ from collections.abc import Callable
 from alation_shell.commands import COMMANDS
 from alation_shell.commands.base import Context, Output, Result
 from alation_shell.errors import ShellError, UsageError
-from alation_shell.instance import Instance
+from alation_shell.instance import RESTORE_DIR, Instance
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -87,7 +87,9 @@ class Session:
     def dispatch(self, ctx: Context, argv: list[str]) -> int:
         """Run `argv` as a command in `ctx` and return its exit status (`ctx.stop` asks to end the session).
 
-        Errors are rendered here, once, as one line `prog: message`; never a traceback.
+        Errors are rendered here, once, as one line `prog: message`; never a traceback. Before a command that
+        touches the instance's data runs, a restore interrupted in another run is finished (one lstat when
+        there is none): every front end comes through here.
         """
         name = argv[0]
         command = COMMANDS.get(name) or COMMANDS.get(os.path.basename(name) if "/" in name else "")
@@ -96,6 +98,10 @@ class Session:
             ctx.err(f"alation-shell: {shown}: command not found (`help` lists the commands)")
             return 127
         try:
+            if command.touches_data and os.path.lexists(self.instance.root / RESTORE_DIR):
+                from alation_shell.backup.actions import finish_interrupted_restore
+
+                finish_interrupted_restore(ctx)
             return command.load()(ctx, argv[1:])
         except UsageError as exc:
             ctx.err(f"{command.name}: {exc.message} (usage: {command.usage})")

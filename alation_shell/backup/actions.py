@@ -19,8 +19,8 @@ from alation_shell.backup.engine import BackupRecord
 from alation_shell.backup.manifest import Manifest
 from alation_shell.backup.records import partner_name, read_manifest, record_from_manifests
 from alation_shell.commands.base import Context
-from alation_shell.errors import ShellError
-from alation_shell.instance import BACKUP_LOG, Instance
+from alation_shell.errors import BackupInProgress, ShellError
+from alation_shell.instance import BACKUP_LOG, RESTORE_DIR, Instance
 from alation_shell.progress import human_bytes
 from alation_shell.training import clock
 
@@ -106,6 +106,27 @@ def run_backup(
             log(f"retention (keep_cycles {keep}): removed {old.kind} backup {old.label}: "
                 + ", ".join(p.name for p in old.files))
     return BackupOutcome(record, removed, notes)
+
+
+def finish_interrupted_restore(ctx: Context) -> None:
+    """Before a command touches the data: complete the swap of a restore that was interrupted during it (or
+    remove the staging of one interrupted before it), under the backup lock, and say so. Nothing if another
+    process holds the lock: a restore that is running has its staging to itself."""
+    instance = ctx.instance
+    try:
+        with engine.BackupLock(instance, "recovery"):
+            swapping = (instance.root / RESTORE_DIR / "journal.json").exists()
+            removed = engine.clean_partials(instance)
+    except BackupInProgress:
+        return
+    if not removed:
+        return
+    if swapping:
+        what = "completed the swap of an interrupted restore: the data is the restored backup's"
+    else:
+        what = "removed the staging of a restore interrupted before its swap: the data is as it was before it"
+    BackupLog(instance)(f"{what} (removed " + ", ".join(engine.shown(instance, p) for p in removed) + ")")
+    ctx.err(f"note: {what}")
 
 
 def backup_all(ctx: Context) -> int:

@@ -27,9 +27,12 @@ _held: dict[tuple[str, int], BackupLock] = {}
 class BackupLock:
     """`with BackupLock(instance, "backup") as lock:`; a second holder gets BackupInProgress."""
 
-    def __init__(self, instance: Instance, phase: str = "backup") -> None:
+    def __init__(self, instance: Instance, phase: str = "backup", *, cleans: bool = True) -> None:
+        """`cleans` False: a holder that does not clean up after a killed run (simulated activity) hands the
+        killed run's record on to the next holder, which does."""
         self.path = instance.root / "data2/backup" / LOCK_NAME
         self.phase = phase
+        self.cleans = cleans
         self.previous: dict = {}  # what the previous holder left in the file
         self.state: dict = {}
         self._fd = -1
@@ -78,6 +81,8 @@ class BackupLock:
         del _held[self._key]
         try:
             self.state["state"] = "done"
+            if not self.cleans and self.previous.get("state") == "running":
+                self.state = self.previous
             self._store()
         finally:
             os.close(self._fd)  # closing the descriptor releases the lock

@@ -4,10 +4,11 @@ Nothing live is touched until every tarball has been read to its end, every memb
 every checksum was verified: the data is unpacked under /data1/.restore/new-<random> while it is checked.
 Then a journal is written and each restored tree (/data1/pgsql, /data1/site_data, /data1/eventbus) is swapped
 in by two renames (live -> /data1/.restore/old, staged -> live) and the old data is removed. A restore killed
-during the swap is completed by the next backup or restore from the journal (`recover_restore`), so the data
-is never left half-restored. An incremental is restored as its full plus its changes: files of the full that
-the incremental keeps are taken from the full's tarball, changed blocks are applied, files it deleted are never
-written, and every resulting file is checked against the incremental's manifest.
+during the swap is completed from the journal (`recover_restore`) before any command touches the data
+(`Session.dispatch`), and by the next backup or restore, so the data is never left half-restored. An
+incremental is restored as its full plus its changes: files of the full that the incremental keeps are taken
+from the full's tarball, changed blocks are applied, files it deleted are never written, and every resulting
+file is checked against the incremental's manifest.
 """
 
 from __future__ import annotations
@@ -34,11 +35,10 @@ from alation_shell.backup.records import (
     shown,
 )
 from alation_shell.errors import CorruptArchive
-from alation_shell.instance import Instance
+from alation_shell.instance import RESTORE_DIR, Instance
 from alation_shell.progress import Progress
 from alation_shell.storage import fsync_dir, read_json, write_json
 
-RESTORE_DIR = "data1/.restore"
 _FS_IOC_GETFLAGS = 0x80086601
 _FS_IOC_SETFLAGS = 0x40086602
 _FS_TOPDIR_FL = 0x00020000  # "the top of a directory hierarchy" (chattr +T)
@@ -68,7 +68,7 @@ def restore_backup(
         where = f" ({shown(instance, Path(os.fsdecode(exc.filename)))})" if exc.filename else ""
         message = f"restore failed: {exc.strerror or exc}{where}"
         if (instance.root / RESTORE_DIR / "journal.json").exists():
-            message += "; the restored data is being swapped in, and the next backup or restore completes that"
+            message += "; the restored data is being swapped in, and the next command completes that"
         else:
             message += "; the current data is untouched"
         log(message)

@@ -14,7 +14,7 @@ from alation_shell.commands.base import CommandFunc
 class Command:
     """A shell command: where its code is, what help shows, and what its arguments complete to."""
 
-    __slots__ = ("name", "target", "summary", "usage", "addition", "completes", "hidden")
+    __slots__ = ("name", "target", "summary", "usage", "addition", "completes", "hidden", "touches_data")
 
     def __init__(
         self,
@@ -26,6 +26,7 @@ class Command:
         addition: bool = False,
         completes: str = "",
         hidden: bool = False,
+        touches_data: bool = True,
     ) -> None:
         self.name = name
         self.target = target
@@ -34,6 +35,7 @@ class Command:
         self.addition = addition  # the emulator's own, not part of the real shell
         self.completes = completes  # kind of argument the completer offers: conf, action, path, ...
         self.hidden = hidden
+        self.touches_data = touches_data  # reads or writes the instance: an interrupted restore is finished first
 
     def load(self) -> CommandFunc:
         module, func = self.target.split(":")
@@ -73,7 +75,7 @@ _TABLE = (
             completes="path"),
     Command("cd", "alation_shell.commands.files:cd", "change the working directory", "cd [PATH]",
             completes="path"),
-    Command("pwd", "alation_shell.commands.files:pwd", "print the working directory", "pwd"),
+    Command("pwd", "alation_shell.commands.files:pwd", "print the working directory", "pwd", touches_data=False),
     Command("cat", "alation_shell.commands.files:cat", "print files", "cat PATH ...", completes="path"),
     Command("tail", "alation_shell.commands.files:tail", "print the last lines of a file",
             "tail [-n N] PATH ...", completes="path"),
@@ -86,13 +88,14 @@ _TABLE = (
             "sim clock | sim advance DURATION | sim backups | sim verify [FILE] | sim reset",
             addition=True, completes="sim"),
     Command("help", "alation_shell.commands.builtins:help_", "list commands, or show one command's help",
-            "help [COMMAND]", addition=True, completes="command"),
+            "help [COMMAND]", addition=True, completes="command", touches_data=False),
     Command("history", "alation_shell.commands.builtins:history", "show the commands typed in this session",
-            "history [N]"),
-    Command("clear", "alation_shell.commands.builtins:clear", "clear the screen", "clear"),
-    Command("exit", "alation_shell.commands.builtins:exit_", "leave the Alation shell", "exit [STATUS]"),
+            "history [N]", touches_data=False),
+    Command("clear", "alation_shell.commands.builtins:clear", "clear the screen", "clear", touches_data=False),
+    Command("exit", "alation_shell.commands.builtins:exit_", "leave the Alation shell", "exit [STATUS]",
+            touches_data=False),
     Command("logout", "alation_shell.commands.builtins:exit_", "leave the Alation shell", "logout",
-            hidden=True),
+            hidden=True, touches_data=False),
 )
 
 COMMANDS: dict[str, Command] = {c.name: c for c in _TABLE}

@@ -103,9 +103,10 @@ def advance(ctx: Context, text: str) -> int:
     notes_given: set[str] = set()
     for when, kind in sorted(events):
         if kind == 0:
-            clock.advance_to(instance, when)
             day = (when - timedelta(days=1)).date()
             summary = simulate_day(instance, day)
+            # Only now: if the activity was refused (a backup or restore running), the next advance runs it.
+            clock.advance_to(instance, when)
             ctx.out(f"{clock.format_time(when)}  activity of {day:%a %Y-%m-%d}: {summary}")
         else:
             outcome = run_backup(ctx, when, trigger="scheduled backup")

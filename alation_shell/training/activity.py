@@ -17,8 +17,8 @@ import random
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
 
+from alation_shell.backup.lock import BackupLock
 from alation_shell.instance import DEFAULT_SEED, Instance
-from alation_shell.storage import locked
 from alation_shell.training.catalog import (
     ARTICLE_TITLES,
     ATTACHMENT_NAMES,
@@ -102,13 +102,14 @@ def simulate_day(instance: Instance, day: date, at: datetime | None = None) -> A
     """Apply one day of catalog activity to `instance` and say what changed.
 
     The day's changes are dated in the ten hours before `at` (default: 18:00 UTC on `day`), rows and file
-    mtimes alike, so `at` should not be later than the virtual clock.
+    mtimes alike, so `at` should not be later than the virtual clock. It holds the backup lock meanwhile, so
+    that it never runs during a backup or a restore (BackupInProgress if one is running).
     """
     end = at if at is not None else datetime(day.year, day.month, day.day, END_OF_DAY, tzinfo=UTC)
     seed = instance.meta.get("seed", DEFAULT_SEED)
     rng = random.Random(f"{seed}:activity:{day.isoformat()}")
     summary = ActivitySummary(day)
-    with locked(instance.var / "activity.lock"):
+    with BackupLock(instance, "day of simulated activity", cleans=False):
         try:
             _Day(instance, rng, end.timestamp(), summary).run(weekend=day.weekday() >= 5)
         except sqlite3.Error as exc:

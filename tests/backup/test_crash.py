@@ -22,6 +22,7 @@ from alation_shell.backup.child import can_fork
 from alation_shell.backup.records import sidecar_path
 from alation_shell.backup.restore import _staging_dir
 from alation_shell.instance import Instance
+from alation_shell.training.activity import simulate_day
 from tests.backup import DB, change_catalog, night, state
 
 # A backup or restore in a child process, so that it can be killed or limited.
@@ -101,7 +102,8 @@ def test_killed_backup_leaves_nothing_that_looks_complete(instance: Instance, de
         assert any("leftover" in line for line in lines)
 
 
-def test_run_killed_between_its_two_renames_is_cleaned_up(instance: Instance) -> None:
+@pytest.mark.parametrize("activity_first", [False, True])
+def test_run_killed_between_its_two_renames_is_cleaned_up(instance: Instance, activity_first: bool) -> None:
     earlier = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
     killed = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(1))
     # The state such a kill leaves: the event-bus tarball renamed, the alation one not yet, the lock file
@@ -112,6 +114,8 @@ def test_run_killed_between_its_two_renames_is_cleaned_up(instance: Instance) ->
     lock.write_text(json.dumps({"pid": 999999, "phase": "backup", "state": "running", "label": killed.label,
                                 "files": [p.name for p in killed.files]}))
     assert engine.list_backups(instance) == [earlier]
+    if activity_first:  # it takes the backup lock too, but cleans nothing: the killed run's record is kept
+        simulate_day(instance, night(1).date())
     removed = engine.clean_partials(instance)
     assert {p.name for p in removed} == {killed.alation_file.name + ".partial", killed.eb_file.name}
     assert finals(instance) == {p.name for p in earlier.files}

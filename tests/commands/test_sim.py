@@ -180,10 +180,25 @@ def test_reset_asks_then_starts_over(shell: Session) -> None:
 
 def test_a_backup_refused_by_the_lock_runs_on_the_next_advance(shell: Session) -> None:
     with backup_lock_held_elsewhere(shell.instance):
+        run(shell, "sim advance 14h")  # to Mon 23:00: no midnight, no backup, nothing that takes the lock
         result = shell.execute("sim advance 1d")
     assert result.exit_code == 1 and "sim: a backup is in progress" in result.stderr
-    assert "activity of Mon 2026-03-02" in result.stdout  # the day before it did happen
-    # The clock stayed at the midnight before the refused backup: the next advance starts with it.
+    # The day's activity takes the backup lock too: it did not run, and the clock stayed before it.
+    assert "activity of Mon" not in result.stdout
+    assert "2026-03-02 Mon 23:00" in run(shell, "sim clock")
+    out = run(shell, "sim advance 1d")
+    assert out.splitlines()[0].startswith("2026-03-03 Tue 00:00  activity of Mon 2026-03-02")
+    assert out.splitlines()[1].startswith("2026-03-03 Tue 01:00  full")
+    assert out.count("activity of Mon") == 1  # that day's activity is run once
+    assert [r[:3] for r in timeline(shell)] == [("2026-03-03", "Tue", "01:00")]
+
+
+def test_a_backup_refused_after_the_days_activity_runs_on_the_next_advance(shell: Session) -> None:
+    run(shell, "sim advance 15h")  # to Tue 00:00: the day's activity done
+    with backup_lock_held_elsewhere(shell.instance):
+        result = shell.execute("sim advance 1d")
+    assert result.exit_code == 1 and "sim: a backup is in progress" in result.stderr
+    # The clock stayed before the refused backup: the next advance starts with it.
     out = run(shell, "sim advance 1d")
     assert out.splitlines()[0].startswith("2026-03-03 Tue 01:00  full")
     assert out.count("activity of Mon") == 0  # that day's activity is not run twice
