@@ -95,7 +95,7 @@ def run_backup(
         backup_taken(instance, plan, record)
         keep = int(registry.get(retention.KEEP_CYCLES))
         try:
-            removed = retention.apply_retention(instance, keep)
+            removed = retention.apply_retention(instance, keep, taken=record)
         except (OSError, ShellError) as exc:
             reason = exc.message if isinstance(exc, ShellError) else (exc.strerror or str(exc))
             notes.append(f"warning: retention could not remove old backups: {reason}")

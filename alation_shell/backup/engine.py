@@ -38,7 +38,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from operator import itemgetter
 from pathlib import Path
 from typing import BinaryIO, TypeVar
@@ -46,7 +46,7 @@ from urllib.parse import quote
 
 from isal import isal_zlib
 
-from alation_shell.backup import child
+from alation_shell.backup import child, ledger
 from alation_shell.backup.archive import COMPRESS_LEVEL, TarballReader, TarballWriter, padding, tar_header
 from alation_shell.backup.archive import workers as _workers
 from alation_shell.backup.lock import BackupLock
@@ -101,6 +101,7 @@ from alation_shell.errors import BackupInProgress, CorruptArchive
 from alation_shell.instance import Instance
 from alation_shell.progress import Progress, human_bytes
 from alation_shell.storage import fsync_dir
+from alation_shell.training import clock
 
 __all__ = [
     "BackupError",
@@ -164,11 +165,19 @@ def create_backup(
                 log(f"removed leftover {shown(instance, path)} of an interrupted run")
             directory = backup_dir(instance)
             directory.mkdir(parents=True, exist_ok=True)
-            label = _free_label(directory, when)
+            label, dated = ledger.next_label(instance, directory, when)
+            if dated > when:
+                # Named after a later minute than `when` (this instance gave `when`'s already): dated at that
+                # minute, and the virtual clock moved on to it, so that name, time and clock agree.
+                clock.advance_to(instance, dated)
+                log(f"label {when:%Y%m%d%H%M} was given already: this backup is {label}, "
+                    f"and the virtual clock moves on to {clock.format_time(dated)} UTC")
             names = tarball_names(label, instance.build_version, kind, fmt)
+            backup_id = secrets.token_hex(8)
+            ledger.claim(instance, label, backup_id, names)
             lock.update(label=label, files=names)
-            run = _BackupRun(instance, directory, label, kind, fmt, when, progress, log)
-            return run.run(names, base, staging)
+            run = _BackupRun(instance, directory, label, kind, fmt, dated, progress, log)
+            return run.run(names, base, staging, backup_id)
     except OSError as exc:  # before anything was written: the lock, the leftovers, the backup directory
         where = f" ({shown(instance, Path(os.fsdecode(exc.filename)))})" if exc.filename else ""
         message = f"backup failed: {_os_reason(exc)}{where}; earlier backups are intact"
@@ -208,7 +217,8 @@ class _BackupRun:
         # the reading starts: the alation tarball then writes the files after it meanwhile.
         self.in_place: Future[bool] = Future()
 
-    def run(self, names: list[str], base_record: BackupRecord | None, staging: str) -> BackupRecord:
+    def run(self, names: list[str], base_record: BackupRecord | None, staging: str, backup_id: str,
+            ) -> BackupRecord:
         started = time.monotonic()
         stage_dir = _staging_dir(self.instance, staging)
         parts = PARTS[self.fmt]
@@ -217,7 +227,6 @@ class _BackupRun:
             self.step = f"emptying the staging directory {shown(self.instance, stage_dir)}"
             _empty_dir(stage_dir)
             self.log(f"emptied staging directory {shown(self.instance, stage_dir)}")
-            backup_id = secrets.token_hex(8)
             scan_started = time.time_ns()
             manifests: list[Manifest] = []
             with ThreadPoolExecutor(1, "stage") as stager, ThreadPoolExecutor(_workers(), "hash") as self.hasher:
@@ -1054,19 +1063,6 @@ def _base_parts(instance: Instance, base: BackupRecord) -> list[FullPart]:
     return parts
 
 
-def _free_label(directory: Path, when: datetime) -> str:
-    """`when` as YYYYMMDDhhmm, or the next minute that no file in `directory` uses yet."""
-    taken = set()
-    for name in os.listdir(directory):
-        name = name.lstrip(".")
-        if len(name) > 12 and name[:12].isdigit() and name[12] == "_":
-            taken.add(name[:12])
-    moment = when.replace(second=0, microsecond=0)
-    while (label := moment.strftime("%Y%m%d%H%M")) in taken:
-        moment += timedelta(minutes=1)
-    return label
-
-
 def _staging_dir(instance: Instance, staging: str) -> Path:
     """The staging directory, created if missing; refused if emptying it could destroy kept data."""
     location = instance.resolve(staging)
@@ -1150,6 +1146,7 @@ def delete_backup(instance: Instance, record: BackupRecord) -> None:
         for path in [*record.files, sidecar_path(record.alation_file), index_path(instance, record.alation_file)]:
             path.unlink(missing_ok=True)
         fsync_dir(record.alation_file.parent)
+        ledger.forget(instance, record)
 
 
 def clean_partials(instance: Instance) -> list[Path]:

@@ -177,7 +177,7 @@ def verify(ctx: Context, path: str | None) -> int:
 
 def reset(ctx: Context) -> int:
     """`sim reset`: remove every backup, reset the clock and the cycle (after YES)."""
-    from alation_shell.backup import engine
+    from alation_shell.backup import engine, ledger
     from alation_shell.backup.actions import BackupLog
 
     ctx.err("WARNING: this removes every backup in /data2/backup and puts the virtual clock back to "
@@ -191,6 +191,7 @@ def reset(ctx: Context) -> int:
         for record in reversed(records):  # incrementals go before the full they need
             engine.delete_backup(instance, record)
         partials = engine.clean_partials(instance)
+        ledger.reset(instance)  # labels start again from the clock, which starts again too
         cycle.reset(instance)
         clock.reset(instance)
         BackupLog(instance)(f"sim reset: removed {len(records)} backups; virtual clock back to the start")
