@@ -1,8 +1,9 @@
 """The backup engine (SPEC §6): take, list, verify, delete and clean up backups; restore is in restore.py.
 
 A backup runs under the BackupLock. It empties the staging directory (/data2/tmp or
-`alation.backup.data_temp_dir`). The catalog database is captured consistently while the catalog changes, in
-one of two ways (the manifest records which):
+`alation.backup.data_temp_dir`). A transaction that a killed writer left in the catalog database is rolled
+back first (`_recover_catalog_journal`). The catalog database is captured consistently while the catalog
+changes, in one of two ways (the manifest records which):
 
 - A full backup stages a copy of it there with SQLite's online backup API (done in a thread while the
   event-bus tarball is written), and so does an incremental of a catalog in WAL mode, where the main file
@@ -163,6 +164,7 @@ def create_backup(
         with BackupLock(instance, "backup") as lock:
             for path in _clean(instance, lock.previous):
                 log(f"removed leftover {shown(instance, path)} of an interrupted run")
+            _recover_catalog_journal(instance, log)
             directory = backup_dir(instance)
             directory.mkdir(parents=True, exist_ok=True)
             label, dated = ledger.next_label(instance, directory, when)
@@ -1061,6 +1063,49 @@ def _base_parts(instance: Instance, base: BackupRecord) -> list[FullPart]:
     if len(parts) != 2 or parts[0].backup_id != parts[1].backup_id:
         raise BackupError(f"the tarballs of full backup {base.label} do not belong together")
     return parts
+
+
+def _recover_catalog_journal(instance: Instance, log: Callable[[str], None]) -> None:
+    """Roll back what a killed writer left in the catalog database, before it is captured (under the lock).
+
+    A writer killed in a transaction leaves its rollback journal beside the database, "hot": the database
+    file may hold half of the transaction, which the journal undoes. SQLite undoes it on the next read through
+    a connection that may write; a read-only one, as the capture uses, fails instead ("attempt to write a
+    readonly database"), and so would every backup. So the database is read once through a read-write
+    connection here. A journal a live writer is using (it holds its lock) is left alone by SQLite.
+    """
+    live = instance.root / CATALOG_DB
+    journal = live.with_name(live.name + "-journal")
+    if not _journal_has_header(journal) or os.path.islink(live) or not os.path.isfile(live):
+        return
+    try:
+        con = sqlite3.connect(f"file:{quote(str(live))}?mode=rw", uri=True, timeout=30, isolation_level=None)
+        try:
+            con.execute("SELECT count(*) FROM sqlite_master").fetchall()
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        message = (f"backup failed: the catalog database {shown(instance, live)} has a rollback journal left by a "
+                   f"writer that was killed, and it could not be rolled back: {exc}; earlier backups are intact")
+        log(message)
+        raise BackupError(message) from None
+    if not _journal_has_header(journal):
+        log(f"recovered the catalog database {shown(instance, live)}: a writer killed in a transaction had left "
+            f"its rollback journal {shown(instance, journal)}; the unfinished transaction was rolled back")
+
+
+def _journal_has_header(journal: Path) -> bool:
+    """Whether a rollback journal is there and not finished: SQLite deletes it, truncates it or zeroes its
+    header once its transaction is committed or rolled back, and takes one whose first byte is not zero as
+    one to roll back (if no writer holds the database)."""
+    try:
+        fd = os.open(journal, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        return os.pread(fd, 1, 0) not in (b"", b"\0")
+    finally:
+        os.close(fd)
 
 
 def _staging_dir(instance: Instance, staging: str) -> Path:
