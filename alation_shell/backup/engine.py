@@ -1,9 +1,10 @@
 """The backup engine (SPEC §6): take, list, verify, delete and clean up backups; restore is in restore.py.
 
-A backup runs under the BackupLock. It empties the staging directory (/data2/tmp or
-`alation.backup.data_temp_dir`). A transaction that a killed writer left in the catalog database is rolled
-back first (`_recover_catalog_journal`). The catalog database is captured consistently while the catalog
-changes, in one of two ways (the manifest records which):
+A backup runs under the BackupLock. It stages in a directory of its own inside the staging directory
+(/data2/tmp or `alation.backup.data_temp_dir`, which must lie inside /data2), removed at the end; nothing
+else in the staging directory is touched. A transaction that a killed writer left in the catalog database
+is rolled back first (`_recover_catalog_journal`). The catalog database is captured consistently while the
+catalog changes, in one of two ways (the manifest records which):
 
 - A full backup stages a copy of it there with SQLite's online backup API (done in a thread while the
   event-bus tarball is written), and so does an incremental of a catalog in WAL mode, where the main file
@@ -17,7 +18,7 @@ changes, in one of two ways (the manifest records which):
 Each tarball is written as `<name>.partial` beside its final name, fsynced, and renamed: the event-bus tarball
 first and the alation tarball last, so a backup is visible only once all of it is complete. An error or an
 interruption removes what this run wrote; a killed run's leftovers are removed by the next one
-(`clean_partials`). The staging directory's contents are removed at the end; the directory is kept.
+(`clean_partials`; its staging directory, by the next backup).
 
 Incrementals are taken against the last full backup given as `base` (never against an incremental): the rule
 for what counts as changed is in manifest.py. The full's manifests are loaded from its base index (records.py)
@@ -29,6 +30,7 @@ from __future__ import annotations
 import errno
 import mmap
 import os
+import re
 import secrets
 import shutil
 import sqlite3
@@ -124,8 +126,10 @@ READ_SIZE = PIECE_BLOCKS * BLOCK_SIZE  # 1 MiB reads, whole blocks: a piece
 AHEAD = 4  # pieces of a file hashed on the pool ahead of the one being stored
 SPOOL_BYTES = 64 << 20  # an incremental's changed blocks of one file kept in memory up to this much
 STAGED_DB = "rosemeta.db"
-# Staging is emptied: it must not be, contain or lie inside anything the instance keeps.
-PROTECTED = ("data1", "data2/backup", "etc", "var", "opt")
+# Staging lies inside /data2 (as the parameter catalog says of alation.backup.data_temp_dir), outside the backups.
+STAGING_ROOT = "data2"
+PROTECTED = (("data2", "backup"),)
+RUN_DIR = re.compile(r"alation-backup-\d{12}-[0-9a-f]{12}")  # a run's own directory in staging
 # The live database's companions: the staged copy already holds their committed content.
 DB_COMPANIONS = ("rosemeta.db-wal", "rosemeta.db-shm", "rosemeta.db-journal")
 PARTS = {"v2": ("alation", "eb"), "v1": ("all",)}
@@ -165,6 +169,7 @@ def create_backup(
             for path in _clean(instance, lock.previous):
                 log(f"removed leftover {shown(instance, path)} of an interrupted run")
             _recover_catalog_journal(instance, log)
+            staging_dir = _staging_location(instance, staging)
             directory = backup_dir(instance)
             directory.mkdir(parents=True, exist_ok=True)
             label, dated = ledger.next_label(instance, directory, when)
@@ -179,7 +184,7 @@ def create_backup(
             ledger.claim(instance, label, backup_id, names)
             lock.update(label=label, files=names)
             run = _BackupRun(instance, directory, label, kind, fmt, dated, progress, log)
-            return run.run(names, base, staging, backup_id)
+            return run.run(names, base, staging_dir, backup_id)
     except OSError as exc:  # before anything was written: the lock, the leftovers, the backup directory
         where = f" ({shown(instance, Path(os.fsdecode(exc.filename)))})" if exc.filename else ""
         message = f"backup failed: {_os_reason(exc)}{where}; earlier backups are intact"
@@ -219,16 +224,15 @@ class _BackupRun:
         # the reading starts: the alation tarball then writes the files after it meanwhile.
         self.in_place: Future[bool] = Future()
 
-    def run(self, names: list[str], base_record: BackupRecord | None, staging: str, backup_id: str,
+    def run(self, names: list[str], base_record: BackupRecord | None, staging: Path, backup_id: str,
             ) -> BackupRecord:
         started = time.monotonic()
-        stage_dir = _staging_dir(self.instance, staging)
         parts = PARTS[self.fmt]
         self.log(f"backup {self.label} ({self.kind}, Backup {self.fmt.upper()}) started")
+        self.step = f"creating a staging directory in {shown(self.instance, staging)}"
+        stage_dir = _staging_dir(self.instance, staging, self.label, self.log)
+        self.log(f"staging in {shown(self.instance, stage_dir)}")
         try:
-            self.step = f"emptying the staging directory {shown(self.instance, stage_dir)}"
-            _empty_dir(stage_dir)
-            self.log(f"emptied staging directory {shown(self.instance, stage_dir)}")
             scan_started = time.time_ns()
             manifests: list[Manifest] = []
             with ThreadPoolExecutor(1, "stage") as stager, ThreadPoolExecutor(_workers(), "hash") as self.hasher:
@@ -262,9 +266,9 @@ class _BackupRun:
             raise
         finally:
             try:
-                _empty_dir(stage_dir)
-            except OSError as exc:
-                self.log(f"could not empty staging directory {shown(self.instance, stage_dir)}: {_os_reason(exc)}")
+                shutil.rmtree(stage_dir)
+            except OSError as exc:  # (the next run removes it)
+                self.log(f"could not remove staging directory {shown(self.instance, stage_dir)}: {_os_reason(exc)}")
         record = record_from_manifests(files, manifests)
         try:
             write_sidecar(record)
@@ -1108,28 +1112,38 @@ def _journal_has_header(journal: Path) -> bool:
         os.close(fd)
 
 
-def _staging_dir(instance: Instance, staging: str) -> Path:
-    """The staging directory, created if missing; refused if emptying it could destroy kept data."""
+def _staging_location(instance: Instance, staging: str) -> Path:
+    """Where the staging directory `staging` is; refused unless it lies inside /data2, outside /data2/backup."""
     location = instance.resolve(staging)
     parts = location.real.relative_to(instance.root).parts
+    shown_as = staging if location.shell == staging else f"{staging} (that is, {location.shell})"
+    if len(parts) < 2 or parts[0] != STAGING_ROOT:
+        raise BackupError(
+            f"alation.backup.data_temp_dir is {shown_as}, which is not inside /{STAGING_ROOT}: a backup stages "
+            f"its files inside /{STAGING_ROOT} only (`alation_conf alation.backup.data_temp_dir -s /data2/tmp`)"
+        )
     for keep in PROTECTED:
-        kept = tuple(keep.split("/"))
-        if parts[: len(kept)] == kept or kept[: len(parts)] == parts:
+        if parts[: len(keep)] == keep:
             raise BackupError(
-                f"staging directory {location.shell} overlaps /{keep}, which a backup must not empty; "
-                "set alation.backup.data_temp_dir to a directory of its own"
+                f"alation.backup.data_temp_dir is {shown_as}, which lies in /{'/'.join(keep)}, where backups are "
+                "kept: set it to a directory of its own (`alation_conf alation.backup.data_temp_dir -s /data2/tmp`)"
             )
-    location.real.mkdir(parents=True, exist_ok=True)
     return location.real
 
 
-def _empty_dir(directory: Path) -> None:
-    with os.scandir(directory) as listing:
-        for item in listing:
-            if item.is_dir(follow_symlinks=False):
-                shutil.rmtree(item.path)
-            else:
-                os.unlink(item.path)
+def _staging_dir(instance: Instance, staging: Path, label: str, log: Callable[[str], None]) -> Path:
+    """A new directory of this run's own in the staging directory `staging` (created if missing), after
+    removing the ones of runs that were killed. Only such run directories are ever removed: whatever else
+    is in `staging` stays."""
+    staging.mkdir(parents=True, exist_ok=True)
+    with os.scandir(staging) as listing:
+        leftovers = [i.path for i in listing if RUN_DIR.fullmatch(i.name) and i.is_dir(follow_symlinks=False)]
+    for path in leftovers:
+        shutil.rmtree(path)
+        log(f"removed leftover {shown(instance, Path(path))} of an interrupted run")
+    own = staging / f"alation-backup-{label}-{secrets.token_hex(6)}"
+    own.mkdir(0o700)
+    return own
 
 
 def _os_reason(exc: OSError) -> str:
