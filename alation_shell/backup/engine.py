@@ -52,7 +52,7 @@ from isal import isal_zlib
 from alation_shell.backup import child, ledger
 from alation_shell.backup.archive import COMPRESS_LEVEL, TarballReader, TarballWriter, padding, tar_header
 from alation_shell.backup.archive import workers as _workers
-from alation_shell.backup.lock import BackupLock
+from alation_shell.backup.lock import LOCK_NAME, BackupLock
 from alation_shell.backup.manifest import (
     BLOCK_SIZE,
     CATALOG_DB,
@@ -126,6 +126,7 @@ READ_SIZE = PIECE_BLOCKS * BLOCK_SIZE  # 1 MiB reads, whole blocks: a piece
 AHEAD = 4  # pieces of a file hashed on the pool ahead of the one being stored
 SPOOL_BYTES = 64 << 20  # an incremental's changed blocks of one file kept in memory up to this much
 STAGED_DB = "rosemeta.db"
+LOCK_SHOWN = f"/data2/backup/{LOCK_NAME}"
 # Staging lies inside /data2 (as the parameter catalog says of alation.backup.data_temp_dir), outside the backups.
 STAGING_ROOT = "data2"
 PROTECTED = (("data2", "backup"),)
@@ -164,14 +165,19 @@ def create_backup(
     if kind == "full" and base is not None:
         raise BackupError("a full backup is not based on another backup")
     when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    step = f"taking the backup lock {LOCK_SHOWN}"
     try:
         with BackupLock(instance, "backup") as lock:
+            step = "removing what an interrupted run left"
             for path in _clean(instance, lock.previous):
                 log(f"removed leftover {shown(instance, path)} of an interrupted run")
+            step = f"recovering the catalog database /{CATALOG_DB}"
             _recover_catalog_journal(instance, log)
             staging_dir = _staging_location(instance, staging)
             directory = backup_dir(instance)
+            step = f"creating {shown(instance, directory)}"
             directory.mkdir(parents=True, exist_ok=True)
+            step = "naming the backup"
             label, dated = ledger.next_label(instance, directory, when)
             if dated > when:
                 # Named after a later minute than `when` (this instance gave `when`'s already): dated at that
@@ -185,11 +191,26 @@ def create_backup(
             lock.update(label=label, files=names)
             run = _BackupRun(instance, directory, label, kind, fmt, dated, progress, log)
             return run.run(names, base, staging_dir, backup_id)
-    except OSError as exc:  # before anything was written: the lock, the leftovers, the backup directory
-        where = f" ({shown(instance, Path(os.fsdecode(exc.filename)))})" if exc.filename else ""
-        message = f"backup failed: {_os_reason(exc)}{where}; earlier backups are intact"
+    except OSError as exc:  # before anything was written: the lock, the leftovers, the ledger
+        message = failure_message(instance, step, exc)
         log(message)
         raise BackupError(message) from None
+
+
+def failure_message(instance: Instance, step: str, exc: OSError) -> str:
+    """`backup failed while <step>: <reason> (<file>); no backup was written` (and that earlier backups are
+    intact, if there are any), for a backup that failed with `exc` and left nothing."""
+    where = f" ({shown(instance, Path(os.fsdecode(exc.filename)))})" if exc.filename else ""
+    return f"backup failed while {step}: {_os_reason(exc)}{where}; {_nothing_written(instance)}"
+
+
+def _nothing_written(instance: Instance) -> str:
+    """How the message of a failed backup ends: no backup was written, earlier ones (if any) are intact."""
+    try:
+        earlier = any(NAME.fullmatch(name) for name in os.listdir(backup_dir(instance)))
+    except OSError:
+        earlier = False
+    return "no backup was written; earlier backups are intact" if earlier else "no backup was written"
 
 
 class _BackupRun:
@@ -229,10 +250,11 @@ class _BackupRun:
         started = time.monotonic()
         parts = PARTS[self.fmt]
         self.log(f"backup {self.label} ({self.kind}, Backup {self.fmt.upper()}) started")
-        self.step = f"creating a staging directory in {shown(self.instance, staging)}"
-        stage_dir = _staging_dir(self.instance, staging, self.label, self.log)
-        self.log(f"staging in {shown(self.instance, stage_dir)}")
+        stage_dir: Path | None = None
         try:
+            self.step = f"creating a staging directory in {shown(self.instance, staging)}"
+            stage_dir = _staging_dir(self.instance, staging, self.label, self.log)
+            self.log(f"staging in {shown(self.instance, stage_dir)}")
             scan_started = time.time_ns()
             manifests: list[Manifest] = []
             with ThreadPoolExecutor(1, "stage") as stager, ThreadPoolExecutor(_workers(), "hash") as self.hasher:
@@ -262,11 +284,16 @@ class _BackupRun:
         except BaseException as exc:
             self._discard()
             if isinstance(exc, OSError):
-                raise BackupError(self._failure(_os_reason(exc), exc.filename)) from None
+                message = failure_message(self.instance, self.step, exc)
+                self.log(message)
+                raise BackupError(message) from None
+            if isinstance(exc, BackupError):
+                self.log(exc.message)
             raise
         finally:
             try:
-                shutil.rmtree(stage_dir)
+                if stage_dir is not None:
+                    shutil.rmtree(stage_dir)
             except OSError as exc:  # (the next run removes it)
                 self.log(f"could not remove staging directory {shown(self.instance, stage_dir)}: {_os_reason(exc)}")
         record = record_from_manifests(files, manifests)
@@ -285,12 +312,6 @@ class _BackupRun:
             f"({human_bytes(record.size)}, {time.monotonic() - started:.1f} s)"
         )
         return record
-
-    def _failure(self, reason: str, filename: object) -> str:
-        where = f" ({shown(self.instance, Path(os.fsdecode(filename)))})" if filename else ""
-        message = f"backup failed while {self.step}: {reason}{where}; earlier backups are intact"
-        self.log(message)
-        return message
 
     def _discard(self) -> None:
         for path in self.written:
@@ -376,9 +397,9 @@ class _BackupRun:
         except (sqlite3.Error, OSError) as exc:
             if packed is not None:
                 packed.close()
-            reason = _os_reason(exc) if isinstance(exc, OSError) else str(exc)
+            reason = _os_reason(exc) if isinstance(exc, OSError) else _sqlite_reason(exc)
             raise BackupError(f"backup failed while reading the catalog database {shown(self.instance, live)}: "
-                              f"{reason}; earlier backups are intact") from None
+                              f"{reason}; {_nothing_written(self.instance)}") from None
         except BaseException:
             if packed is not None:
                 packed.close()
@@ -415,9 +436,9 @@ class _BackupRun:
                 source.close()
             size = staged.stat().st_size
         except (sqlite3.Error, OSError) as exc:
-            reason = _os_reason(exc) if isinstance(exc, OSError) else str(exc)
-            message = f"backup failed while staging the catalog database {shown(self.instance, live)}: {reason}"
-            raise BackupError(f"{message}; earlier backups are intact") from None
+            reason = _os_reason(exc) if isinstance(exc, OSError) else _sqlite_reason(exc)
+            where = f"staging the catalog database {shown(self.instance, live)} in {shown(self.instance, stage_dir)}"
+            raise BackupError(f"backup failed while {where}: {reason}; {_nothing_written(self.instance)}") from None
         self.log(
             f"staged the catalog database {shown(self.instance, live)} in {shown(self.instance, stage_dir)} "
             f"with the SQLite online backup API ({human_bytes(size)})"
@@ -1090,7 +1111,8 @@ def _recover_catalog_journal(instance: Instance, log: Callable[[str], None]) -> 
             con.close()
     except sqlite3.Error as exc:
         message = (f"backup failed: the catalog database {shown(instance, live)} has a rollback journal left by a "
-                   f"writer that was killed, and it could not be rolled back: {exc}; earlier backups are intact")
+                   f"writer that was killed, and it could not be rolled back: {_sqlite_reason(exc)}; "
+                   f"{_nothing_written(instance)}")
         log(message)
         raise BackupError(message) from None
     if not _journal_has_header(journal):
@@ -1144,6 +1166,12 @@ def _staging_dir(instance: Instance, staging: Path, label: str, log: Callable[[s
     own = staging / f"alation-backup-{label}-{secrets.token_hex(6)}"
     own.mkdir(0o700)
     return own
+
+
+def _sqlite_reason(exc: sqlite3.Error) -> str:
+    if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+        return "no space left on device"  # (SQLite says "database or disk is full")
+    return str(exc)
 
 
 def _os_reason(exc: OSError) -> str:
