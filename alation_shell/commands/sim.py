@@ -187,11 +187,13 @@ def reset(ctx: Context) -> int:
         raise Aborted("answer was not YES; aborted, nothing was changed")
     instance = ctx.instance
     with engine.BackupLock(instance, "reset"):
+        # A new ledger first (even if the old one is damaged): labels start again from the clock, which
+        # starts again too.
+        ledger.reset(instance)
         records = engine.list_backups(instance)
         for record in reversed(records):  # incrementals go before the full they need
             engine.delete_backup(instance, record)
         partials = engine.clean_partials(instance)
-        ledger.reset(instance)  # labels start again from the clock, which starts again too
         cycle.reset(instance)
         clock.reset(instance)
         BackupLog(instance)(f"sim reset: removed {len(records)} backups; virtual clock back to the start")

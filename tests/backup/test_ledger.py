@@ -159,6 +159,10 @@ def test_a_damaged_ledger_is_reported_and_left_alone(shell: Session) -> None:
                              "is. Remove it to start a new ledger (backups already in /data2/backup are then kept, "
                              "never removed by retention)\n")
     assert path.read_text() == '{"last_label": 12'
+    # `sim reset`, which removes every backup, starts a new one.
+    assert Session(shell.instance, ask=lambda prompt: "YES").execute("sim reset").ok
+    stand_still(shell.instance)
+    assert not path.exists() and backup_all(shell)[0] == "202603020900"
 
 
 class Rec:
