@@ -18,6 +18,7 @@ from alation_shell.backup.cycle import INCR_BACKUP, BackupCycle, backup_taken
 from alation_shell.backup.engine import BackupRecord
 from alation_shell.backup.manifest import Manifest
 from alation_shell.backup.records import partner_name, read_manifest, record_from_manifests
+from alation_shell.backup.restore import check_room
 from alation_shell.commands.base import Context
 from alation_shell.errors import BackupInProgress, ShellError
 from alation_shell.instance import BACKUP_LOG, RESTORE_DIR, Instance
@@ -41,15 +42,21 @@ class BackupLog:
     def __init__(self, instance: Instance, at: datetime | None = None) -> None:
         self.instance = instance
         self.at = at  # a scheduled backup's lines carry its due time
+        self.lost: str | None = None  # why lines could not be written, once that happened
 
     def __call__(self, message: str) -> None:
         when = self.at if self.at is not None else clock.now(self.instance)
         stamp = when.strftime("%Y-%m-%d %H:%M:%S UTC")
-        # One write of whole lines in append mode: concurrent writers never interleave within a line. Opened
-        # through the instance's confinement: a link put in place of the log is not followed out of it.
-        fd = self.instance.open_file(BACKUP_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, parents=True)
-        with open(fd, "a", encoding="utf-8") as f:
-            f.write("".join(f"{stamp}  {line}\n" for line in message.splitlines()))
+        try:
+            # One write of whole lines in append mode: concurrent writers never interleave within a line.
+            # Opened through the instance's confinement: a link put in place of the log is not followed out.
+            fd = self.instance.open_file(BACKUP_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, parents=True)
+            with open(fd, "a", encoding="utf-8") as f:
+                f.write("".join(f"{stamp}  {line}\n" for line in message.splitlines()))
+        except OSError as exc:
+            # A log that cannot be written (a full disk) must not hide what the backup says on stderr.
+            if self.lost is None:
+                self.lost = f"warning: could not write to /{BACKUP_LOG}: {exc.strerror or exc}"
 
 
 class BackupOutcome:
@@ -80,31 +87,49 @@ def run_backup(
             milestone(line)
 
     notes: list[str] = []
-    with engine.BackupLock(instance, "backup"):
-        for path in engine.clean_partials(instance):
-            log(f"removed leftover {engine.shown(instance, path)} of an interrupted run")
-        plan = BackupCycle.plan(instance, registry)
-        log(f"{trigger}: {plan.kind} backup ({plan.reason})")
-        if plan.fmt == "v1" and registry.get(INCR_BACKUP):
-            notes.append("note: incremental backups need Backup V2 (alation.backup.use_backup_v2 is False): "
-                         "a full Backup V1 backup was taken")
-            file_log(notes[-1])
-        record = engine.create_backup(
-            instance, kind=plan.kind, base=plan.base, fmt=plan.fmt, when=when,
-            progress=ctx.progress, log=log, staging=str(registry.get(STAGING)),
-        )
-        backup_taken(instance, plan, record)
-        keep = int(registry.get(retention.KEEP_CYCLES))
-        try:
-            removed = retention.apply_retention(instance, keep)
-        except (OSError, ShellError) as exc:
-            reason = exc.message if isinstance(exc, ShellError) else (exc.strerror or str(exc))
-            notes.append(f"warning: retention could not remove old backups: {reason}")
-            file_log(notes[-1])
-            removed = []
-        for old in removed:
-            log(f"retention (keep_cycles {keep}): removed {old.kind} backup {old.label}: "
-                + ", ".join(p.name for p in old.files))
+    record: BackupRecord | None = None
+    step = f"taking the backup lock {engine.LOCK_SHOWN}"
+    try:
+        with engine.BackupLock(instance, "backup"):
+            step = "removing what an interrupted run left"
+            for path in engine.clean_partials(instance):
+                log(f"removed leftover {engine.shown(instance, path)} of an interrupted run")
+            step = "deciding the next backup"
+            plan = BackupCycle.plan(instance, registry)
+            log(f"{trigger}: {plan.kind} backup ({plan.reason})")
+            if plan.fmt == "v1" and registry.get(INCR_BACKUP):
+                notes.append("note: incremental backups need Backup V2 (alation.backup.use_backup_v2 is False): "
+                             "a full Backup V1 backup was taken")
+                file_log(notes[-1])
+            record = engine.create_backup(
+                instance, kind=plan.kind, base=plan.base, fmt=plan.fmt, when=when,
+                progress=ctx.progress, log=log, staging=str(registry.get(STAGING)),
+            )
+            try:
+                backup_taken(instance, plan, record)
+            except OSError as exc:  # the backup is complete; the cycle's mark stays: the next backup is full
+                notes.append(f"warning: could not record that the new cycle has its full: {exc.strerror or exc}")
+                file_log(notes[-1])
+            keep = int(registry.get(retention.KEEP_CYCLES))
+            try:
+                removed = retention.apply_retention(instance, keep, taken=record)
+            except (OSError, ShellError) as exc:
+                reason = exc.message if isinstance(exc, ShellError) else (exc.strerror or str(exc))
+                notes.append(f"warning: retention could not remove old backups: {reason}")
+                file_log(notes[-1])
+                removed = []
+            for old in removed:
+                log(f"retention (keep_cycles {keep}): removed {old.kind} backup {old.label}: "
+                    + ", ".join(p.name for p in old.files))
+    except OSError as exc:
+        if record is not None:
+            raise
+        # Before the backup was written (create_backup reports its own failures, as BackupError).
+        message = engine.failure_message(instance, step, exc)
+        file_log(message)
+        raise engine.BackupError(message) from None
+    if file_log.lost is not None:
+        notes.append(file_log.lost)
     return BackupOutcome(record, removed, notes)
 
 
@@ -133,7 +158,12 @@ def backup_all(ctx: Context) -> int:
     """`alation_action backup_all`: take the next backup of the cycle now (virtual time)."""
     # On a pipe every step prints as it happens; on a terminal progress bars show it instead.
     milestone = None if ctx.interactive else (lambda line: ctx.out(f"  {line}"))
-    outcome = run_backup(ctx, clock.now(ctx.instance), trigger="alation_action backup_all", milestone=milestone)
+    try:
+        now = clock.now(ctx.instance)
+    except OSError as exc:  # (the clock's state is written on first use)
+        step = "starting the virtual clock in /var/clock.json"
+        raise engine.BackupError(engine.failure_message(ctx.instance, step, exc)) from None
+    outcome = run_backup(ctx, now, trigger="alation_action backup_all", milestone=milestone)
     for note in outcome.notes:
         ctx.err(note)
     record = outcome.record
@@ -180,6 +210,7 @@ def destructive_restore_all(ctx: Context) -> int:
             _check_pairing(ctx, alation_file, eb_file, first)
             files = [alation_file] if eb_file is None else [alation_file, eb_file]
             record = record_from_manifests(files, [first, *(read_manifest(path) for path in files[1:])])
+            check_room(instance, alation_file, eb_file)  # before reading it all, and before asking
             problems = engine.verify_backup(instance, record, progress=ctx.progress)
         except engine.CorruptArchive as exc:
             problems = [exc.message]

@@ -2,7 +2,8 @@
 
 With `alation.backup_v2.incr_backup = True` and `incr_backup_versions = N`, a cycle is one full backup and
 then N incrementals, each based on the cycle's full (never on the previous incremental), then a new full.
-The position in the cycle is derived from the backups in /data2/backup; the only state kept
+The position in the cycle is derived from the backups in /data2/backup that this instance wrote (its
+ledger, ledger.py, says which, and in what order they were taken); the only state kept
 (`var/backup_cycle.json`) is the mark "a new cycle starts", set when an incremental setting changes and
 cleared by the next full backup.
 """
@@ -77,7 +78,10 @@ class BackupCycle:
     def plan(
         cls, instance: Instance, registry: Registry, records: list[BackupRecord] | None = None
     ) -> BackupCycle:
-        """Decide the next backup from the settings and the backups on disk (`records`, oldest first)."""
+        """Decide the next backup from the settings and the backups on disk (`records`, oldest first).
+
+        Only backups this instance wrote count, in the order they were taken (ledger.py): an incremental is
+        never based on a full copied in from elsewhere."""
         mark = _new_cycle_mark(instance)
         if not registry.get(USE_V2):
             return cls("full", None, "v1", "Backup V1 takes full backups only", mark=mark)
@@ -93,6 +97,9 @@ class BackupCycle:
             from alation_shell.backup.engine import list_backups
 
             records = list_backups(instance)
+        from alation_shell.backup.ledger import own_backups
+
+        records = own_backups(instance, records)
         fulls = [r for r in records if r.format == "v2" and r.kind == "full"]
         if not fulls:
             return cls("full", None, "v2", "no full backup to build on yet", versions=versions)

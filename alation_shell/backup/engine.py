@@ -1,8 +1,10 @@
 """The backup engine (SPEC §6): take, list, verify, delete and clean up backups; restore is in restore.py.
 
-A backup runs under the BackupLock. It empties the staging directory (/data2/tmp or
-`alation.backup.data_temp_dir`). The catalog database is captured consistently while the catalog changes, in
-one of two ways (the manifest records which):
+A backup runs under the BackupLock. It stages in a directory of its own inside the staging directory
+(/data2/tmp or `alation.backup.data_temp_dir`, which must lie inside /data2), removed at the end; nothing
+else in the staging directory is touched. A transaction that a killed writer left in the catalog database
+is rolled back first (`_recover_catalog_journal`). The catalog database is captured consistently while the
+catalog changes, in one of two ways (the manifest records which):
 
 - A full backup stages a copy of it there with SQLite's online backup API (done in a thread while the
   event-bus tarball is written), and so does an incremental of a catalog in WAL mode, where the main file
@@ -16,7 +18,7 @@ one of two ways (the manifest records which):
 Each tarball is written as `<name>.partial` beside its final name, fsynced, and renamed: the event-bus tarball
 first and the alation tarball last, so a backup is visible only once all of it is complete. An error or an
 interruption removes what this run wrote; a killed run's leftovers are removed by the next one
-(`clean_partials`). The staging directory's contents are removed at the end; the directory is kept.
+(`clean_partials`; its staging directory, by the next backup).
 
 Incrementals are taken against the last full backup given as `base` (never against an incremental): the rule
 for what counts as changed is in manifest.py. The full's manifests are loaded from its base index (records.py)
@@ -28,6 +30,7 @@ from __future__ import annotations
 import errno
 import mmap
 import os
+import re
 import secrets
 import shutil
 import sqlite3
@@ -38,7 +41,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from operator import itemgetter
 from pathlib import Path
 from typing import BinaryIO, TypeVar
@@ -46,10 +49,10 @@ from urllib.parse import quote
 
 from isal import isal_zlib
 
-from alation_shell.backup import child
+from alation_shell.backup import child, ledger
 from alation_shell.backup.archive import COMPRESS_LEVEL, TarballReader, TarballWriter, padding, tar_header
 from alation_shell.backup.archive import workers as _workers
-from alation_shell.backup.lock import BackupLock
+from alation_shell.backup.lock import LOCK_NAME, BackupLock
 from alation_shell.backup.manifest import (
     BLOCK_SIZE,
     CATALOG_DB,
@@ -103,6 +106,7 @@ from alation_shell.errors import BackupInProgress, CorruptArchive
 from alation_shell.instance import Instance
 from alation_shell.progress import Progress, human_bytes
 from alation_shell.storage import fsync_dir
+from alation_shell.training import clock
 
 __all__ = [
     "BackupError",
@@ -124,8 +128,11 @@ READ_SIZE = PIECE_BLOCKS * BLOCK_SIZE  # 1 MiB reads, whole blocks: a piece
 AHEAD = 4  # pieces of a file hashed on the pool ahead of the one being stored
 SPOOL_BYTES = 64 << 20  # an incremental's changed blocks of one file kept in memory up to this much
 STAGED_DB = "rosemeta.db"
-# Staging is emptied: it must not be, contain or lie inside anything the instance keeps.
-PROTECTED = ("data1", "data2/backup", "etc", "var", "opt")
+LOCK_SHOWN = f"/data2/backup/{LOCK_NAME}"
+# Staging lies inside /data2 (as the parameter catalog says of alation.backup.data_temp_dir), outside the backups.
+STAGING_ROOT = "data2"
+PROTECTED = (("data2", "backup"),)
+RUN_DIR = re.compile(r"alation-backup-\d{12}-[0-9a-f]{12}")  # a run's own directory in staging
 # The live database's companions: the staged copy already holds their committed content.
 DB_COMPANIONS = ("rosemeta.db-wal", "rosemeta.db-shm", "rosemeta.db-journal")
 PARTS = {"v2": ("alation", "eb"), "v1": ("all",)}
@@ -160,22 +167,52 @@ def create_backup(
     if kind == "full" and base is not None:
         raise BackupError("a full backup is not based on another backup")
     when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    step = f"taking the backup lock {LOCK_SHOWN}"
     try:
         with BackupLock(instance, "backup") as lock:
+            step = "removing what an interrupted run left"
             for path in _clean(instance, lock.previous):
                 log(f"removed leftover {shown(instance, path)} of an interrupted run")
+            step = f"recovering the catalog database /{CATALOG_DB}"
+            _recover_catalog_journal(instance, log)
+            staging_dir = _staging_location(instance, staging)
             directory = backup_dir(instance)
+            step = f"creating {shown(instance, directory)}"
             directory.mkdir(parents=True, exist_ok=True)
-            label = _free_label(directory, when)
+            step = "naming the backup"
+            label, dated = ledger.next_label(instance, directory, when)
+            if dated > when:
+                # Named after a later minute than `when` (this instance gave `when`'s already): dated at that
+                # minute, and the virtual clock moved on to it, so that name, time and clock agree.
+                clock.advance_to(instance, dated)
+                log(f"label {when:%Y%m%d%H%M} was given already: this backup is {label}, "
+                    f"and the virtual clock moves on to {clock.format_time(dated)} UTC")
             names = tarball_names(label, instance.build_version, kind, fmt)
+            backup_id = secrets.token_hex(8)
+            ledger.claim(instance, label, backup_id, names)
             lock.update(label=label, files=names)
-            run = _BackupRun(instance, directory, label, kind, fmt, when, progress, log)
-            return run.run(names, base, staging)
-    except OSError as exc:  # before anything was written: the lock, the leftovers, the backup directory
-        where = f" ({shown(instance, Path(os.fsdecode(exc.filename)))})" if exc.filename else ""
-        message = f"backup failed: {_os_reason(exc)}{where}; earlier backups are intact"
+            run = _BackupRun(instance, directory, label, kind, fmt, dated, progress, log)
+            return run.run(names, base, staging_dir, backup_id)
+    except OSError as exc:  # before anything was written: the lock, the leftovers, the ledger
+        message = failure_message(instance, step, exc)
         log(message)
         raise BackupError(message) from None
+
+
+def failure_message(instance: Instance, step: str, exc: OSError) -> str:
+    """`backup failed while <step>: <reason> (<file>); no backup was written` (and that earlier backups are
+    intact, if there are any), for a backup that failed with `exc` and left nothing."""
+    where = f" ({shown(instance, Path(os.fsdecode(exc.filename)))})" if exc.filename else ""
+    return f"backup failed while {step}: {_os_reason(exc)}{where}; {_nothing_written(instance)}"
+
+
+def _nothing_written(instance: Instance) -> str:
+    """How the message of a failed backup ends: no backup was written, earlier ones (if any) are intact."""
+    try:
+        earlier = any(NAME.fullmatch(name) for name in os.listdir(backup_dir(instance)))
+    except OSError:
+        earlier = False
+    return "no backup was written; earlier backups are intact" if earlier else "no backup was written"
 
 
 class _BackupRun:
@@ -210,16 +247,16 @@ class _BackupRun:
         # the reading starts: the alation tarball then writes the files after it meanwhile.
         self.in_place: Future[bool] = Future()
 
-    def run(self, names: list[str], base_record: BackupRecord | None, staging: str) -> BackupRecord:
+    def run(self, names: list[str], base_record: BackupRecord | None, staging: Path, backup_id: str,
+            ) -> BackupRecord:
         started = time.monotonic()
-        stage_dir = _staging_dir(self.instance, staging)
         parts = PARTS[self.fmt]
         self.log(f"backup {self.label} ({self.kind}, Backup {self.fmt.upper()}) started")
+        stage_dir: Path | None = None
         try:
-            self.step = f"emptying the staging directory {shown(self.instance, stage_dir)}"
-            _empty_dir(stage_dir)
-            self.log(f"emptied staging directory {shown(self.instance, stage_dir)}")
-            backup_id = secrets.token_hex(8)
+            self.step = f"creating a staging directory in {shown(self.instance, staging)}"
+            stage_dir = _staging_dir(self.instance, staging, self.label, self.log)
+            self.log(f"staging in {shown(self.instance, stage_dir)}")
             scan_started = time.time_ns()
             manifests: list[Manifest] = []
             with ThreadPoolExecutor(1, "stage") as stager, ThreadPoolExecutor(_workers(), "hash") as self.hasher:
@@ -249,13 +286,18 @@ class _BackupRun:
         except BaseException as exc:
             self._discard()
             if isinstance(exc, OSError):
-                raise BackupError(self._failure(_os_reason(exc), exc.filename)) from None
+                message = failure_message(self.instance, self.step, exc)
+                self.log(message)
+                raise BackupError(message) from None
+            if isinstance(exc, BackupError):
+                self.log(exc.message)
             raise
         finally:
             try:
-                _empty_dir(stage_dir)
-            except OSError as exc:
-                self.log(f"could not empty staging directory {shown(self.instance, stage_dir)}: {_os_reason(exc)}")
+                if stage_dir is not None:
+                    shutil.rmtree(stage_dir)
+            except OSError as exc:  # (the next run removes it)
+                self.log(f"could not remove staging directory {shown(self.instance, stage_dir)}: {_os_reason(exc)}")
         record = record_from_manifests(files, manifests)
         try:
             write_sidecar(record)
@@ -272,12 +314,6 @@ class _BackupRun:
             f"({human_bytes(record.size)}, {time.monotonic() - started:.1f} s)"
         )
         return record
-
-    def _failure(self, reason: str, filename: object) -> str:
-        where = f" ({shown(self.instance, Path(os.fsdecode(filename)))})" if filename else ""
-        message = f"backup failed while {self.step}: {reason}{where}; earlier backups are intact"
-        self.log(message)
-        return message
 
     def _discard(self) -> None:
         for path in self.written:
@@ -363,9 +399,9 @@ class _BackupRun:
         except (sqlite3.Error, OSError) as exc:
             if packed is not None:
                 packed.close()
-            reason = _os_reason(exc) if isinstance(exc, OSError) else str(exc)
+            reason = _os_reason(exc) if isinstance(exc, OSError) else _sqlite_reason(exc)
             raise BackupError(f"backup failed while reading the catalog database {shown(self.instance, live)}: "
-                              f"{reason}; earlier backups are intact") from None
+                              f"{reason}; {_nothing_written(self.instance)}") from None
         except BaseException:
             if packed is not None:
                 packed.close()
@@ -410,9 +446,9 @@ class _BackupRun:
                 source.close()
             size = staged.stat().st_size
         except (sqlite3.Error, OSError) as exc:
-            reason = _os_reason(exc) if isinstance(exc, OSError) else str(exc)
-            message = f"backup failed while staging the catalog database {shown(self.instance, live)}: {reason}"
-            raise BackupError(f"{message}; earlier backups are intact") from None
+            reason = _os_reason(exc) if isinstance(exc, OSError) else _sqlite_reason(exc)
+            where = f"staging the catalog database {shown(self.instance, live)} in {shown(self.instance, stage_dir)}"
+            raise BackupError(f"backup failed while {where}: {reason}; {_nothing_written(self.instance)}") from None
         self.log(
             f"staged the catalog database {shown(self.instance, live)} in {shown(self.instance, stage_dir)} "
             f"with the SQLite online backup API ({human_bytes(size)})"
@@ -1099,41 +1135,88 @@ def _base_parts(instance: Instance, base: BackupRecord) -> list[FullPart]:
     return parts
 
 
-def _free_label(directory: Path, when: datetime) -> str:
-    """`when` as YYYYMMDDhhmm, or the next minute that no file in `directory` uses yet."""
-    taken = set()
-    for name in os.listdir(directory):
-        name = name.lstrip(".")
-        if len(name) > 12 and name[:12].isdigit() and name[12] == "_":
-            taken.add(name[:12])
-    moment = when.replace(second=0, microsecond=0)
-    while (label := moment.strftime("%Y%m%d%H%M")) in taken:
-        moment += timedelta(minutes=1)
-    return label
+def _recover_catalog_journal(instance: Instance, log: Callable[[str], None]) -> None:
+    """Roll back what a killed writer left in the catalog database, before it is captured (under the lock).
+
+    A writer killed in a transaction leaves its rollback journal beside the database, "hot": the database
+    file may hold half of the transaction, which the journal undoes. SQLite undoes it on the next read through
+    a connection that may write; a read-only one, as the capture uses, fails instead ("attempt to write a
+    readonly database"), and so would every backup. So the database is read once through a read-write
+    connection here. A journal a live writer is using (it holds its lock) is left alone by SQLite.
+    """
+    live = instance.root / CATALOG_DB
+    journal = live.with_name(live.name + "-journal")
+    if not _journal_has_header(journal) or os.path.islink(live) or not os.path.isfile(live):
+        return
+    try:
+        con = sqlite3.connect(f"file:{quote(str(live))}?mode=rw", uri=True, timeout=30, isolation_level=None)
+        try:
+            con.execute("SELECT count(*) FROM sqlite_master").fetchall()
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        message = (f"backup failed: the catalog database {shown(instance, live)} has a rollback journal left by a "
+                   f"writer that was killed, and it could not be rolled back: {_sqlite_reason(exc)}; "
+                   f"{_nothing_written(instance)}")
+        log(message)
+        raise BackupError(message) from None
+    if not _journal_has_header(journal):
+        log(f"recovered the catalog database {shown(instance, live)}: a writer killed in a transaction had left "
+            f"its rollback journal {shown(instance, journal)}; the unfinished transaction was rolled back")
 
 
-def _staging_dir(instance: Instance, staging: str) -> Path:
-    """The staging directory, created if missing; refused if emptying it could destroy kept data."""
+def _journal_has_header(journal: Path) -> bool:
+    """Whether a rollback journal is there and not finished: SQLite deletes it, truncates it or zeroes its
+    header once its transaction is committed or rolled back, and takes one whose first byte is not zero as
+    one to roll back (if no writer holds the database)."""
+    try:
+        fd = os.open(journal, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        return os.pread(fd, 1, 0) not in (b"", b"\0")
+    finally:
+        os.close(fd)
+
+
+def _staging_location(instance: Instance, staging: str) -> Path:
+    """Where the staging directory `staging` is; refused unless it lies inside /data2, outside /data2/backup."""
     location = instance.resolve(staging)
     parts = location.real.relative_to(instance.root).parts
+    shown_as = staging if location.shell == staging else f"{staging} (that is, {location.shell})"
+    if len(parts) < 2 or parts[0] != STAGING_ROOT:
+        raise BackupError(
+            f"alation.backup.data_temp_dir is {shown_as}, which is not inside /{STAGING_ROOT}: a backup stages "
+            f"its files inside /{STAGING_ROOT} only (`alation_conf alation.backup.data_temp_dir -s /data2/tmp`)"
+        )
     for keep in PROTECTED:
-        kept = tuple(keep.split("/"))
-        if parts[: len(kept)] == kept or kept[: len(parts)] == parts:
+        if parts[: len(keep)] == keep:
             raise BackupError(
-                f"staging directory {location.shell} overlaps /{keep}, which a backup must not empty; "
-                "set alation.backup.data_temp_dir to a directory of its own"
+                f"alation.backup.data_temp_dir is {shown_as}, which lies in /{'/'.join(keep)}, where backups are "
+                "kept: set it to a directory of its own (`alation_conf alation.backup.data_temp_dir -s /data2/tmp`)"
             )
-    location.real.mkdir(parents=True, exist_ok=True)
     return location.real
 
 
-def _empty_dir(directory: Path) -> None:
-    with os.scandir(directory) as listing:
-        for item in listing:
-            if item.is_dir(follow_symlinks=False):
-                shutil.rmtree(item.path)
-            else:
-                os.unlink(item.path)
+def _staging_dir(instance: Instance, staging: Path, label: str, log: Callable[[str], None]) -> Path:
+    """A new directory of this run's own in the staging directory `staging` (created if missing), after
+    removing the ones of runs that were killed. Only such run directories are ever removed: whatever else
+    is in `staging` stays."""
+    staging.mkdir(parents=True, exist_ok=True)
+    with os.scandir(staging) as listing:
+        leftovers = [i.path for i in listing if RUN_DIR.fullmatch(i.name) and i.is_dir(follow_symlinks=False)]
+    for path in leftovers:
+        shutil.rmtree(path)
+        log(f"removed leftover {shown(instance, Path(path))} of an interrupted run")
+    own = staging / f"alation-backup-{label}-{secrets.token_hex(6)}"
+    own.mkdir(0o700)
+    return own
+
+
+def _sqlite_reason(exc: sqlite3.Error) -> str:
+    if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+        return "no space left on device"  # (SQLite says "database or disk is full")
+    return str(exc)
 
 
 def _os_reason(exc: OSError) -> str:
@@ -1195,6 +1278,7 @@ def delete_backup(instance: Instance, record: BackupRecord) -> None:
         for path in [*record.files, sidecar_path(record.alation_file), index_path(instance, record.alation_file)]:
             path.unlink(missing_ok=True)
         fsync_dir(record.alation_file.parent)
+        ledger.forget(instance, record)
 
 
 def clean_partials(instance: Instance) -> list[Path]:

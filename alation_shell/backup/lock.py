@@ -65,7 +65,12 @@ class BackupLock:
             "state": "running",
             "start": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        self._store()
+        try:
+            self._store()
+        except BaseException:  # (a full disk): not held, so that the next attempt is not refused as busy
+            os.close(fd)
+            self._fd = -1
+            raise
         _held[self._key] = self
         return self
 

@@ -36,7 +36,7 @@ from alation_shell.backup.records import (
 )
 from alation_shell.errors import CorruptArchive
 from alation_shell.instance import RESTORE_DIR, Instance
-from alation_shell.progress import Progress
+from alation_shell.progress import Progress, human_bytes
 from alation_shell.storage import fsync_dir, read_json, write_json
 
 _FS_IOC_GETFLAGS = 0x80086601
@@ -86,6 +86,7 @@ def _restore(
         for path in recover_restore(instance):
             log(f"removed leftover {shown(instance, path)} of an interrupted restore")
         parts, record = _plan(instance, alation_file, eb_file)
+        check_space(instance, record, [part.target for part in parts])
         names = ", ".join(path.name for part in parts for path, _ in part.sources)
         log(f"restore of backup {record.label} ({record.kind}) started: verifying and unpacking {names}")
         stage = instance.root / RESTORE_DIR
@@ -113,6 +114,44 @@ def _restore(
         recover_restore(instance)
         log(f"restore of backup {record.label} complete: {', '.join('/' + r for r in roots)} replaced")
     return record
+
+
+def check_room(instance: Instance, alation_file: Path, eb_file: Path | None = None) -> None:
+    """`check_space` for a restore of these tarballs, from their manifests alone (nothing else is read)."""
+    parts, record = _plan(instance, Path(alation_file), Path(eb_file) if eb_file is not None else None)
+    check_space(instance, record, [part.target for part in parts])
+
+
+def check_space(instance: Instance, record: BackupRecord, targets: list[Manifest]) -> None:
+    """Refuse, before anything is unpacked, a restore that /data1 has no room for.
+
+    The restored trees are unpacked beside the current ones, which are only removed once the new ones are
+    swapped in: /data1 needs room for all of them. What they need is counted from the manifests (each file
+    rounded up to whole blocks of the file system, a block for each directory) against what `statvfs`
+    says is free for an unprivileged writer, and so are the files and directories against the free inodes.
+    """
+    data1 = instance.root / "data1"
+    fs = os.statvfs(data1)
+    block = fs.f_frsize or fs.f_bsize
+    needed = inodes = 0
+    for target in targets:
+        for entry in target.entries:
+            inodes += 1
+            if entry["type"] == "file":
+                needed += -(-entry["size"] // block) * block
+            elif entry["type"] == "dir":
+                needed += block
+    free = fs.f_bavail * block
+    if needed > free:
+        raise BackupError(
+            f"restore refused: backup {record.label} needs {human_bytes(needed)} on /data1 and "
+            f"{human_bytes(free)} is free; nothing was changed (make room on /data1 and try again)"
+        )
+    if fs.f_files and inodes > fs.f_favail:  # (file systems without an inode limit report f_files 0)
+        raise BackupError(
+            f"restore refused: backup {record.label} needs {inodes} files and directories on /data1 and there is "
+            f"room for {fs.f_favail} more; nothing was changed (make room on /data1 and try again)"
+        )
 
 
 def _staging_dir(stage: Path) -> Path:

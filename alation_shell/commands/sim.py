@@ -178,7 +178,7 @@ def verify(ctx: Context, path: str | None) -> int:
 
 def reset(ctx: Context) -> int:
     """`sim reset`: remove every backup, reset the clock and the cycle (after YES)."""
-    from alation_shell.backup import engine
+    from alation_shell.backup import engine, ledger
     from alation_shell.backup.actions import BackupLog
 
     ctx.err("WARNING: this removes every backup in /data2/backup and puts the virtual clock back to "
@@ -188,6 +188,9 @@ def reset(ctx: Context) -> int:
         raise Aborted("answer was not YES; aborted, nothing was changed")
     instance = ctx.instance
     with engine.BackupLock(instance, "reset"):
+        # A new ledger first (even if the old one is damaged): labels start again from the clock, which
+        # starts again too.
+        ledger.reset(instance)
         records = engine.list_backups(instance)
         for record in reversed(records):  # incrementals go before the full they need
             engine.delete_backup(instance, record)

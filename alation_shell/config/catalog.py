@@ -27,7 +27,7 @@ class Parameter:
 
     __slots__ = (
         "name", "type", "default", "description", "restart", "source", "min", "max", "choices",
-        "aliases", "emulator", "effect",
+        "aliases", "emulator", "effect", "within", "excluding",
     )
 
     def __init__(self, spec: dict) -> None:
@@ -44,6 +44,9 @@ class Parameter:
         self.aliases: tuple[str, ...] = tuple(spec.get("aliases", ()))
         self.emulator: bool = bool(spec.get("emulator", False))
         self.effect: str | None = spec.get("effect")
+        # A path that must name a directory inside `within`, and not be or lie in any of `excluding`.
+        self.within: str | None = spec.get("within")
+        self.excluding: tuple[str, ...] = tuple(spec.get("excluding", ()))
         self.default = self.parse(str(spec["default"])) if self.type != "bool" else spec["default"]
 
     def __repr__(self) -> str:
@@ -65,6 +68,9 @@ class Parameter:
             return "one of " + ", ".join(self.choices)
         if t == "days":
             return "a comma list of days from " + ",".join(DAYS) + " (e.g. tue,sat)"
+        if t == "path" and self.within:
+            others = "".join(f", not {path} or anything in it" for path in self.excluding)
+            return f"a directory inside {self.within}{others} (e.g. {self.default})"
         if t == "path":
             return "an absolute path (e.g. /data2/backup/FILE), or '' to unset"
         if t == "url":
@@ -73,6 +79,26 @@ class Parameter:
 
     def parse(self, raw: str) -> bool | int | str:
         """Turn the text an operator typed into this parameter's value; InvalidValue if it does not fit."""
+        value = self._parse(raw)
+        if self.within is not None:
+            value = self._placed(value)
+        return value
+
+    def _placed(self, value: object) -> str:
+        """A path parameter's value inside `within` and outside `excluding`, written plainly (no `//`, no
+        trailing `/`); InvalidValue if it is not (`.` and `..` are refused: a link could make them mean
+        anything)."""
+        parts = [p for p in str(value).split("/") if p]
+        inside = [p for p in str(self.within).split("/") if p]
+        placed = (
+            parts[: len(inside)] == inside and len(parts) > len(inside) and "." not in parts and ".." not in parts
+            and not any(parts[: len(out)] == out for out in ([p for p in x.split("/") if p] for x in self.excluding))
+        )
+        if not placed:
+            raise InvalidValue(f"invalid value {value!r} for {self.name}: expected {self.expected()}")
+        return "/" + "/".join(parts)
+
+    def _parse(self, raw: str) -> bool | int | str:
         t = self.type
         if t == "bool":
             low = raw.strip().lower()
@@ -115,15 +141,19 @@ class Parameter:
         return str(value)
 
     def check_stored(self, value: object) -> bool | int | str:
-        """Validate a value read from alation_conf.toml (typed TOML); InvalidValue if it does not fit."""
+        """Validate a value read from alation_conf.toml (typed TOML); InvalidValue if it does not fit.
+
+        Where a path lies (`within`) is checked when it is set, not here: a value set before that rule, or
+        by hand, is left to what uses it to refuse (the backup does), so the file stays readable.
+        """
         if self.type == "bool":
             if isinstance(value, bool):
                 return value
         elif self.type == "int":
             if isinstance(value, int) and not isinstance(value, bool):
-                return self.parse(str(value))
+                return self._parse(str(value))
         elif isinstance(value, str):
-            return self.parse(value)
+            return self._parse(value)
         raise InvalidValue(f"invalid value {value!r} for {self.name}: expected {self.expected()}")
 
     def value_suggestions(self) -> tuple[str, ...]:

@@ -2,7 +2,8 @@
 
 Reads never lock: writers replace the file with a rename, so a reader sees the old or the new file.
 Writers hold an flock, re-read under it, and write aside + fsync + rename, so concurrent `alation_conf`
-processes lose no update. A file that cannot be read is reported with its line and never overwritten.
+processes lose no update; the temp file of a writer killed before its rename is removed by the next.
+A file that cannot be read is reported with its line and never overwritten.
 A parse of the file is cached (keyed on its exact bytes) so that a one-command session need not import
 the TOML parser.
 """
@@ -56,6 +57,7 @@ class ConfigStore:
     def update(self, change: Callable[[Values], Values]) -> Values:
         """Apply `change` to the current values under the lock and write the result atomically."""
         with locked(self.lock_path):
+            self._remove_stale_temps()
             current = self.load()
             new = change(dict(current))
             if new != current:
@@ -63,6 +65,23 @@ class ConfigStore:
                 atomic_write(self.path, raw)
                 self._write_cache(raw, new)
             return new
+
+    def _remove_stale_temps(self) -> None:
+        """Remove the temp files (`.alation_conf.toml.<pid>.tmp`, storage.atomic_write) of writers that were
+        killed before their rename. Called under the lock, which every writer holds while it writes: a temp
+        file whose process is gone is never renamed."""
+        prefix = f".{self.path.name}."
+        try:
+            names = os.listdir(self.path.parent)
+        except FileNotFoundError:
+            return
+        for name in names:
+            pid = name[len(prefix) : -len(".tmp")]
+            if name.startswith(prefix) and name.endswith(".tmp") and pid.isdigit() and not _alive(int(pid)):
+                try:  # noqa: SIM105 - contextlib costs the piped path an import
+                    os.unlink(self.path.parent / name)
+                except FileNotFoundError:
+                    pass
 
     # Parsing ----------------------------------------------------------------------------------
     def _parse(self, raw: bytes) -> Values:
@@ -121,6 +140,17 @@ class ConfigStore:
             os.replace(tmp, self.cache)
         except OSError:
             pass  # the cache only saves time; the TOML file stays the truth
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` exists (this one included)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # someone else's process; or not a pid at all: left alone either way
+    return True
 
 
 def _line_of(text: str, key: str) -> int | None:

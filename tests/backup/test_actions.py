@@ -277,3 +277,26 @@ def test_tarballs_are_dated_by_the_virtual_clock(shell: Session) -> None:
         # 202603030100_... was taken at 2026-03-03 01:00 UTC (virtual), and says so in its mtime too.
         assert path.stat().st_mtime == datetime(2026, 3, 3, 1, 0, tzinfo=UTC).timestamp()
     assert "Mar  3  2026 202603030100_17-0-0-49181_alation_backup.tar.gz" in shell.execute("ls -l /data2/backup").stdout
+
+
+def test_a_staging_directory_set_by_hand_outside_data2_is_refused_and_home_survives(shell: Session) -> None:
+    """The issue's case: alation.backup.data_temp_dir = /home (written into the file by hand) once emptied
+    the operator's home on the next backup. The backup now refuses, says why, and touches nothing."""
+    home = shell.instance.root / "home/alationadmin"
+    (home / "notes.txt").write_text("the operator's")
+    (home / "project").mkdir()
+    (home / "project/plan.md").write_text("# plan")
+    conf = shell.instance.conf_file
+    conf.write_text('"alation.backup.data_temp_dir" = "/home"\n')
+    result = shell.execute("alation_action backup_all")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "alation_action: alation.backup.data_temp_dir is /home, which is not inside /data2: a backup stages its "
+        "files inside /data2 only (`alation_conf alation.backup.data_temp_dir -s /data2/tmp`)\n")
+    assert sorted(p.relative_to(home).as_posix() for p in home.rglob("*")) == ["notes.txt", "project",
+                                                                              "project/plan.md"]
+    assert tarballs(shell.instance) == []
+    assert shell.execute("alation_conf alation.backup.data_temp_dir -s /data2/staging").ok
+    assert shell.execute("alation_action backup_all").ok
+    assert (home / "notes.txt").read_text() == "the operator's"
+    assert [p.name for p in (shell.instance.root / "data2/staging").iterdir()] == []

@@ -51,7 +51,7 @@ def restore(instance: Instance, record: engine.BackupRecord) -> None:
 
 
 def test_full_v2_writes_the_two_named_tarballs_and_logs_each_step(instance: Instance) -> None:
-    (instance.root / "data2/tmp/leftover.txt").write_text("from an earlier run")
+    (instance.root / "data2/tmp/operator.txt").write_text("left here by the operator")
     lines: list[str] = []
     record = full(instance, log=lines.append)
     assert [p.name for p in record.files] == [
@@ -65,11 +65,11 @@ def test_full_v2_writes_the_two_named_tarballs_and_logs_each_step(instance: Inst
     assert sorted(p.name for p in backup_dir.iterdir() if not p.name.startswith(".")) == sorted(
         p.name for p in record.files
     )
-    # Staging emptied (its earlier contents too), the folder kept.
-    assert (instance.root / "data2/tmp").is_dir() and not any((instance.root / "data2/tmp").iterdir())
+    # The run's own staging directory is gone; what the operator left in /data2/tmp is not.
+    assert [p.name for p in (instance.root / "data2/tmp").iterdir()] == ["operator.txt"]
     text = "\n".join(lines)
-    for step in ("started", "emptied staging directory /data2/tmp", "online backup API", "wrote", "published",
-                 "complete"):
+    for step in ("started", "staging in /data2/tmp/alation-backup-202603030100-", "online backup API", "wrote",
+                 "published", "complete"):
         assert step in text
     assert engine.verify_backup(instance, record) == []
     assert engine.list_backups(instance) == [record]
@@ -458,20 +458,51 @@ def test_lock_refuses_another_thread_but_nests_in_the_same_thread(instance: Inst
     assert json.loads((instance.root / "data2/backup/.backup.lock").read_text())["state"] == "done"
 
 
-@pytest.mark.parametrize("staging", ["/", "/data1", "/data1/site_data", "/data2", "/data2/backup", "/etc", "/var"])
-def test_staging_that_would_empty_kept_data_is_refused(instance: Instance, staging: str) -> None:
-    before = everything(instance.root)
-    with pytest.raises(engine.BackupError, match="overlaps"):
+@pytest.mark.parametrize(("staging", "refusal"), [
+    *[(path, f"alation.backup.data_temp_dir is {path}, which is not inside /data2: a backup stages its files inside "
+             "/data2 only (`alation_conf alation.backup.data_temp_dir -s /data2/tmp`)")
+      for path in ("/", "/data1", "/data1/site_data", "/data2", "/etc", "/var", "/home", "/home/alationadmin")],
+    *[(path, f"alation.backup.data_temp_dir is {path}, which lies in /data2/backup, where backups are kept: set it "
+             "to a directory of its own (`alation_conf alation.backup.data_temp_dir -s /data2/tmp`)")
+      for path in ("/data2/backup", "/data2/backup/tmp")],
+])
+def test_staging_outside_data2_or_among_the_backups_is_refused(instance: Instance, staging: str, refusal: str,
+                                                               ) -> None:
+    (instance.root / "home/alationadmin/notes.txt").write_text("the operator's")
+    before = everything(instance.root) | tree_snapshot(instance.root, ("home", "var", "opt"))
+    with pytest.raises(engine.BackupError) as refused:
         full(instance, staging=staging)
-    assert everything(instance.root) == before
+    assert refused.value.message == refusal
+    assert everything(instance.root) | tree_snapshot(instance.root, ("home", "var", "opt")) == before
     assert engine.list_backups(instance) == []
 
 
-def test_other_staging_directory_is_used_and_emptied(instance: Instance) -> None:
+def test_staging_through_a_link_out_of_data2_is_refused(instance: Instance) -> None:
+    (instance.root / "data2/tmp").rmdir()
+    (instance.root / "data2/tmp").symlink_to("../home/alationadmin")
+    (instance.root / "home/alationadmin/notes.txt").write_text("the operator's")
+    with pytest.raises(engine.BackupError, match=r"is /data2/tmp \(that is, /home/alationadmin\), which is not inside"):
+        full(instance)
+    assert [p.name for p in (instance.root / "home/alationadmin").iterdir()] == ["notes.txt"]
+
+
+def test_staging_removes_only_what_backups_put_there(instance: Instance) -> None:
+    """Each run stages in a directory of its own and removes it; one a killed run left is removed by the next
+    run. Anything else in the staging directory stays as it was."""
+    staging = instance.root / "data2/othertmp"
+    (staging / "keep/deep").mkdir(parents=True)
+    (staging / "keep/deep/file").write_text("the operator's")
+    (staging / "alation-backup-notes.txt").write_text("named like ours, but not ours")
+    killed = staging / "alation-backup-202603020900-0123456789ab"
+    killed.mkdir()
+    (killed / "rosemeta.db").write_bytes(b"half a staged copy")
     lines: list[str] = []
     record = full(instance, staging="/data2/othertmp", log=lines.append)
-    assert (instance.root / "data2/othertmp").is_dir() and not any((instance.root / "data2/othertmp").iterdir())
-    assert any("/data2/othertmp" in line for line in lines)
+    assert sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*")) == [
+        "alation-backup-notes.txt", "keep", "keep/deep", "keep/deep/file"]
+    assert (staging / "keep/deep/file").read_text() == "the operator's"
+    assert "removed leftover /data2/othertmp/alation-backup-202603020900-0123456789ab of an interrupted run" in lines
+    assert any(line.startswith("staging in /data2/othertmp/alation-backup-202603030100-") for line in lines)
     assert engine.verify_backup(instance, record) == []
 
 

@@ -123,3 +123,34 @@ def test_secret_is_masked(shell: Session) -> None:
 def test_quoted_values_keep_spaces(shell: Session) -> None:
     r = shell.execute('alation_conf alation.email.host -s "smtp relay.example.com"')
     assert r.stdout == "alation.email.host = smtp relay.example.com\n"
+
+
+def test_the_staging_directory_must_lie_inside_data2(shell: Session) -> None:
+    """Anything a backup stages it removes again: outside /data2 (or in /data2/backup) it could be the
+    operator's own files, so such a value is refused when set, and nothing is changed."""
+    conf = shell.instance.conf_file
+    before = conf.read_bytes() if conf.exists() else None
+    for value in ("/home", "/home/alationadmin", "/", "/data1/tmp", "/data2", "/data2/backup", "/data2/backup/t",
+                  "/data2/../home", "/data2/./tmp", "''"):
+        r = shell.execute(f"alation_conf alation.backup.data_temp_dir -s {value}")
+        shown = "" if value == "''" else value
+        assert (r.exit_code, r.stdout) == (1, ""), value
+        assert r.stderr == (
+            f"alation_conf: invalid value {shown!r} for alation.backup.data_temp_dir: expected a directory inside "
+            "/data2, not /data2/backup or anything in it (e.g. /data2/tmp)\n"), value
+        assert (conf.read_bytes() if conf.exists() else None) == before
+    r = shell.execute("alation_conf alation.backup.data_temp_dir -s /data2//staging/")
+    assert (r.stdout, r.exit_code) == ("alation.backup.data_temp_dir = /data2/staging\n", 0)
+
+
+def test_a_staging_directory_set_by_hand_outside_data2_stays_readable(shell: Session) -> None:
+    """A value written into the file by hand is not a corrupt file: it reads back, and the backup is what
+    refuses it (tests/backup/test_actions.py)."""
+    conf = shell.instance.conf_file
+    conf.parent.mkdir(parents=True, exist_ok=True)
+    conf.write_text('"alation.backup.data_temp_dir" = "/home"\n')
+    r = shell.execute("alation_conf alation.backup.data_temp_dir")
+    assert (r.stdout, r.exit_code) == ("alation.backup.data_temp_dir = /home\n", 0)
+    assert shell.execute("alation_conf --reset alation.backup.data_temp_dir").ok
+    assert shell.execute("alation_conf alation.backup.data_temp_dir").stdout == (
+        "alation.backup.data_temp_dir = /data2/tmp\n")

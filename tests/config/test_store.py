@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -75,3 +78,34 @@ def test_non_utf8_file_is_corrupt(store: ConfigStore) -> None:
     store.path.write_bytes(b'"alation.email.host" = "\xff"\n')
     with pytest.raises(ConfigCorrupt, match="not UTF-8"):
         store.load()
+
+
+# Sets a value in a real process that is killed between writing its temp file and renaming it.
+KILLED_SETTER = """
+import os, signal, sys
+from pathlib import Path
+from alation_shell.config.catalog import catalog
+from alation_shell.config.store import ConfigStore
+store = ConfigStore(Path(sys.argv[1]), catalog())
+os.replace = lambda *args: os.kill(os.getpid(), signal.SIGKILL)
+store.update(lambda v: {**v, "alation.backup_v2.incr_backup_versions": 6})
+"""
+
+
+def test_the_temp_file_of_a_killed_set_is_removed_by_the_next(store: ConfigStore) -> None:
+    store.update(lambda v: {**v, "alation.backup_v2.incr_backup": True})
+    before = store.path.read_bytes()
+    killed = subprocess.run([sys.executable, "-c", KILLED_SETTER, str(store.path)], capture_output=True)
+    assert killed.returncode == -signal.SIGKILL
+    temps = sorted(p.name for p in store.path.parent.glob(".alation_conf.toml.*.tmp"))
+    assert len(temps) == 1 and store.path.read_bytes() == before  # the kill left its temp file, nothing else
+    with subprocess.Popen(["sleep", "60"]) as alive:  # a temp file of a live process is not touched
+        busy = store.path.with_name(f".alation_conf.toml.{alive.pid}.tmp")
+        busy.write_bytes(b"being written")
+        try:
+            store.update(lambda v: {**v, "alation.backup_v2.incr_backup_versions": 2})
+            assert sorted(p.name for p in store.path.parent.iterdir()) == sorted([
+                ".alation_conf.toml.lock", busy.name, "alation_conf.toml"])
+        finally:
+            alive.kill()
+    assert store.load() == {"alation.backup_v2.incr_backup": True, "alation.backup_v2.incr_backup_versions": 2}
