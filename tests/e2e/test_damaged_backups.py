@@ -10,7 +10,7 @@ import pytest
 
 from alation_shell.instance import Instance
 from alation_shell.session import Session
-from tests.backup import hostile_nested, hostile_string
+from tests.backup import Opens, hostile_nested, hostile_string
 from tests.conftest import env_for, tool
 
 # Runs a command and reports its exit status, output and peak memory (the largest resident set of it and
@@ -40,8 +40,10 @@ def test_hostile_tarballs_through_alation_shell_c(instance: Instance, line: str)
     directory = instance.real_path("/data2/backup")
     directory.mkdir(parents=True, exist_ok=True)
     nested, string = hostile_nested(directory), hostile_string(directory)
-    for _ in range(2):  # the second time from what the first recorded
+    opens = Opens(nested, string)
+    for run in range(2):
         status, out, err, peak = measured(instance, line)
+        assert opens.seen() == (2 if run == 0 else 0)  # each read once, then known from what that found
         assert status == (1 if line == "sim verify" else 0), err
         assert "Traceback" not in out + err and "internal error" not in err
         assert peak < PEAK_LIMIT, f"{line}: peak resident memory {peak >> 20} MiB"
@@ -52,6 +54,7 @@ def test_hostile_tarballs_through_alation_shell_c(instance: Instance, line: str)
         for path in (nested, string):
             said = [line for line in log if path.name in line]
             assert len(said) == 2 and all(line.endswith("; not used as a backup") for line in said)
+    opens.close()
 
 
 def test_hostile_tarballs_through_a_session(instance: Instance) -> None:
