@@ -17,7 +17,7 @@ from alation_shell.backup import engine, retention
 from alation_shell.backup.cycle import INCR_BACKUP, BackupCycle, backup_taken
 from alation_shell.backup.engine import BackupRecord
 from alation_shell.backup.manifest import Manifest
-from alation_shell.backup.records import partner_name, read_manifest, record_from_manifests
+from alation_shell.backup.records import partner_name, read_manifest, record_from_manifests, scan_backups
 from alation_shell.backup.restore import check_room
 from alation_shell.commands.base import Context
 from alation_shell.errors import BackupInProgress, ShellError
@@ -95,7 +95,11 @@ def run_backup(
             for path in engine.clean_partials(instance):
                 log(f"removed leftover {engine.shown(instance, path)} of an interrupted run")
             step = "deciding the next backup"
-            plan = BackupCycle.plan(instance, registry)
+            scan = scan_backups(instance)
+            for damaged in scan.damaged:  # the cycle and retention go by the sound backups only
+                notes.append(f"note: {damaged.problem}; not used as a backup")
+                file_log(notes[-1])
+            plan = BackupCycle.plan(instance, registry, scan.records)
             log(f"{trigger}: {plan.kind} backup ({plan.reason})")
             if plan.fmt == "v1" and registry.get(INCR_BACKUP):
                 notes.append("note: incremental backups need Backup V2 (alation.backup.use_backup_v2 is False): "

@@ -38,6 +38,7 @@ read transaction (`in-place`).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import marshal
 import os
@@ -77,6 +78,15 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HEX = re.compile(r"[0-9a-f]*")
 _LABEL = re.compile(r"\d{12}")
 _UNSAFE_PART = re.compile(r"(?:^|/)\.{0,2}(?:/|$)")  # an empty, "." or ".." part
+# What the format's JSON can hold, checked before it is parsed (`check_shape`): refusing a damaged or crafted
+# manifest must not cost more time or memory than reading a real one of its size.
+MAX_DEPTH = 5  # the manifest, its entries, an entry, its changed runs, a run
+TEXT_BYTES = 12 * 4096  # the longest string but a block list: a 4096-character path, each "\uXXXX\uXXXX"
+HEX_LISTS = (b"blocks", b"xxh3", b"xxh3_pieces")  # a file's block lists: as long as the file needs
+BYTES_PER_STRING = 8  # a real manifest has one string (key or value) per 9 bytes at the very least,
+BYTES_PER_CONTAINER = 32  # and one array or object per 40 (an entry; a changed run and its digest)
+_BRACKETS = bytes.maketrans(b"[{]}", b"(())"), bytes(set(range(256)) - set(b"[{]}"))  # (table, delete)
+_HEX_BYTES = re.compile(rb"[0-9a-f]*")
 
 
 def check_path(path: object) -> str:
@@ -385,9 +395,12 @@ class Manifest(ManifestHead):
     def parse(cls, raw: bytes, source: str = "manifest") -> Manifest:
         """Parse and validate manifest bytes; CorruptArchive naming `source` if anything is off."""
         try:
+            check_shape(raw)
             data = json.loads(raw, object_pairs_hook=_no_duplicate_keys)
         except (ValueError, UnicodeDecodeError) as exc:
             raise CorruptArchive(f"{source}: the manifest is not valid JSON ({exc})") from None
+        except CorruptArchive as exc:
+            raise CorruptArchive(f"{source}: {exc.message}") from None
         try:
             _validate(data)
         except CorruptArchive as exc:
@@ -566,6 +579,39 @@ def _check_blocks_against(entry: dict, prev: dict) -> None:
         start = first + count
 
 
+def check_shape(raw: bytes) -> None:
+    """Refuse, before parsing, JSON that no manifest has: nested deeper than MAX_DEPTH, a string longer than
+    TEXT_BYTES that is not a block list, more strings or arrays and objects than its size allows. Done by
+    bytes methods, in about half the time `json.loads` takes."""
+    if raw.count(b'"') // 2 > len(raw) // BYTES_PER_STRING + 64:
+        raise CorruptArchive(f"the manifest holds more strings than {len(raw)} bytes of a manifest can "
+                             f"(one per {BYTES_PER_STRING} bytes)")
+    text = raw
+    if b"\\" in raw:  # escaped backslashes and quotes, blanked (same length): every '"' left delimits a string
+        text = raw.replace(b"\\\\", b"__").replace(b'\\"', b"__")
+    parts = text.split(b'"')
+    if len(parts) % 2 == 0:
+        raise ValueError("a string is not closed")
+    strings = parts[1::2]  # string k is a value if the text before it (parts[2k]) is ":", its key string k - 1
+    for k in itertools.compress(itertools.count(), map(TEXT_BYTES.__lt__, map(len, strings))):  # the few long ones
+        string = strings[k]
+        if not (k and parts[2 * k].strip() == b":" and strings[k - 1] in HEX_LISTS and _HEX_BYTES.fullmatch(string)):
+            raise CorruptArchive(f"the manifest holds a string of {len(string)} bytes; no field but a block "
+                                     f"list holds more than {TEXT_BYTES}")
+    brackets = b"".join(parts[0::2]).translate(*_BRACKETS)  # "(" opens an array or object, ")" closes it
+    containers = len(brackets) // 2
+    for _ in range(MAX_DEPTH):  # each pass removes the arrays and objects that hold none
+        brackets = brackets.replace(b"()", b"")
+    if brackets:
+        if brackets.count(b"(") != brackets.count(b")"):
+            raise ValueError("brackets do not match")
+        raise CorruptArchive(f"the manifest nests deeper than its format does (at most {MAX_DEPTH} levels of "
+                             "arrays and objects)")
+    if containers > len(raw) // BYTES_PER_CONTAINER + 64:
+        raise CorruptArchive(f"the manifest holds more arrays and objects than {len(raw)} bytes of a manifest can "
+                             f"(one per {BYTES_PER_CONTAINER} bytes)")
+
+
 def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
     data: dict = {}
     for key, value in pairs:
@@ -593,8 +639,8 @@ def _validate(data: object) -> None:
         "backup_format": lambda v: v in FORMATS,
         "part": lambda v: v in PART_ROOTS,
         "backup_id": lambda v: isinstance(v, str) and re.fullmatch(r"[0-9a-f]{16,64}", v),
-        "build": lambda v: isinstance(v, str) and re.fullmatch(r"\d+(\.\d+)*", v),
-        "created": _is_iso_time,
+        "build": lambda v: isinstance(v, str) and len(v) <= 64 and re.fullmatch(r"\d+(\.\d+)*", v),
+        "created": lambda v: isinstance(v, str) and len(v) <= 64 and _is_iso_time(v),
         "scan_started_ns": _is_int,
         "hash": lambda v: v == "sha256",
         "block_size": lambda v: _is_int(v, 4096),

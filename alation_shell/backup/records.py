@@ -2,9 +2,11 @@
 
 A Backup V2 backup is a pair of tarballs, `<label>_<build-with-dashes>_alation[_incr]_backup.tar.gz` and
 `…_alation_eb[_incr]_backup.tar.gz`; a Backup V1 backup is one `…_alation_backup.tar.gz`. Beside the alation
-tarball a hidden sidecar `.<alation tarball>.json` repeats what listing needs (kind, base, time, sizes and the
-manifests' checksums) so `list_backups` never opens gzip. The sidecar is only a cache: it is used when every
-size it records still matches, and the manifest inside the tarball is what verify and restore trust.
+tarball a hidden sidecar `.<alation tarball>.json` repeats what listing needs (kind, base, time, sizes, mtimes
+and the manifests' checksums) so that listing a sound backup never opens gzip. The sidecar is only a cache: it
+is used when every size and mtime it records still matches, and the manifest inside the tarball is what verify
+and restore trust. `scan_backups` lists the sound backups and tells what is wrong with every other file named
+like a backup; the tarballs it finds damaged by reading them are recorded in `var/damaged_backups.json`.
 
 A full backup's manifests are also kept parsed in the instance's own state, `var/backup_index/` (the base
 index): an incremental needs every entry of its full, and loading them from there is ten times faster than
@@ -31,11 +33,13 @@ from alation_shell.backup.archive import TarballReader
 from alation_shell.backup.manifest import FullPart, Manifest
 from alation_shell.errors import CorruptArchive, ShellError
 from alation_shell.instance import Instance
-from alation_shell.storage import atomic_write
+from alation_shell.storage import atomic_write, locked, write_json
 
 BACKUP_DIR = "/data2/backup"
 NAME = re.compile(r"(?P<label>\d{12})_(?P<build>\d+(?:-\d+)*)_alation_(?P<eb>eb_)?(?P<incr>incr_)?backup\.tar\.gz")
 SIDECAR_VERSION = 1
+DAMAGED_CACHE = "damaged_backups.json"  # under the instance's var/
+DAMAGED_VERSION = 1
 INDEX_DIR = "backup_index"  # under the instance's var/
 INDEX_FORMAT = b"alation-shell base index 3\n"
 _SECTION_HEAD = 24  # a section's length (8 bytes) and XXH3-128
@@ -108,12 +112,15 @@ def write_sidecar(record: BackupRecord) -> None:
         "base_checksum": record.base_checksum,
         "created": record.created.isoformat(),
         "backup_id": record.backup_id,
-        "files": [
-            {"name": p.name, "size": p.stat().st_size, "checksum": c}
-            for p, c in zip(record.files, record.checksums, strict=True)
-        ],
+        "files": [{"name": p.name, **_size_and_mtime(p), "checksum": c}
+                  for p, c in zip(record.files, record.checksums, strict=True)],
     }
     atomic_write(sidecar_path(record.alation_file), (json.dumps(data, indent=1) + "\n").encode())
+
+
+def _size_and_mtime(path: Path) -> dict:
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
 def index_path(instance: Instance, alation_file: Path) -> Path:
@@ -184,15 +191,33 @@ def _read_section(instance: Instance, record: BackupRecord, number: int) -> dict
 
 
 def read_sidecar(alation_file: Path) -> BackupRecord | None:
-    """The record as the sidecar has it, if the sidecar is sound and every file still has its size."""
+    """The record as the sidecar has it, if the sidecar is sound and every file is still as the backup wrote
+    it (its size, and its mtime where the sidecar has it)."""
+    data = _sidecar(alation_file)
+    return _sidecar_record(data, alation_file) if data is not None else None
+
+
+def _sidecar(alation_file: Path) -> dict | None:
+    """The sidecar's data, if it is a sidecar of this version that names this tarball and its partners."""
     try:
         data = json.loads(sidecar_path(alation_file).read_bytes())
-        if data.get("version") != SIDECAR_VERSION or data["files"][0]["name"] != alation_file.name:
+        names = [f["name"] for f in data["files"]]
+        if (data.get("version") != SIDECAR_VERSION or not names or names[0] != alation_file.name
+                or not all(isinstance(name, str) and NAME.fullmatch(name) for name in names)
+                or not all(type(f["size"]) is int and isinstance(f["checksum"], str) for f in data["files"])):
             return None
+        return data
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _sidecar_record(data: dict, alation_file: Path) -> BackupRecord | None:
+    try:
         files = [alation_file.with_name(f["name"]) for f in data["files"]]
         size = 0
         for path, info in zip(files, data["files"], strict=True):
-            if path.stat().st_size != info["size"]:
+            st = path.stat()
+            if st.st_size != info["size"] or info.get("mtime_ns", st.st_mtime_ns) != st.st_mtime_ns:
                 return None
             size += info["size"]
         return BackupRecord(
@@ -271,28 +296,177 @@ def find_backup(instance: Instance, path: Path) -> BackupRecord:
     return load_backup(Path(path))[0]
 
 
+class DamagedBackup:
+    """Files in /data2/backup named like a backup that do not make a sound one: the alation tarball first
+    (if there is one), and what is wrong, in one line that names the file."""
+
+    __slots__ = ("files", "problem")
+
+    def __init__(self, files: list[Path], problem: str) -> None:
+        self.files = files
+        self.problem = problem
+
+    @property
+    def label(self) -> str:
+        return self.files[0].name[:12]
+
+    def __repr__(self) -> str:
+        return f"DamagedBackup({[p.name for p in self.files]!r}, {self.problem!r})"
+
+
+class BackupScan:
+    """What /data2/backup holds: the sound backups, oldest first, and the damaged ones, by name."""
+
+    __slots__ = ("records", "damaged")
+
+    def __init__(self, records: list[BackupRecord], damaged: list[DamagedBackup]) -> None:
+        self.records = records
+        self.damaged = damaged
+
+
 def list_backups(instance: Instance) -> list[BackupRecord]:
-    """The complete backups in /data2/backup, oldest first. Damaged or foreign tarballs are not listed."""
+    """The sound backups in /data2/backup, oldest first (`scan_backups` tells what else is there)."""
+    return scan_backups(instance).records
+
+
+def scan_backups(instance: Instance) -> BackupScan:
+    """One look at /data2/backup: every sound backup, and every file named like a backup that does not make
+    one, with what is wrong. A backup with a sound sidecar is listed from it, no gzip opened; any other is
+    read from its manifests. A tarball found damaged by reading it is recorded in the instance's state
+    (`DamagedFiles`), so that later scans do not read it again while it stays the same file."""
     directory = backup_dir(instance)
     try:
         names = set(os.listdir(directory))
     except FileNotFoundError:
-        return []
-    records = []
+        return BackupScan([], [])
+    known = DamagedFiles(instance, directory, names)
+    records: list[BackupRecord] = []
+    damaged: list[DamagedBackup] = []
     for name in names:
         match = NAME.fullmatch(name)
-        if match is None or match["eb"]:
-            continue
-        path = directory / name
-        record = read_sidecar(path)
-        if record is None:
-            try:
-                record = load_backup(path)[0]
-            except (CorruptArchive, BackupError):
-                continue
-        if all(p.name in names for p in record.files):
-            records.append(record)
-    return sorted(records, key=lambda r: (r.label, r.created))
+        if match is not None and not match["eb"]:
+            found = _examine(directory / name, names, known)
+            if isinstance(found, BackupRecord):
+                records.append(found)
+            elif found is not None:
+                damaged.append(found)
+    claimed = {path.name for item in [*records, *damaged] for path in item.files}
+    for name in names - claimed:
+        match = NAME.fullmatch(name)
+        if match is not None and match["eb"]:
+            alation = f"{match['label']}_{match['build']}_alation_{match['incr'] or ''}backup.tar.gz"
+            problem = (f"{name} does not belong with {alation}" if alation in names
+                       else f"{alation}, the alation tarball that goes with {name}, is missing")
+            damaged.append(DamagedBackup([directory / name], problem))
+    known.save()
+    return BackupScan(sorted(records, key=lambda r: (r.label, r.created)),
+                      sorted(damaged, key=lambda d: d.files[0].name))
+
+
+def _examine(path: Path, names: set[str], known: DamagedFiles) -> BackupRecord | DamagedBackup | None:
+    """The backup whose alation tarball is `path` (named like one), or what is wrong with it; None if it is
+    gone meanwhile or is not a file."""
+    sidecar = _sidecar(path)
+    if sidecar is not None:
+        files = [path.with_name(f["name"]) for f in sidecar["files"]]
+        missing = [p for p in files if p.name not in names]
+        if missing:
+            return DamagedBackup(files, f"{missing[0].name}, the event-bus tarball that goes with {path.name}, "
+                                        "is missing")
+        record = _sidecar_record(sidecar, path)
+        if record is not None:
+            return record
+    damaged = known.get(path)
+    if damaged is not None:
+        return damaged
+    try:
+        record = load_backup(path)[0]
+    except CorruptArchive as exc:
+        return known.add(path, exc.message)
+    except BackupError:
+        return None
+    except OSError as exc:
+        partner = path.with_name(eb_name(path.name))
+        return DamagedBackup([path, partner] if partner.name in names else [path],
+                             f"{path.name}: cannot be read ({exc.strerror or exc})")
+    if sidecar is not None and record.checksums == [f["checksum"] for f in sidecar["files"]]:
+        # The manifests the backup wrote, in files of another size: cut short (or added to) since.
+        for file, info in zip(record.files, sidecar["files"], strict=True):
+            if (size := file.stat().st_size) != info["size"]:
+                return known.add(path, f"{file.name}: {size} bytes, but it was written with {info['size']} "
+                                       "(truncated or changed since)")
+    return record
+
+
+def eb_name(name: str) -> str:
+    """The name the event-bus tarball of a V2 backup has, from its alation tarball's name."""
+    return name.replace("_alation_", "_alation_eb_", 1)
+
+
+class DamagedFiles:
+    """The tarballs of /data2/backup found damaged by reading them, kept in the instance's state
+    (`var/damaged_backups.json`, not beside the tarballs) so that a listing reads each only once. An entry
+    stands while its files are the same files (name, size, mtime, inode), and the files it found missing
+    are still missing; a file that changes is read again. It is only a cache: unreadable, it is rebuilt."""
+
+    def __init__(self, instance: Instance, directory: Path, names: set[str]) -> None:
+        self.path = damaged_cache_path(instance)
+        self.directory = directory
+        self.names = names
+        self.entries = self._load()
+        self.added: dict[str, dict] = {}
+
+    def _load(self) -> dict[str, dict]:
+        try:
+            data = json.loads(self.path.read_bytes())
+            if data.get("version") == DAMAGED_VERSION and isinstance(data.get("files"), dict):
+                return data["files"]
+        except (OSError, ValueError, AttributeError):
+            pass
+        return {}
+
+    def get(self, path: Path) -> DamagedBackup | None:
+        """What is wrong with the tarball `path`, if it was found damaged and is still the same file."""
+        entry = self.entries.get(path.name)
+        try:
+            if entry is None or any(name in self.names for name in entry["absent"]):
+                return None
+            if not all(NAME.fullmatch(name) for name in [*entry["names"], *(i[0] for i in entry["identity"])]):
+                return None
+            for identity in entry["identity"]:
+                if _identity(self.directory / identity[0]) != identity:
+                    return None
+            return DamagedBackup([self.directory / name for name in entry["names"]], str(entry["problem"]))
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+            return None
+
+    def add(self, path: Path, problem: str) -> DamagedBackup | None:
+        """Record that reading `path` (with its event-bus partner, if there is one) found `problem`."""
+        partner = path.with_name(eb_name(path.name))
+        files = [path, partner] if partner.name in self.names and partner != path else [path]
+        try:
+            self.added[path.name] = {"identity": [_identity(p) for p in files], "names": [p.name for p in files],
+                                     "absent": [] if len(files) == 2 else [partner.name], "problem": problem}
+        except OSError:
+            return None  # gone meanwhile
+        return DamagedBackup(files, problem)
+
+    def save(self) -> None:
+        """Write what was found, and forget the files that are gone."""
+        if not self.added and self.entries.keys() <= self.names:
+            return
+        try:
+            with locked(self.path.with_suffix(".lock")):
+                entries = {**self._load(), **self.added}
+                write_json(self.path, {"version": DAMAGED_VERSION,
+                                       "files": {k: v for k, v in entries.items() if k in self.names}})
+        except OSError:
+            pass  # only a cache: the next scan reads those tarballs again
+
+
+def damaged_cache_path(instance: Instance) -> Path:
+    """Where the tarballs found damaged are recorded (`DamagedFiles`)."""
+    return instance.var / DAMAGED_CACHE
 
 
 def shown(instance: Instance, path: Path) -> str:

@@ -19,6 +19,7 @@ from alation_shell.training import clock
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from alation_shell.backup.engine import BackupRecord
+    from alation_shell.backup.records import DamagedBackup
 
 SUBCOMMANDS = ("clock", "advance", "backups", "verify", "reset")
 
@@ -68,6 +69,15 @@ def timeline_line(record: BackupRecord) -> str:
     if record.format == "v1":
         line += "  V1"
     return line
+
+
+def damaged_line(damaged: DamagedBackup) -> str:
+    """'2026-03-01 Sun 01:00  DAMAGED  <file>: <what is wrong>' (the time its name gives)."""
+    try:
+        when = clock.format_time(datetime.strptime(damaged.label, "%Y%m%d%H%M").replace(tzinfo=UTC))
+    except ValueError:
+        when = f"{damaged.label:<20}"
+    return f"{when}  DAMAGED  {damaged.problem}"
 
 
 def show_clock(ctx: Context) -> int:
@@ -135,43 +145,52 @@ def _midnights(start: datetime, end: datetime) -> list[datetime]:
 
 
 def backups(ctx: Context) -> int:
-    """`sim backups`: the cycle drawn as a timeline, oldest first."""
-    from alation_shell.backup.engine import list_backups
+    """`sim backups`: the cycle drawn as a timeline, oldest first, damaged files shown where they fall."""
+    from alation_shell.backup.records import scan_backups
 
-    records = list_backups(ctx.instance)
-    if not records:
+    scan = scan_backups(ctx.instance)
+    if not scan.records and not scan.damaged:
         ctx.err("no backups in /data2/backup (`alation_action backup_all` or `sim advance 1d` takes one)")
         return 0
-    for record in records:
-        ctx.out(timeline_line(record))
+    rows = [(r.label, timeline_line(r)) for r in scan.records] + [(d.label, damaged_line(d)) for d in scan.damaged]
+    for _, line in sorted(rows, key=lambda row: row[0]):
+        ctx.out(line)
     return 0
 
 
 def verify(ctx: Context, path: str | None) -> int:
-    """`sim verify [FILE]`: exit 1 if any backup checked is damaged."""
-    from alation_shell.backup.engine import find_backup, list_backups, verify_backup
+    """`sim verify [FILE]`: exit 1 if any backup checked is damaged (or, with no FILE, any file in
+    /data2/backup named like a backup is not one)."""
+    from alation_shell.backup.engine import find_backup, verify_backup
+    from alation_shell.backup.records import DamagedBackup, scan_backups
 
     instance = ctx.instance
+    damaged_files = []
     if path is None:
-        records = list_backups(instance)
-        if not records:
+        scan = scan_backups(instance)
+        records, damaged_files = scan.records, scan.damaged
+        if not records and not damaged_files:
             ctx.err("no backups in /data2/backup to verify")
             return 0
     else:
         records = [find_backup(instance, instance.resolve(path, ctx.session.cwd).real)]
-    damaged = 0
-    for record in records:
-        names = ", ".join(p.name for p in record.files)
-        problems = verify_backup(instance, record, progress=ctx.progress)
+    damaged = len(damaged_files)
+    items: list[BackupRecord | DamagedBackup] = [*records, *damaged_files]
+    for item in sorted(items, key=lambda item: item.label):
+        if isinstance(item, DamagedBackup):  # found by the scan: nothing more to read
+            ctx.out(f"DAMAGED  {item.label}  {item.problem}")
+            continue
+        names = ", ".join(p.name for p in item.files)
+        problems = verify_backup(instance, item, progress=ctx.progress)
         if problems:
             damaged += 1
-            ctx.out(f"DAMAGED  {record.label} {record.kind}  {names}")
+            ctx.out(f"DAMAGED  {item.label} {item.kind}  {names}")
             for problem in problems:
                 ctx.out(f"         {problem}")
         else:
-            ctx.out(f"OK       {record.label} {record.kind}  {names}")
+            ctx.out(f"OK       {item.label} {item.kind}  {names}")
     if damaged:
-        ctx.err(f"sim: {damaged} of {len(records)} backups damaged")
+        ctx.err(f"sim: {damaged} of {len(items)} backups damaged")
         return 1
     return 0
 

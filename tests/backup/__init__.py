@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import gzip
 import hashlib
 import os
 import sqlite3
 import stat
+import struct
+import tarfile
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -124,3 +128,68 @@ def change_catalog(instance: Instance, tag: str) -> None:
     if segments:
         with open(segments[-1], "ab") as f:
             f.write(f'{{"event": "{tag}"}}\n'.encode() * 100)
+
+
+# Tarballs named like backups whose manifest is hostile (issue 9, item 6).
+HOSTILE_NESTED = "202603010100_17-0-0-49181_alation_backup.tar.gz"
+HOSTILE_STRING = "202603010200_17-0-0-49181_alation_backup.tar.gz"
+STRING_MIB = 1000
+
+
+def manifest_tarball(path: Path, pieces: list[bytes]) -> Path:
+    """A gzip tarball whose first member is `backup_manifest.json` made of `pieces` (each compressed once, as a
+    gzip member of its own: a gzip stream may be a series of members), then the end of the archive."""
+    size = sum(len(piece) for piece in pieces)
+    info = tarfile.TarInfo("backup_manifest.json")
+    info.size = size
+    members: dict[bytes, bytes] = {}
+    with open(path, "wb") as f:
+        f.write(gzip.compress(info.tobuf(tarfile.USTAR_FORMAT)))
+        for piece in pieces:
+            if piece not in members:
+                members[piece] = gzip.compress(piece)
+            f.write(members[piece])
+        f.write(gzip.compress(bytes(-size % 512) + bytes(1024)))
+    return path
+
+
+def hostile_nested(directory: Path) -> Path:
+    """The 1 KB tarball whose manifest is JSON nested 50,000 deep."""
+    return manifest_tarball(directory / HOSTILE_NESTED, [b"[" * 50_000 + b"]" * 50_000])
+
+
+def hostile_string(directory: Path) -> Path:
+    """The 1 MB tarball whose manifest is one JSON string of 1000 MiB."""
+    return manifest_tarball(directory / HOSTILE_STRING, [b'"', *[b"a" * (1 << 20)] * STRING_MIB, b'"'])
+
+
+class Opens:
+    """How many times files were opened since the last look, as the kernel reports it (inotify IN_OPEN): to
+    tell whether a listing read a tarball, whoever did the reading (this process or another)."""
+
+    IN_OPEN = 0x20
+
+    def __init__(self, *paths: Path) -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        assert self.fd >= 0, os.strerror(ctypes.get_errno())
+        for path in paths:
+            assert libc.inotify_add_watch(self.fd, os.fsencode(path), self.IN_OPEN) >= 0
+        self.seen()
+
+    def seen(self) -> int:
+        """Opens since the last call."""
+        count = 0
+        while True:
+            try:
+                data = os.read(self.fd, 1 << 16)
+            except BlockingIOError:
+                return count
+            at = 0
+            while at < len(data):
+                _, mask, _, length = struct.unpack_from("iIII", data, at)
+                count += bool(mask & self.IN_OPEN)
+                at += 16 + length
+
+    def close(self) -> None:
+        os.close(self.fd)

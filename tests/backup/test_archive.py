@@ -9,6 +9,7 @@ import io
 import json
 import subprocess
 import tarfile
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,13 @@ from hypothesis import strategies as st
 
 from alation_shell.backup import engine
 from alation_shell.backup.archive import (
+    MANIFEST_CAP,
+    MANIFEST_FLOOR,
+    MANIFEST_RATIO,
     TarballReader,
     TarballWriter,
     _parse_plain,
+    manifest_limit,
     padded_gzip_member,
     tar_header,
 )
@@ -40,7 +45,7 @@ from alation_shell.backup.manifest import (
 from alation_shell.backup.records import read_manifest
 from alation_shell.errors import CorruptArchive
 from alation_shell.instance import Instance
-from tests.backup import change_catalog, night
+from tests.backup import STRING_MIB, change_catalog, hostile_nested, hostile_string, night
 
 
 def small_manifest(entries: list[dict]) -> Manifest:
@@ -421,3 +426,87 @@ def test_our_plain_headers_take_the_fast_path() -> None:
     for kind in ("file", "dir", "symlink"):
         block = tar_header("data1/x", kind=kind, size=10, target="y" if kind == "symlink" else "")
         assert len(block) == 512 and _parse_plain(block) is not None
+
+
+# Hostile manifests (issue 9, item 6): refused as damaged, in bounded time and memory, never a RecursionError.
+
+def test_nesting_deeper_than_the_format_is_refused_before_parsing() -> None:
+    for raw in (b"[" * 50_000 + b"]" * 50_000, b'{"a":' * 6 + b"1" + b"}" * 6):
+        with pytest.raises(CorruptArchive, match=r"x\.tar\.gz: the manifest nests deeper than its format"):
+            Manifest.parse(raw, "x.tar.gz")
+    with pytest.raises(CorruptArchive, match="not valid JSON"):
+        Manifest.parse(b"[" * 50_000, "x.tar.gz")
+
+
+def test_the_deepest_real_manifest_passes_the_depth_limit(instance: Instance) -> None:
+    """An incremental's changed runs are the deepest the format goes: manifest, entries, entry, runs, run."""
+    base = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+    change_catalog(instance, "x")
+    record = engine.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(1))
+    manifest = read_manifest(record.alation_file)
+    assert any(entry.get("changed") for entry in manifest.entries)
+    assert Manifest.parse(manifest.raw).data == manifest.data
+
+
+def test_escaped_quotes_and_brackets_in_paths_are_read_as_strings() -> None:
+    names = ['q"uote', "back\\slash\\", 'both\\"', "[[[[[[[{{{{{{", "]]]]]]}}}}", "ünï\u2028"]
+    entries = [{"path": "data1/eventbus", "type": "dir", "mode": 0o755, "mtime_ns": 0}]
+    entries += [file_entry(f"data1/eventbus/{name}", name.encode()) for name in sorted(names)]
+    for ensure_ascii in (True, False):
+        raw = json.dumps(small_manifest(entries).data, ensure_ascii=ensure_ascii).encode()
+        assert [e["path"] for e in Manifest.parse(raw).entries] == [e["path"] for e in entries]
+
+
+def test_a_string_longer_than_any_field_holds_is_refused_before_parsing(real_manifest: dict) -> None:
+    for key in ("label", "build", "created"):
+        data = {**real_manifest, key: "1" * 100_000}
+        with pytest.raises(CorruptArchive, match=r"x\.tar\.gz: the manifest holds a string of 100000 bytes"):
+            Manifest.parse(json.dumps(data).encode(), "x.tar.gz")
+    data = {**real_manifest, "build": "1" * 65}  # short enough to parse, too long for a build number
+    with pytest.raises(CorruptArchive, match="field 'build'"):
+        Manifest.parse(json.dumps(data).encode())
+
+
+def test_block_lists_may_be_as_long_as_their_file_needs() -> None:
+    entry = file_entry("data1/eventbus/big.log", bytes(40 << 20))
+    assert len(entry["blocks"]) > 60_000
+    manifest = small_manifest([{"path": "data1/eventbus", "type": "dir", "mode": 0o755, "mtime_ns": 0}, entry])
+    assert Manifest.parse(manifest.raw).entries[1]["blocks"] == entry["blocks"]
+
+
+def test_a_manifest_denser_than_any_real_one_is_refused_before_parsing() -> None:
+    raw = b'{"entries":[' + b"{}," * 100_000 + b"{}]}"
+    with pytest.raises(CorruptArchive, match="more arrays and objects than"):
+        Manifest.parse(raw, "x.tar.gz")
+
+
+def test_a_manifest_larger_than_its_tarball_can_hold_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    path = hostile_string(tmp_path)
+    assert path.stat().st_size < 2 << 20
+    tracemalloc.start()
+    try:
+        with TarballReader(path, threaded=False) as reader, pytest.raises(
+                CorruptArchive, match=rf"{path.name}: its manifest would be {(STRING_MIB << 20) + 2} bytes"):
+            reader.manifest()
+        assert tracemalloc.get_traced_memory()[1] < 16 << 20  # the 1000 MiB were never read
+    finally:
+        tracemalloc.stop()
+    nested = hostile_nested(tmp_path)
+    with TarballReader(nested, threaded=False) as reader, pytest.raises(CorruptArchive, match="nests deeper"):
+        reader.manifest()
+
+
+def test_real_manifests_are_well_within_the_bound_on_their_size(instance: Instance) -> None:
+    """The bound is MANIFEST_RATIO times the tarball's size: the most compressible real manifest, an
+    incremental's when nothing changed (then the tarball is little but the manifest), stays below a third of
+    it; a full's manifest is a few percent of its tarball."""
+    base = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+    same = engine.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(0))
+    change_catalog(instance, "x")
+    changed = engine.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(1))
+    for record in (base, same, changed):
+        for path in record.files:
+            raw = read_manifest(path).raw
+            assert len(raw) * 3 < MANIFEST_RATIO * path.stat().st_size
+            assert len(raw) < manifest_limit(path.stat().st_size)
+    assert manifest_limit(1) == MANIFEST_FLOOR and manifest_limit(1 << 40) == MANIFEST_CAP

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 
 import pytest
 
@@ -10,7 +11,7 @@ from alation_shell.backup import engine
 from alation_shell.instance import Instance
 from alation_shell.session import Session
 from alation_shell.training import clock
-from tests.backup import backup_lock_held_elsewhere
+from tests.backup import backup_lock_held_elsewhere, hostile_nested, hostile_string
 
 ROW = re.compile(r"(\d{4}-\d\d-\d\d) (\w{3}) (\d\d:\d\d)  (full|incr) +[\d.]+ (B|KiB|MiB|GiB)(?:  base (\d{12}))?$")
 
@@ -203,3 +204,56 @@ def test_a_backup_refused_after_the_days_activity_runs_on_the_next_advance(shell
     assert out.splitlines()[0].startswith("2026-03-03 Tue 01:00  full")
     assert out.count("activity of Mon") == 0  # that day's activity is not run twice
     assert [r[:3] for r in timeline(shell)] == [("2026-03-03", "Tue", "01:00")]
+
+
+def test_backups_and_verify_show_every_damaged_file(shell: Session) -> None:
+    """A missing event-bus partner, a truncated tarball, halves that disagree and the two hostile tarballs:
+    `sim backups` shows each as DAMAGED with its file name and what is wrong; `sim verify` names them all."""
+    run(shell, "sim advance 5d")
+    first, lone, cut, mixed, last = engine.list_backups(shell.instance)
+    lone.eb_file.unlink()
+    cut.alation_file.write_bytes(cut.alation_file.read_bytes()[:1000])
+    shutil.copyfile(last.eb_file, mixed.eb_file)
+    directory = first.alation_file.parent
+    nested, string = hostile_nested(directory), hostile_string(directory)
+    expected = {
+        nested.name: f"{nested.name}: the manifest nests deeper than its format does",
+        string.name: f"{string.name}: its manifest would be {(1000 << 20) + 2} bytes",
+        lone.eb_file.name: f"{lone.eb_file.name}, the event-bus tarball that goes with {lone.alation_file.name}, "
+                           "is missing",
+        cut.alation_file.name: f"{cut.alation_file.name}: truncated",
+        mixed.eb_file.name: f"{mixed.eb_file.name} does not belong with {mixed.alation_file.name}",
+    }
+    result = shell.execute("sim backups")
+    assert result.exit_code == 0 and result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert len(lines) == 7
+    assert [ROW.fullmatch(line) is not None for line in lines] == [False, False, True, False, False, False, True]
+    assert lines[0].startswith("2026-03-01 Sun 01:00  DAMAGED  " + expected[nested.name])
+    assert lines[1].startswith("2026-03-01 Sun 02:00  DAMAGED  " + expected[string.name])
+    for line, name in zip(lines[3:6], (lone.eb_file.name, cut.alation_file.name, mixed.eb_file.name), strict=True):
+        assert "  DAMAGED  " + expected[name] in line
+    result = shell.execute("sim verify")
+    assert result.exit_code == 1
+    assert result.stderr == "sim: 5 of 7 backups damaged\n"
+    out = result.stdout.splitlines()
+    assert f"OK       {first.label} full  {first.alation_file.name}, {first.eb_file.name}" in out
+    assert f"OK       {last.label} full  {last.alation_file.name}, {last.eb_file.name}" in out
+    for message in expected.values():
+        assert sum(message in line for line in out) == 1, message
+    assert sum(line.startswith("DAMAGED  ") for line in out) == 5
+
+
+def test_the_cycle_builds_on_sound_backups_only(shell: Session) -> None:
+    run(shell, "alation_conf alation.backup_v2.incr_backup -s True")
+    run(shell, "alation_conf alation.backup_v2.incr_backup_versions -s 4")
+    run(shell, "sim advance 1d")
+    (full,) = engine.list_backups(shell.instance)
+    # A later "full" that is damaged: the cycle must not build on it (nor count it).
+    later = full.alation_file.with_name(full.alation_file.name.replace(full.label, "202603031200"))
+    later.write_bytes(full.alation_file.read_bytes()[:5000])
+    hostile_nested(full.alation_file.parent)
+    out = run(shell, "sim advance 1d")
+    assert "incr " in out and f"base {full.label}" in out
+    (rendered,) = [line for line in run(shell, "sim clock").splitlines() if line.startswith("next backup")]
+    assert f"incremental 2 of 4 on full {full.label}" in rendered
