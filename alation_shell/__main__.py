@@ -187,10 +187,7 @@ def _init(opts: Options) -> int:
                   file=sys.stderr)
             return 1
         instance.remove()
-    elif instance.root.exists() and any(instance.root.iterdir()):
-        print(f"alation-shell: {instance.root} is not empty and is not an instance; choose another --home",
-              file=sys.stderr)
-        return 1
+    instance.check_can_create()
     if opts.size is not None:
         from alation_shell.progress import human_bytes
 

@@ -11,11 +11,13 @@ import sys
 from pathlib import Path
 
 from alation_shell.errors import InstanceError, PathOutsideInstance
-from alation_shell.storage import atomic_write, read_json, write_json
+from alation_shell.storage import StateFile, atomic_write, whole, write_json
 
 HOME_ENV = "ALATION_SHELL_HOME"
 DEFAULT_SEED = 5959
 MAX_SYMLINKS = 40
+SEEDING = ".alation-shell-seeding"  # present while `init` seeds: the directory is ours to seed again
+META_TEXT = ("hostname", "label", "user", "release", "build")  # optional; each shown in the prompt or names
 
 # The Alation release the emulated server runs (2023.3 is build 17.0.0.49181).
 ALATION_RELEASE = "2023.3"
@@ -42,7 +44,10 @@ LAYOUT = (
 def default_home() -> Path:
     """`$ALATION_SHELL_HOME`, else the platform's user data dir + `alation-shell/instance`."""
     env = os.environ.get(HOME_ENV)
-    if env:
+    if env is not None:
+        if not env:
+            raise InstanceError(f"{HOME_ENV} is set but empty: set it to the instance directory, or unset it "
+                                "to use the default location")
         return Path(env)
     if sys.platform.startswith("linux"):
         # platformdirs' XDG rule, inlined: importing platformdirs costs more than the rest of a piped run.
@@ -51,6 +56,10 @@ def default_home() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("alation-shell", appauthor=False)) / "instance"
+
+
+def _is_name(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 256 and value.isprintable()
 
 
 class Location:
@@ -70,7 +79,10 @@ class Instance:
     """One emulated Alation server: its chroot directory and the state files under `var/`."""
 
     def __init__(self, root: Path | str) -> None:
+        if not os.fspath(root):  # realpath("") would be the working directory
+            raise InstanceError("the instance directory is empty: give a directory (--home DIR)")
         self.root = Path(os.path.realpath(root))
+        self._meta: dict | None = None
 
     # Well-known files -------------------------------------------------------------------------
     @property
@@ -98,16 +110,33 @@ class Instance:
             if not create:
                 raise InstanceError(f"no instance at {instance.root} (run `alation-shell init`)")
             instance.init()
+        instance.meta  # noqa: B018 - read now, so that a damaged instance.json is reported before anything runs
         return instance
 
     def is_initialized(self) -> bool:
         return self.meta_file.is_file()
 
+    def check_can_create(self) -> None:
+        """InstanceError unless an instance may be seeded here: nothing there, an empty directory, or one that
+        an interrupted `init` left. Never among someone's own files."""
+        try:
+            names = os.listdir(self.root)
+        except FileNotFoundError:
+            return
+        except NotADirectoryError:
+            raise InstanceError(f"{self.root} exists and is not a directory") from None
+        except OSError as exc:
+            raise InstanceError(f"cannot read {self.root}: {exc.strerror}") from None
+        if names and SEEDING not in names:
+            raise InstanceError(f"{self.root} is not empty and is not an instance; not creating one among its "
+                                "files: choose another directory (--home DIR or $ALATION_SHELL_HOME)")
+
     def init(self, seed: int = DEFAULT_SEED, size: int | None = None) -> None:
         """Create and seed the instance deterministically from `seed`; `size` asks for a bigger catalog."""
-        if self.root.exists() and not self.root.is_dir():
-            raise InstanceError(f"{self.root} exists and is not a directory")
+        self.check_can_create()
         try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            (self.root / SEEDING).touch()
             for sub in LAYOUT:
                 (self.root / sub).mkdir(parents=True, exist_ok=True)
             major, minor, patch, build = ALATION_BUILD
@@ -133,6 +162,7 @@ class Instance:
                     "build": ".".join(map(str, ALATION_BUILD)),
                 },
             )
+            (self.root / SEEDING).unlink()
         except OSError as exc:
             raise InstanceError(f"cannot create instance at {self.root}: {exc.strerror or exc}") from exc
 
@@ -146,8 +176,19 @@ class Instance:
 
     @property
     def meta(self) -> dict:
-        meta = read_json(self.meta_file, {})
-        return meta if isinstance(meta, dict) else {}
+        """What `var/instance.json` says (read once); StateCorrupt, naming its host path, if it is damaged."""
+        if self._meta is None:
+            file = StateFile(
+                self.meta_file, str(self.meta_file),
+                "fix it ({} is valid: every field then takes its default), or replace the instance: "
+                f"`alation-shell init --force --home {self.root}`",
+            )
+            meta = file.read() or {}
+            file.field(meta, "seed", whole(0, 10**18), "a whole number", required=False)
+            for name in META_TEXT:
+                file.field(meta, name, _is_name, "one line of printable text", required=False)
+            self._meta = meta
+        return self._meta
 
     @property
     def build_version(self) -> str:
