@@ -7,6 +7,7 @@ symlink targets point inside the instance, so no path typed in the shell can rea
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -212,7 +213,11 @@ class Instance:
                     parts.pop()
                 continue
             candidate = self.root.joinpath(*parts, part)
-            if candidate.is_symlink():
+            try:
+                is_link = stat.S_ISLNK(os.lstat(candidate).st_mode)
+            except OSError:  # missing, or unreachable (a name too long, ...): what is done with it says so
+                is_link = False
+            if is_link:
                 links += 1
                 if links > MAX_SYMLINKS:
                     raise PathOutsideInstance(f"{path}: too many levels of symbolic links")
@@ -227,6 +232,16 @@ class Instance:
     def real_path(self, shell_path: str) -> Path:
         """Where an absolute shell path (e.g. `/data2/backup`) lives on the host."""
         return self.resolve(shell_path).real
+
+    def shell_name(self, path: object) -> str | None:
+        """The shell's name for a host path (str, bytes or Path) inside the instance, taken as written;
+        None for a path outside it, which is never shown."""
+        if not isinstance(path, str | bytes | os.PathLike):
+            return None
+        text, root = os.fsdecode(path), str(self.root)
+        if text == root:
+            return "/"
+        return text[len(root):] if text.startswith(root + "/") else None
 
     def shell_path(self, real: Path) -> str:
         """The shell's name for a host path inside the instance."""

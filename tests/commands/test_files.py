@@ -288,3 +288,18 @@ def test_chown_checks_owner_files_and_root(shell) -> None:  # noqa: ANN001 - the
     assert (r.exit_code, r.stderr) == (1, "chown: cannot access '/data2/nope': No such file or directory\n")
     r = shell.execute("sudo chown mallory /data2/backup")
     assert (r.exit_code, r.stderr) == (1, "chown: invalid user: 'mallory'\n")
+
+
+# Names that a terminal would act on --------------------------------------------------------------
+def test_ls_on_a_terminal_quotes_and_aligns_like_gnu_ls(instance: Instance, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    folder = instance.root / "data2/tmp"
+    for name in ("a b", "c", "d\ne"):
+        (folder / name).touch()
+    os.symlink("t\x1bg", folder / "lnk")
+    session = Session(instance, interactive=True)
+    assert session.execute("ls /data2/tmp").stdout == "'a b'   c  'd'$'\\n''e'   lnk\n"
+    lines = session.execute("ls -l /data2/tmp").stdout.splitlines()
+    assert [line.split(":", 1)[1][3:] for line in lines[1:]] == [
+        "'a b'", " c", "'d'$'\\n''e'", " lnk -> 't'$'\\033''g'"]
+    assert Session(instance).execute("ls /data2/tmp").stdout == "a b\nc\n'd'$'\\n''e'\nlnk\n"  # a pipe
