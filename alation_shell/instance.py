@@ -169,11 +169,14 @@ class Instance:
 
     def remove(self) -> None:
         """Delete this instance (only a directory that is one: it must hold `var/instance.json`)."""
-        import shutil
+        from alation_shell.backup.restore import remove_tree  # shutil.rmtree recurses: a deep tree breaks it
 
         if not self.is_initialized():
             raise InstanceError(f"{self.root} is not an instance; not removing it")
-        shutil.rmtree(self.root)
+        try:
+            remove_tree(self.root)
+        except OSError as exc:
+            raise InstanceError(f"cannot remove the instance at {self.root}: {exc.strerror or exc}") from None
 
     @property
     def meta(self) -> dict:

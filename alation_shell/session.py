@@ -69,7 +69,8 @@ class Session:
         return self._ask(prompt)
 
     def execute(self, line: str, live: tuple[TextIO, TextIO] | None = None) -> Result:
-        """Run one command line. With `live`, output is also written to those streams as it happens."""
+        """Run one command line. With `live`, output is written to those streams as it happens instead of being
+        kept in the Result."""
         stdout = Output(live[0] if live else None)
         stderr = Output(live[1] if live else None)
         self.live_stderr = live[1] if live else None

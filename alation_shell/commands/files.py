@@ -15,8 +15,8 @@ import stat
 import time
 from pathlib import Path
 
-from alation_shell.commands.base import Context
-from alation_shell.display import printable, quote, quote_always
+from alation_shell.commands.base import Context, whole_number
+from alation_shell.display import clipped, printable, quote, quote_always
 from alation_shell.errors import ShellError, UsageError
 from alation_shell.instance import Location
 
@@ -322,8 +322,8 @@ def tail(ctx: Context, args: list[str]) -> int:
                 ctx.out()
             ctx.out(f"==> {printable(path)} <==")
         with open(real, "rb") as f:
-            data = _from_line(f, count) if from_start else _last_lines(f, count)
-        ctx.stdout.write(data.decode("utf-8", errors="replace"))
+            start = _line_offset(f, count) if from_start else _last_lines_offset(f, count)
+            _copy_out(ctx, f, start)
     return status
 
 
@@ -354,36 +354,62 @@ def _tail_options(args: list[str]) -> tuple[int, bool, list[str]]:
             operands.append(arg)
         if value is not None:
             from_start = value.startswith("+")
-            digits = value.lstrip("+-")
-            if not digits.isdigit():
-                raise UsageError(f"invalid number of lines: '{value}'")
-            count = int(digits)
+            digits = value[1:] if value[:1] in ("+", "-") else value
+            number = whole_number(digits)
+            if number is None:
+                too_large = digits.isdecimal() and digits.isascii()
+                raise UsageError(f"invalid number of lines: {quote_always(clipped(value, 40))}"
+                                 + (": Value too large for defined data type" if too_large else ""))
+            count = number
         i += 1
     return count, from_start, operands
 
 
-def _last_lines(f, count: int) -> bytes:  # noqa: ANN001 - a binary file
-    """The last `count` lines, reading backwards from the end in blocks (a big log costs only its tail)."""
-    if count == 0:
-        return b""
+def _last_lines_offset(f, count: int) -> int:  # noqa: ANN001 - a binary file
+    """Where the last `count` lines start: found by reading backwards from the end in blocks, keeping none of
+    them, so a big log costs only its tail (and a file without newlines one pass, not one per block)."""
     end = f.seek(0, os.SEEK_END)
-    pos, data, newlines = end, b"", 0
-    while pos > 0 and newlines <= count:
+    if count == 0:
+        return end
+    pos, newlines = end, 0
+    while pos > 0:
         step = min(CHUNK, pos)
         pos -= step
         f.seek(pos)
         block = f.read(step)
-        newlines += block.count(b"\n")
-        data = block + data
-    return b"".join(data.splitlines(keepends=True)[-count:])
+        stop = len(block) - 1 if pos + step == end else len(block)  # a final newline ends the last line
+        while (stop := block.rfind(b"\n", 0, stop)) >= 0:
+            newlines += 1
+            if newlines == count:
+                return pos + stop + 1
+    return 0
 
 
-def _from_line(f, first: int) -> bytes:  # noqa: ANN001 - a binary file
-    """Everything from line `first` (1-based; 0 counts as 1) to the end."""
-    for _ in range(max(first - 1, 0)):
-        if not f.readline():
-            break
-    return f.read()
+def _line_offset(f, first: int) -> int:  # noqa: ANN001 - a binary file
+    """Where line `first` (1-based; 0 counts as 1) starts, or the end of the file; read in blocks."""
+    skip = max(first - 1, 0)
+    pos = 0
+    while skip:
+        block = f.read(CHUNK)
+        if not block:
+            return pos
+        start = 0
+        while skip and (found := block.find(b"\n", start)) >= 0:
+            skip -= 1
+            start = found + 1
+        pos += start if not skip else len(block)
+    return pos
+
+
+def _copy_out(ctx: Context, f, start: int) -> None:  # noqa: ANN001 - a binary file
+    """The file from `start` to its end, block by block; bytes that are not UTF-8 print as U+FFFD."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    f.seek(start)
+    while block := f.read(CHUNK):
+        ctx.stdout.write(decoder.decode(block))
+    ctx.stdout.write(decoder.decode(b"", final=True))
 
 
 # du ---------------------------------------------------------------------------------------------
@@ -396,13 +422,13 @@ def du(ctx: Context, args: list[str]) -> int:
     for operand in operands:
         location = _locate(ctx, operand, follow=False)
         try:
-            os.lstat(location.real)
+            st = os.lstat(location.real)
         except OSError as exc:
             ctx.err(f"du: cannot access {quote_always(operand)}: {exc.strerror}")
             status = 1
             continue
         errors: list[str] = []
-        _usage(ctx, location.real, operand, flags, seen, errors, top=True)
+        _usage(ctx, location.real, operand, st, flags, seen, errors)
         for message in errors:
             ctx.err(message)
         status = status or (1 if errors else 0)
@@ -410,28 +436,57 @@ def du(ctx: Context, args: list[str]) -> int:
 
 
 def _usage(
-    ctx: Context, real: Path, shown: str, flags: set[str], seen: set[tuple[int, int]], errors: list[str],
-    *, top: bool = False,
-) -> int:
-    """512-byte blocks used under `real` (hard links counted once); prints directories as it goes."""
-    st = os.lstat(real)
-    if st.st_nlink > 1 and not stat.S_ISDIR(st.st_mode):
-        if (st.st_dev, st.st_ino) in seen:
-            return 0
-        seen.add((st.st_dev, st.st_ino))
-    blocks = st.st_blocks
-    if stat.S_ISDIR(st.st_mode):
+    ctx: Context, real: Path, shown: str, st: os.stat_result, flags: set[str], seen: set[tuple[int, int]],
+    errors: list[str],
+) -> None:
+    """Print the usage of `real` (`st` its lstat) and, unless `-s`, of every directory below it, each after the
+    directories in it, as GNU du does; hard links are counted once. A loop, not a recursion: a tree can be
+    deeper than Python's recursion limit."""
+
+    def counted(st: os.stat_result) -> bool:
+        if st.st_nlink > 1 and not stat.S_ISDIR(st.st_mode):
+            if (st.st_dev, st.st_ino) in seen:
+                return False
+            seen.add((st.st_dev, st.st_ino))
+        return True
+
+    def opened(real: Path, shown: str, st: os.stat_result) -> list:
+        """A directory to go through: [real, shown, blocks so far, names still to visit (last first)]."""
         try:
-            names = sorted(os.listdir(real))
+            names = sorted(os.listdir(real), reverse=True)
         except OSError as exc:
             errors.append(f"du: cannot read directory {quote_always(shown)}: {exc.strerror}")
             names = []
-        for name in names:
-            blocks += _usage(ctx, real / name, f"{shown.rstrip('/')}/{name}", flags, seen, errors)
-    if top or (stat.S_ISDIR(st.st_mode) and "s" not in flags):
+        return [real, shown, st.st_blocks, names]
+
+    def report(blocks: int, shown: str) -> None:
         size = human(blocks * 512) if "h" in flags else str(-(-blocks * 512 // 1024))
         ctx.out(f"{size}\t{printable(shown)}")
-    return blocks
+
+    if not stat.S_ISDIR(st.st_mode):
+        report(st.st_blocks if counted(st) else 0, shown)
+        return
+    stack = [opened(real, shown, st)]
+    while stack:
+        directory = stack[-1]
+        if directory[3]:
+            name = directory[3].pop()
+            child, child_shown = directory[0] / name, f"{directory[1].rstrip('/')}/{name}"
+            try:
+                child_st = os.lstat(child)
+            except OSError as exc:
+                errors.append(f"du: cannot access {quote_always(child_shown)}: {exc.strerror}")
+                continue
+            if stat.S_ISDIR(child_st.st_mode):
+                stack.append(opened(child, child_shown, child_st))
+            elif counted(child_st):
+                directory[2] += child_st.st_blocks
+            continue
+        stack.pop()
+        if "s" not in flags or not stack:
+            report(directory[2], directory[1])
+        if stack:
+            stack[-1][2] += directory[2]
 
 
 # chown ------------------------------------------------------------------------------------------

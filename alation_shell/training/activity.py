@@ -447,7 +447,7 @@ class _Day:
     def uploads(self, weekend: bool) -> None:
         rng = self.rng
         root = self.instance.root / UPLOADS_DIR
-        files = sorted(p for p in root.rglob("*") if p.is_file())
+        files = _files_under(root)
         shell = self.instance.shell_path
         touched: list[Path] = []
 
@@ -541,3 +541,22 @@ class _Day:
         self.summary.events = len(self.events)
         write_checkpoint(self.instance, parts, self.end)
         os.utime(self.instance.root / EVENTBUS_DIR, (self.end, self.end))
+
+
+def _files_under(root: Path) -> list[Path]:
+    """Every regular file below `root`, sorted; links are not followed. A loop, not Path.rglob, which recurses:
+    a tree can be nested deeper than Python's recursion limit."""
+    files = []
+    pending = [root]
+    while pending:
+        directory = pending.pop()
+        try:
+            with os.scandir(directory) as listing:
+                for entry in listing:
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(Path(entry.path))
+                    elif entry.is_file(follow_symlinks=False):
+                        files.append(Path(entry.path))
+        except OSError:  # gone, or too deep for the host to name: it offers no file to the simulated users
+            continue
+    return sorted(files)

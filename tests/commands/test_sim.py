@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -188,3 +190,36 @@ def test_a_backup_refused_by_the_lock_runs_on_the_next_advance(shell: Session) -
     assert out.splitlines()[0].startswith("2026-03-03 Tue 01:00  full")
     assert out.count("activity of Mon") == 0  # that day's activity is not run twice
     assert [r[:3] for r in timeline(shell)] == [("2026-03-03", "Tue", "01:00")]
+
+
+def test_a_tree_deeper_than_the_recursion_limit_is_backed_up_and_restored(
+    instance: Instance, deep_tree: Callable[..., Path]
+) -> None:
+    from alation_shell.backup.restore import remove_tree
+
+    top = deep_tree(instance.root / "data1/site_data/uploads/deep", 1100)
+    deepest = top.joinpath(*["d"] * 1100, "deepest.txt")
+    shell = Session(instance)
+    out = run(shell, "sim advance 1d")  # the day's activity looks through the uploads; the nightly backup scans
+    assert "full" in out
+    [record] = engine.list_backups(instance)
+    assert run(shell, "sim verify").split()[:3] == ["OK", record.label, "full"]
+    remove_tree(top)
+    for name, path in zip(("restore_file", "eb_restore_file"), record.files, strict=True):
+        run(shell, f"alation_conf alation.backup.{name} -s {instance.shell_path(path)}")
+    run(answering(instance, "YES"), "alation_action destructive_restore_all")
+    assert deepest.read_text() == "at the bottom\n"
+
+
+def test_a_path_too_long_to_back_up_is_named_and_nothing_is_written(
+    instance: Instance, deep_tree: Callable[..., Path]
+) -> None:
+    deep_tree(instance.root / "data1/site_data/deep", 1100, "ddd")  # 4,400 characters: more than the host takes
+    r = Session(instance).execute("sim advance 1d")
+    assert r.exit_code == 1
+    [error] = r.stderr.splitlines()
+    assert error.startswith("sim: backup failed while reading /data1/site_data/deep/ddd/ddd/")
+    assert "..." in error and "/ddd/ddd: path too long to back up (" in error
+    assert error.endswith(" characters): move or remove the tree nested that deep; earlier backups are intact")
+    assert len(error) < 400 and str(instance.root) not in error
+    assert [p.name for p in (instance.root / "data2/backup").iterdir()] == [".backup.lock"]
