@@ -10,6 +10,7 @@ import os
 import sys
 
 from alation_shell import __version__
+from alation_shell.commands.base import whole_number
 from alation_shell.errors import ShellError
 
 USAGE = """\
@@ -86,9 +87,9 @@ def parse_args(argv: list[str]) -> Options:
             opts.command = value(arg)
         elif opts.subcommand == "init" and arg == "--seed":
             text = value(arg)
-            if not text.isdigit():
-                raise CliError(f"--seed expects a whole number, not {text!r}")
-            opts.seed = int(text)
+            opts.seed = whole_number(text)
+            if opts.seed is None:
+                raise CliError(f"--seed expects a whole number below 10**18, not {text[:40]!r}")
         elif opts.subcommand == "init" and arg == "--size":
             opts.size = parse_size(value(arg))
         elif opts.subcommand == "init" and arg == "--force":
@@ -111,9 +112,10 @@ def parse_size(text: str) -> int:
     """'256M' -> 268435456; K, M, G are powers of 1024."""
     units = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
     body, unit = text.rstrip("KMGkmgBb"), text[len(text.rstrip("KMGkmgBb")):].upper().rstrip("B")
-    if not body.isdigit() or unit not in units or int(body) == 0:
-        raise CliError(f"--size expects a size such as 64M or 1G, not {text!r}")
-    return int(body) * units[unit]
+    number = whole_number(body)
+    if not number or unit not in units:
+        raise CliError(f"--size expects a size such as 64M or 1G, not {text[:40]!r}")
+    return number * units[unit]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -187,10 +189,7 @@ def _init(opts: Options) -> int:
                   file=sys.stderr)
             return 1
         instance.remove()
-    elif instance.root.exists() and any(instance.root.iterdir()):
-        print(f"alation-shell: {instance.root} is not empty and is not an instance; choose another --home",
-              file=sys.stderr)
-        return 1
+    instance.check_can_create()
     if opts.size is not None:
         from alation_shell.progress import human_bytes
 

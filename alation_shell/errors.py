@@ -37,6 +37,10 @@ class ConfigCorrupt(ShellError):
     """alation_conf.toml cannot be read; it is never overwritten while in this state."""
 
 
+class StateCorrupt(ShellError):
+    """A state file of the emulator (`var/clock.json`, ...) cannot be read; it is never overwritten in this state."""
+
+
 class InstanceError(ShellError):
     """The sandbox directory is missing, unreadable or not an instance."""
 

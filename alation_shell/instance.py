@@ -12,11 +12,12 @@ out of the instance by the kernel.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from pathlib import Path
 
 from alation_shell.errors import InstanceError, PathOutsideInstance
-from alation_shell.storage import atomic_write, read_json, write_json
+from alation_shell.storage import StateFile, atomic_write, whole, write_json
 
 HOME_ENV = "ALATION_SHELL_HOME"
 DEFAULT_SEED = 5959
@@ -25,6 +26,8 @@ _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _SQLITE_COMPANIONS = ("-journal", "-wal", "-shm")
 BACKUP_LOG = "opt/alation/site/logs/alation_backup.log"
 RESTORE_DIR = "data1/.restore"  # a restore's staging and journal (backup/restore.py)
+SEEDING = ".alation-shell-seeding"  # present while `init` seeds: the directory is ours to seed again
+META_TEXT = ("hostname", "label", "user", "release", "build")  # optional; each shown in the prompt or names
 
 # The Alation release the emulated server runs (2023.3 is build 17.0.0.49181).
 ALATION_RELEASE = "2023.3"
@@ -51,7 +54,10 @@ LAYOUT = (
 def default_home() -> Path:
     """`$ALATION_SHELL_HOME`, else the platform's user data dir + `alation-shell/instance`."""
     env = os.environ.get(HOME_ENV)
-    if env:
+    if env is not None:
+        if not env:
+            raise InstanceError(f"{HOME_ENV} is set but empty: set it to the instance directory, or unset it "
+                                "to use the default location")
         return Path(env)
     if sys.platform.startswith("linux"):
         # platformdirs' XDG rule, inlined: importing platformdirs costs more than the rest of a piped run.
@@ -60,6 +66,10 @@ def default_home() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("alation-shell", appauthor=False)) / "instance"
+
+
+def _is_name(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 256 and value.isprintable()
 
 
 class Location:
@@ -79,7 +89,10 @@ class Instance:
     """One emulated Alation server: its chroot directory and the state files under `var/`."""
 
     def __init__(self, root: Path | str) -> None:
+        if not os.fspath(root):  # realpath("") would be the working directory
+            raise InstanceError("the instance directory is empty: give a directory (--home DIR)")
         self.root = Path(os.path.realpath(root))
+        self._meta: dict | None = None
 
     # Well-known files -------------------------------------------------------------------------
     @property
@@ -107,16 +120,33 @@ class Instance:
             if not create:
                 raise InstanceError(f"no instance at {instance.root} (run `alation-shell init`)")
             instance.init()
+        instance.meta  # noqa: B018 - read now, so that a damaged instance.json is reported before anything runs
         return instance
 
     def is_initialized(self) -> bool:
         return self.meta_file.is_file()
 
+    def check_can_create(self) -> None:
+        """InstanceError unless an instance may be seeded here: nothing there, an empty directory, or one that
+        an interrupted `init` left. Never among someone's own files."""
+        try:
+            names = os.listdir(self.root)
+        except FileNotFoundError:
+            return
+        except NotADirectoryError:
+            raise InstanceError(f"{self.root} exists and is not a directory") from None
+        except OSError as exc:
+            raise InstanceError(f"cannot read {self.root}: {exc.strerror}") from None
+        if names and SEEDING not in names:
+            raise InstanceError(f"{self.root} is not empty and is not an instance; not creating one among its "
+                                "files: choose another directory (--home DIR or $ALATION_SHELL_HOME)")
+
     def init(self, seed: int = DEFAULT_SEED, size: int | None = None) -> None:
         """Create and seed the instance deterministically from `seed`; `size` asks for a bigger catalog."""
-        if self.root.exists() and not self.root.is_dir():
-            raise InstanceError(f"{self.root} exists and is not a directory")
+        self.check_can_create()
         try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            (self.root / SEEDING).touch()
             for sub in LAYOUT:
                 (self.root / sub).mkdir(parents=True, exist_ok=True)
             major, minor, patch, build = ALATION_BUILD
@@ -142,21 +172,36 @@ class Instance:
                     "build": ".".join(map(str, ALATION_BUILD)),
                 },
             )
+            (self.root / SEEDING).unlink()
         except OSError as exc:
             raise InstanceError(f"cannot create instance at {self.root}: {exc.strerror or exc}") from exc
 
     def remove(self) -> None:
         """Delete this instance (only a directory that is one: it must hold `var/instance.json`)."""
-        import shutil
+        from alation_shell.backup.restore import remove_tree  # shutil.rmtree recurses: a deep tree breaks it
 
         if not self.is_initialized():
             raise InstanceError(f"{self.root} is not an instance; not removing it")
-        shutil.rmtree(self.root)
+        try:
+            remove_tree(self.root)
+        except OSError as exc:
+            raise InstanceError(f"cannot remove the instance at {self.root}: {exc.strerror or exc}") from None
 
     @property
     def meta(self) -> dict:
-        meta = read_json(self.meta_file, {})
-        return meta if isinstance(meta, dict) else {}
+        """What `var/instance.json` says (read once); StateCorrupt, naming its host path, if it is damaged."""
+        if self._meta is None:
+            file = StateFile(
+                self.meta_file, str(self.meta_file),
+                "fix it ({} is valid: every field then takes its default), or replace the instance: "
+                f"`alation-shell init --force --home {self.root}`",
+            )
+            meta = file.read() or {}
+            file.field(meta, "seed", whole(0, 10**18), "a whole number", required=False)
+            for name in META_TEXT:
+                file.field(meta, name, _is_name, "one line of printable text", required=False)
+            self._meta = meta
+        return self._meta
 
     @property
     def build_version(self) -> str:
@@ -180,7 +225,11 @@ class Instance:
                     parts.pop()
                 continue
             candidate = self.root.joinpath(*parts, part)
-            if candidate.is_symlink():
+            try:
+                is_link = stat.S_ISLNK(os.lstat(candidate).st_mode)
+            except OSError:  # missing, or unreachable (a name too long, ...): what is done with it says so
+                is_link = False
+            if is_link:
                 links += 1
                 if links > MAX_SYMLINKS:
                     raise PathOutsideInstance(f"{path}: too many levels of symbolic links")
@@ -195,6 +244,16 @@ class Instance:
     def real_path(self, shell_path: str) -> Path:
         """Where an absolute shell path (e.g. `/data2/backup`) lives on the host."""
         return self.resolve(shell_path).real
+
+    def shell_name(self, path: object) -> str | None:
+        """The shell's name for a host path (str, bytes or Path) inside the instance, taken as written;
+        None for a path outside it, which is never shown."""
+        if not isinstance(path, str | bytes | os.PathLike):
+            return None
+        text, root = os.fsdecode(path), str(self.root)
+        if text == root:
+            return "/"
+        return text[len(root):] if text.startswith(root + "/") else None
 
     def shell_path(self, real: Path) -> str:
         """The shell's name for a host path inside the instance."""

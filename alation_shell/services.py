@@ -11,7 +11,7 @@ import time
 
 from alation_shell.errors import ShellError
 from alation_shell.instance import Instance
-from alation_shell.storage import locked, read_json, write_json
+from alation_shell.storage import StateFile, locked, whole
 
 VERBS = ("status", "start", "stop", "restart")
 
@@ -84,14 +84,16 @@ class Program:
         return {"state": self.state, "pid": self.pid, "start": self.start, "stop": self.stop}
 
 
-def _state_file(instance: Instance):  # noqa: ANN202 - a Path
-    return instance.var / "services.json"
+def _state_file(instance: Instance) -> StateFile:
+    return StateFile.under_var(instance, "services.json", "remove it to have every program RUNNING again")
 
 
 def _read_state(instance: Instance) -> dict:
     """The services state; on first use every program RUNNING since the instance was created."""
-    data = read_json(_state_file(instance), None)
-    if isinstance(data, dict) and isinstance(data.get("programs"), dict):
+    file = _state_file(instance)
+    data = file.read()
+    if data is not None:
+        _check_state(file, data)
         return data
     try:
         boot = instance.meta_file.stat().st_mtime
@@ -104,11 +106,31 @@ def _read_state(instance: Instance) -> dict:
     return {"supervisord_pid": FIRST_PID - 1, "next_pid": FIRST_PID + 7 * len(PROGRAMS), "programs": programs}
 
 
+def _check_state(file: StateFile, data: dict) -> None:
+    pid = whole(1, (1 << 31) - 1)
+    file.field(data, "supervisord_pid", pid, "a process id")
+    file.field(data, "next_pid", pid, "a process id")
+    file.field(data, "programs", lambda v: isinstance(v, dict), "an object")
+    for name in PROGRAMS:
+        spec = data["programs"].get(name)
+        if spec is None:
+            continue
+        if not (isinstance(spec, dict) and spec.get("state") in (RUNNING, STOPPED) and whole(0, (1 << 31) - 1)(
+                spec.get("pid")) and _is_time(spec.get("start", 0)) and _is_time(spec.get("stop", 0))):
+            raise file.damaged(f"program {name!r} is not an object with a state (RUNNING or STOPPED), a pid, "
+                               "and start and stop times")
+
+
+def _is_time(value: object) -> bool:
+    """None, or seconds since 1970 that the standard time functions can show."""
+    return value is None or (type(value) in (int, float) and 0 <= value < 1e11)  # NaN fails both tests
+
+
 def _programs_of(data: dict) -> dict[str, Program]:
     found = {}
     for name in PROGRAMS:
         spec = data["programs"].get(name) or {"state": STOPPED, "pid": 0, "start": None, "stop": None}
-        found[name] = Program(name, spec["state"], spec["pid"], spec["start"], spec["stop"])
+        found[name] = Program(name, spec["state"], spec["pid"], spec.get("start"), spec.get("stop"))
     return found
 
 
@@ -153,8 +175,8 @@ def _change(instance: Instance, specs: list[str], *, stop: bool, start: bool) ->
     """Stop and/or start the selected programs; supervisorctl's result per program, in its order."""
     chosen = select(specs)
     results: list[tuple[str, str]] = []
-    path = _state_file(instance)
-    with locked(path.with_suffix(".lock")):
+    file = _state_file(instance)
+    with locked(file.path.with_suffix(".lock")):
         data = _read_state(instance)
         found = _programs_of(data)
         now = time.time()
@@ -176,7 +198,7 @@ def _change(instance: Instance, specs: list[str], *, stop: bool, start: bool) ->
                 elif explicit:
                     results.append((name, "ERROR (already started)"))
         data["programs"] = {name: program.as_json() for name, program in found.items()}
-        write_json(path, data)
+        file.write(data)
     return results
 
 
@@ -198,12 +220,12 @@ def restart(instance: Instance, specs: list[str]) -> list[tuple[str, str]]:
 def restart_supervisord(instance: Instance) -> None:
     """supervisord itself restarts: a new supervisord pid, and every program stopped and started again."""
     restart(instance, ["all"])
-    path = _state_file(instance)
-    with locked(path.with_suffix(".lock")):
+    file = _state_file(instance)
+    with locked(file.path.with_suffix(".lock")):
         data = _read_state(instance)
         data["supervisord_pid"] = data["next_pid"]
         data["next_pid"] += 7
-        write_json(path, data)
+        file.write(data)
 
 
 def covered_kinds(started: list[str]) -> list[str]:
@@ -213,32 +235,41 @@ def covered_kinds(started: list[str]) -> list[str]:
 
 
 # Pending restarts ------------------------------------------------------------------------------
-def _pending_file(instance: Instance):  # noqa: ANN202
-    return instance.var / "pending_restarts.json"
+def _pending_file(instance: Instance) -> StateFile:
+    return StateFile.under_var(
+        instance, "pending_restarts.json",
+        "remove it to forget the pending restarts (the changed values stay set in alation_conf)",
+    )
 
 
 def pending_restarts(instance: Instance) -> dict[str, list[str]]:
     """Restart kind (`alation`, `supervisord`, `lineage`, ...) -> parameters waiting for it."""
-    data = read_json(_pending_file(instance), {})
-    return data if isinstance(data, dict) else {}
+    file = _pending_file(instance)
+    data = file.read()
+    if data is None:
+        return {}
+    for kind, names in data.items():
+        if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+            raise file.damaged(f"the restart {kind!r} does not list parameter names")
+    return data
 
 
 def add_pending_restart(instance: Instance, restart: str, parameters: list[str]) -> None:
     """Remember that `parameters` take effect only after `restart`."""
-    path = _pending_file(instance)
-    with locked(path.with_suffix(".lock")):
+    file = _pending_file(instance)
+    with locked(file.path.with_suffix(".lock")):
         data = pending_restarts(instance)
         names = data.setdefault(restart, [])
         names.extend(p for p in parameters if p not in names)
-        write_json(path, data)
+        file.write(data)
 
 
 def clear_pending_restarts(instance: Instance, restarts: list[str]) -> dict[str, list[str]]:
     """Forget the pending restarts of the given kinds; returns what was cleared."""
-    path = _pending_file(instance)
-    with locked(path.with_suffix(".lock")):
+    file = _pending_file(instance)
+    with locked(file.path.with_suffix(".lock")):
         data = pending_restarts(instance)
         cleared = {kind: data.pop(kind) for kind in restarts if kind in data}
         if cleared:
-            write_json(path, data)
+            file.write(data)
         return cleared

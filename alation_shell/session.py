@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from alation_shell.commands import COMMANDS
 from alation_shell.commands.base import Context, Output, Result
+from alation_shell.display import one_line, quote
 from alation_shell.errors import ShellError, UsageError
 from alation_shell.instance import RESTORE_DIR, Instance
 
@@ -68,7 +69,8 @@ class Session:
         return self._ask(prompt)
 
     def execute(self, line: str, live: tuple[TextIO, TextIO] | None = None) -> Result:
-        """Run one command line. With `live`, output is also written to those streams as it happens."""
+        """Run one command line. With `live`, output is written to those streams as it happens instead of being
+        kept in the Result."""
         stdout = Output(live[0] if live else None)
         stderr = Output(live[1] if live else None)
         self.live_stderr = live[1] if live else None
@@ -94,8 +96,7 @@ class Session:
         name = argv[0]
         command = COMMANDS.get(name) or COMMANDS.get(os.path.basename(name) if "/" in name else "")
         if command is None:
-            shown = name if name.isprintable() else name.encode("unicode_escape").decode()  # one line, always
-            ctx.err(f"alation-shell: {shown}: command not found (`help` lists the commands)")
+            ctx.err(f"alation-shell: {one_line(name)}: command not found (`help` lists the commands)")
             return 127
         try:
             if command.touches_data and os.path.lexists(self.instance.root / RESTORE_DIR):
@@ -104,17 +105,26 @@ class Session:
                 finish_interrupted_restore(ctx)
             return command.load()(ctx, argv[1:])
         except UsageError as exc:
-            ctx.err(f"{command.name}: {exc.message} (usage: {command.usage})")
+            self._error(ctx, f"{command.name}: {exc.message} (usage: {command.usage})")
             return exc.exit_code
         except ShellError as exc:
-            ctx.err(f"{command.name}: {exc.message}")
+            self._error(ctx, f"{command.name}: {exc.message}")
             return exc.exit_code
         except KeyboardInterrupt:
             ctx.err(f"{command.name}: interrupted")
             return 130
         except OSError as exc:
-            ctx.err(f"{command.name}: {exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}")
+            where = self.instance.shell_name(exc.filename) if exc.filename else None
+            self._error(ctx, f"{command.name}: {f'{quote(where)}: ' if where else ''}{exc.strerror or exc}")
             return 1
         except Exception as exc:  # noqa: BLE001 - the edge: report, never a traceback
-            ctx.err(f"{command.name}: internal error: {type(exc).__name__}: {exc}")
+            self._error(ctx, f"{command.name}: internal error: {type(exc).__name__}: {exc}")
             return INTERNAL_ERROR
+
+    def _error(self, ctx: Context, message: str) -> None:
+        """Write an error line: one line, nothing a terminal acts on, and no host path of the instance (any
+        that a message carries is shown as the shell's own, `/data2/...`)."""
+        root = str(self.instance.root)
+        if root in message:
+            message = message.replace(root + "/", "/").replace(root, "/")
+        ctx.err(one_line(message))

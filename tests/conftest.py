@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -59,3 +61,31 @@ def env_for(home: Path, **extra: str) -> dict[str, str]:
     env["ALATION_SHELL_HOME"] = str(home)
     env.update(extra)
     return env
+
+
+@pytest.fixture
+def deep_tree() -> Iterator[Callable[..., Path]]:
+    """Makes `levels` directories named `name`, each in the one before, and a file in the last, under `top`
+    (through directory descriptors: the host path of the deepest can be longer than the host takes); removes
+    them afterwards with GNU rm, since pytest's own clean-up recurses and a tree that deep breaks it."""
+    made: list[Path] = []
+
+    def make(top: Path, levels: int, name: str = "d") -> Path:
+        top.mkdir(parents=True, exist_ok=True)
+        made.append(top)
+        fd = os.open(top, os.O_RDONLY)
+        try:
+            for _ in range(levels):
+                os.mkdir(name, dir_fd=fd)
+                inner = os.open(name, os.O_RDONLY, dir_fd=fd)
+                os.close(fd)
+                fd = inner
+            with os.fdopen(os.open("deepest.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd), "w") as f:
+                f.write("at the bottom\n")
+        finally:
+            os.close(fd)
+        return top
+
+    yield make
+    for top in made:
+        subprocess.run(["rm", "-rf", "--", str(top)], check=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 
 from alation_shell.instance import Instance
-from alation_shell.storage import locked, read_json, write_json
+from alation_shell.storage import StateFile, locked, whole
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,27 +25,33 @@ INCR_VERSIONS = "alation.backup_v2.incr_backup_versions"
 USE_V2 = "alation.backup.use_backup_v2"
 
 
-def _state_file(instance: Instance):  # noqa: ANN202 - a Path
-    return instance.var / "backup_cycle.json"
+def _state_file(instance: Instance) -> StateFile:
+    return StateFile.under_var(
+        instance, "backup_cycle.json",
+        "remove it (the next backup then takes its place in the cycle of the backups in /data2/backup), "
+        "or set alation.backup_v2.incr_backup again to start a new cycle",
+    )
 
 
 def _new_cycle_mark(instance: Instance) -> int | None:
-    state = read_json(_state_file(instance), {})
-    mark = state.get("new_cycle") if isinstance(state, dict) else None
-    return mark if isinstance(mark, int) and not isinstance(mark, bool) else None
+    file = _state_file(instance)
+    state = file.read()
+    if state is None:
+        return None
+    return file.field(state, "new_cycle", whole(0, 1 << 63), "a whole number", required=False)
 
 
 def start_new_cycle(instance: Instance) -> None:
     """Make the next backup a full one (setting an incremental parameter starts a new cycle)."""
-    path = _state_file(instance)
-    with locked(path.with_suffix(".lock")):
+    file = _state_file(instance)
+    with locked(file.path.with_suffix(".lock")):
         # A fresh mark each time: a full planned before this change must not clear it when it completes.
-        write_json(path, {"new_cycle": time.time_ns()})
+        file.write({"new_cycle": time.time_ns()})
 
 
 def reset(instance: Instance) -> None:
     """Forget the cycle state (`sim reset`)."""
-    path = _state_file(instance)
+    path = _state_file(instance).path
     with locked(path.with_suffix(".lock")):
         path.unlink(missing_ok=True)
 
@@ -148,7 +154,7 @@ def backup_taken(instance: Instance, plan: BackupCycle, record: BackupRecord) ->
     """After a successful backup: a full ends the "new cycle" mark it was planned under."""
     if record.kind != "full" or plan.mark is None:
         return
-    path = _state_file(instance)
+    path = _state_file(instance).path
     with locked(path.with_suffix(".lock")):
         if _new_cycle_mark(instance) == plan.mark:
             path.unlink(missing_ok=True)

@@ -102,6 +102,7 @@ from alation_shell.backup.records import (
     write_sidecar,
 )
 from alation_shell.backup.restore import recover_restore, restore_backup
+from alation_shell.display import clipped
 from alation_shell.errors import BackupInProgress, CorruptArchive
 from alation_shell.instance import Instance
 from alation_shell.progress import Progress, human_bytes
@@ -565,11 +566,13 @@ class _BackupRun:
             pending = [(root, str(top))]
             while pending:
                 rel, real = pending.pop()
-                self.step = f"reading /{rel}"
+                self.step = f"reading {clipped('/' + rel)}"
                 try:
                     listing = list(os.scandir(real))
                 except FileNotFoundError:  # removed since its parent was listed: backed up empty
                     continue
+                except OSError as exc:
+                    raise self._unreadable(rel, exc) from None
                 for item in listing:
                     if rel == "data1/pgsql" and item.name in DB_COMPANIONS:
                         continue
@@ -578,6 +581,8 @@ class _BackupRun:
                         st = item.stat(follow_symlinks=False)
                     except FileNotFoundError:
                         continue
+                    except OSError as exc:
+                        raise self._unreadable(path, exc) from None
                     items.append((path, st))
                     if stat.S_ISDIR(st.st_mode):
                         pending.append((path, item.path))
@@ -585,6 +590,15 @@ class _BackupRun:
                         unchanged.add(path)
         items.sort(key=itemgetter(0))
         return items, unchanged
+
+    def _unreadable(self, path: str, exc: OSError) -> OSError | BackupError:
+        """What to raise for a path the scan cannot read: a path too long for the host (a tree nested that
+        deep) is named, shortened, with what to do; other errors go on as they are."""
+        if exc.errno != errno.ENAMETOOLONG:
+            return exc
+        self.step = f"reading {clipped('/' + path)}"
+        return BackupError(self._failure(
+            f"path too long to back up ({len(path) + 1} characters): move or remove the tree nested that deep", None))
 
     def _publish(self, names: list[str]) -> list[Path]:
         """Rename the partials to their final names: the alation tarball last, so it marks completeness."""

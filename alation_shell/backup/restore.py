@@ -514,12 +514,12 @@ def remove_tree(path: Path) -> None:
     try:
         _remove_tree(os.fspath(path))
     except PermissionError:
-        os.chmod(path, 0o700)
-        for top, dirs, _ in os.walk(path):
-            for name in dirs:
-                child = os.path.join(top, name)
-                if not os.path.islink(child):
-                    os.chmod(child, 0o700)
+        pending = [os.fspath(path)]
+        while pending:  # not os.walk: it recurses, and a tree can be deeper than Python's recursion limit
+            directory = pending.pop()
+            os.chmod(directory, 0o700)
+            with os.scandir(directory) as it:
+                pending.extend(entry.path for entry in it if entry.is_dir(follow_symlinks=False))
         _remove_tree(os.fspath(path))
 
 

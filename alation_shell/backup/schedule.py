@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from alation_shell.config.catalog import DAYS
+from alation_shell.errors import InvalidValue
 from alation_shell.instance import Instance
-from alation_shell.storage import locked, read_json, write_json
+from alation_shell.storage import StateFile, locked
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -86,8 +87,26 @@ def due_times(registry: Registry, start: datetime, end: datetime) -> list[dateti
     return configured(registry).due_times(start, end)
 
 
-def _state_file(instance: Instance):  # noqa: ANN202 - a Path
-    return instance.var / "schedule.json"
+def _state_file(instance: Instance) -> StateFile:
+    return StateFile.under_var(
+        instance, "schedule.json",
+        "`sudo /etc/init.d/supervisord restart` replaces it with the schedule set in alation_conf",
+    )
+
+
+def _recorded(file: StateFile, registry: Registry) -> dict[str, object]:
+    """The schedule values recorded as in effect (none before the first record)."""
+    stored = file.read()
+    if stored is None:
+        return {}
+    for name, value in stored.items():
+        if name not in PARAMETERS:
+            raise file.damaged(f"unknown field {name!r}")
+        try:
+            registry.catalog.lookup(name).check_stored(value)
+        except InvalidValue as exc:
+            raise file.damaged(exc.message) from None
+    return stored
 
 
 def waiting_for_restart(instance: Instance) -> list[str]:
@@ -105,10 +124,9 @@ def in_effect(instance: Instance, registry: Registry) -> tuple[Schedule, list[st
     """
     waiting = waiting_for_restart(instance)
     current = configured(registry).values()
-    path = _state_file(instance)
-    with locked(path.with_suffix(".lock")):
-        stored = read_json(path, {})
-        recorded = stored if isinstance(stored, dict) else {}
+    file = _state_file(instance)
+    with locked(file.path.with_suffix(".lock")):
+        recorded = _recorded(file, registry)
         values = {}
         for name in PARAMETERS:
             if name in waiting:
@@ -116,12 +134,12 @@ def in_effect(instance: Instance, registry: Registry) -> tuple[Schedule, list[st
             else:
                 values[name] = current[name]
         if values != recorded:
-            write_json(path, values)
+            file.write(values)
     return Schedule.from_values(values), waiting
 
 
 def record_in_effect(instance: Instance, registry: Registry) -> None:
     """Record the configured schedule as the one in effect (call when supervisord restarts)."""
-    path = _state_file(instance)
-    with locked(path.with_suffix(".lock")):
-        write_json(path, configured(registry).values())
+    file = _state_file(instance)
+    with locked(file.path.with_suffix(".lock")):
+        file.write(configured(registry).values())

@@ -13,7 +13,7 @@ from alation_shell import actions, services
 from alation_shell.commands.base import Context
 from alation_shell.commands.supervisor import report_applied
 from alation_shell.errors import Busy, ShellError, UsageError
-from alation_shell.storage import locked, read_json, write_json
+from alation_shell.storage import StateFile, locked
 
 REPLICATION_MODE = "alation.cluster.replication_mode"
 CONF_DIR = "/opt/alation/site/config"
@@ -258,13 +258,14 @@ def apply_license(ctx: Context) -> int:
     summary = (f"{fields['edition']} edition for {fields['customer']} ({fields['license_id']}), "
                f"expires {fields['expires']}")
     digest = hashlib.sha256(raw).hexdigest()
-    state = ctx.instance.var / "license.json"
-    applied = read_json(state, {})
-    if isinstance(applied, dict) and applied.get("sha256") == digest:
+    state = StateFile.under_var(ctx.instance, "license.json",
+                                "remove it, then `alation_action apply_license` applies the license again")
+    applied = state.read() or {}
+    if state.field(applied, "sha256", lambda v: isinstance(v, str), "a string", required=False) == digest:
         ctx.out(f"License already applied: {summary}")
         return 0
     record = {k: v for k, v in fields.items() if k != "signature"}
-    write_json(state, {"file": LICENSE_FILE, "sha256": digest, "fields": record, "applied": now.isoformat()})
+    state.write({"file": LICENSE_FILE, "sha256": digest, "fields": record, "applied": now.isoformat()})
     ctx.out(f"License applied: {summary}")
     return 0
 

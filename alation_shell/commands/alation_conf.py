@@ -122,6 +122,7 @@ def _read(ctx: Context, names: list[str]) -> int:
 
 
 def _set(ctx: Context, pairs: list[tuple[str, str]]) -> int:
+    _check_pending(ctx, [name for name, _ in pairs])
     changed = ctx.registry.set_many(pairs)
     for param, value in changed:
         ctx.out(_line(param, value))
@@ -130,11 +131,21 @@ def _set(ctx: Context, pairs: list[tuple[str, str]]) -> int:
 
 
 def _reset(ctx: Context, names: list[str]) -> int:
+    _check_pending(ctx, names)
     params = ctx.registry.reset(names)
     for param in params:
         ctx.out(_line(param, param.default))
     _after_change(ctx, params)
     return 0
+
+
+def _check_pending(ctx: Context, names: list[str]) -> None:
+    """Before a change that needs a restart: read the pending restarts it adds to, so that a damaged file stops
+    the change (StateCorrupt) instead of failing once the values are set."""
+    if any((param := ctx.registry.catalog.get(name)) is not None and param.restart for name in names):
+        from alation_shell import services
+
+        services.pending_restarts(ctx.instance)
 
 
 def _after_change(ctx: Context, params: list[Parameter]) -> None:

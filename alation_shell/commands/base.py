@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 
 class Result:
-    """A command's outcome as a value: what it printed, its exit status, and whether the session ends."""
+    """A command's outcome as a value: what it printed (unless it was written live), its exit status, and whether
+    the session ends."""
 
     __slots__ = ("stdout", "stderr", "exit_code", "stop", "session_status")
 
@@ -46,7 +47,8 @@ class Result:
 
 
 class Output(io.TextIOBase):
-    """A text stream that keeps everything written and, when given one, also writes it live."""
+    """A command's output stream: written through to `live` as it comes when given one, else kept for the
+    Result. (Not both: `cat` of a 1 GB log would otherwise hold it all.)"""
 
     def __init__(self, live: TextIO | None = None) -> None:
         self._parts: list[str] = []
@@ -56,10 +58,11 @@ class Output(io.TextIOBase):
         return True
 
     def write(self, text: str) -> int:
-        self._parts.append(text)
         if self._live is not None:
             self._live.write(text)
             self._live.flush()
+        else:
+            self._parts.append(text)
         return len(text)
 
     def getvalue(self) -> str:
@@ -111,3 +114,16 @@ class Context:
 
 
 CommandFunc = Callable[[Context, list[str]], int]
+
+MAX_DIGITS = 18  # whole numbers below 10**18 fit the 64 bits coreutils and bash read counts into
+
+
+def whole_number(text: str) -> int | None:
+    """`text` as a whole number if it is one, in ASCII digits, below 10**18; else None.
+
+    int() alone would take other scripts' digits and refuse a number of 4,301 digits with a ValueError.
+    """
+    if not (text.isascii() and text.isdigit()):
+        return None
+    digits = text.lstrip("0")
+    return int(digits or "0") if len(digits) <= MAX_DIGITS else None

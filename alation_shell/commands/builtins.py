@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alation_shell.commands import COMMANDS, visible
-from alation_shell.commands.base import Context
+from alation_shell.commands.base import Context, whole_number
 from alation_shell.errors import UnknownCommand, UsageError
 
 ADDITION = "  [emulator addition]"
@@ -30,9 +30,10 @@ def help_(ctx: Context, args: list[str]) -> int:
 def history(ctx: Context, args: list[str]) -> int:
     """Print this session's commands, numbered, like bash's `history [N]`."""
     entries = ctx.session.history
-    if len(args) > 1 or (args and not args[0].isdigit()):
-        raise UsageError("history takes an optional COUNT")
-    start = max(len(entries) - int(args[0]), 0) if args else 0
+    count = whole_number(args[0]) if args else len(entries)
+    if len(args) > 1 or count is None:
+        raise UsageError("history takes an optional COUNT (a whole number)")
+    start = max(len(entries) - count, 0)
     for number, line in enumerate(entries[start:], start + 1):
         ctx.out(f"{number:5}  {line}")
     return 0
@@ -46,9 +47,14 @@ def clear(ctx: Context, args: list[str]) -> int:
 
 def exit_(ctx: Context, args: list[str]) -> int:
     """Leave the shell (or the shell `sudo su` started, for the one before it); `exit N` with status N."""
-    if len(args) > 1 or (args and not args[0].lstrip("-").isdigit()):
+    status: int | None = 0
+    if args:
+        sign = args[0][:1] if args[0][:1] in ("-", "+") else ""
+        status = whole_number(args[0][len(sign):])
+        if status is not None:
+            status = (-status if sign == "-" else status) & 0xFF  # bash: `exit -1` is 255
+    if len(args) > 1 or status is None:
         raise UsageError("exit takes an optional numeric STATUS")
-    status = int(args[0]) & 0xFF if args else 0
     if ctx.session.su_stack:
         ctx.session.user, ctx.session.cwd = ctx.session.su_stack.pop()
         return status

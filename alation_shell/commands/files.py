@@ -2,7 +2,8 @@
 
 Every path goes through `Instance.resolve` (chroot semantics), so `..` stops at `/` and a symlink, even one
 pointing at the host's /etc, lands inside the instance. Directory walks never follow symlinks. Messages
-and output layouts follow GNU coreutils and bash. As bash would, `~` and glob patterns (`*`, `?`, `[...]`)
+and output layouts follow GNU coreutils and bash; file names are shown quoted as GNU's do (display.py), so a
+name holding ESC or a newline shows as text. As bash would, `~` and glob patterns (`*`, `?`, `[...]`)
 are expanded here, since the session splits words without expanding them.
 """
 
@@ -14,7 +15,8 @@ import stat
 import time
 from pathlib import Path
 
-from alation_shell.commands.base import Context
+from alation_shell.commands.base import Context, whole_number
+from alation_shell.display import clipped, printable, quote, quote_always
 from alation_shell.errors import ShellError, UsageError
 from alation_shell.instance import Location
 
@@ -122,10 +124,12 @@ def cd(ctx: Context, args: list[str]) -> int:
         raise ShellError("too many arguments")
     target = args[0] if args else _home(ctx)
     location = _locate(ctx, target)
-    if not location.real.exists():
-        raise ShellError(f"{target}: No such file or directory")
-    if not location.real.is_dir():
-        raise ShellError(f"{target}: Not a directory")
+    try:
+        mode = os.stat(location.real).st_mode
+    except OSError as exc:
+        raise ShellError(f"{printable(target)}: {exc.strerror}") from None
+    if not stat.S_ISDIR(mode):
+        raise ShellError(f"{printable(target)}: Not a directory")
     ctx.session.cwd = location.shell
     return 0
 
@@ -145,7 +149,7 @@ def ls(ctx: Context, args: list[str]) -> int:
         try:
             mode = os.lstat(location.real).st_mode
         except OSError as exc:
-            ctx.err(f"ls: cannot access '{operand}': {exc.strerror}")
+            ctx.err(f"ls: cannot access {quote_always(operand)}: {exc.strerror}")
             status = 2
             continue
         if stat.S_ISDIR(mode):
@@ -159,11 +163,11 @@ def ls(ctx: Context, args: list[str]) -> int:
         if files or i:
             ctx.out()
         if headers:
-            ctx.out(f"{operand}:")
+            ctx.out(f"{_shown(ctx, operand)}:")
         try:
             entries = _directory_entries(ctx, location, "a" in flags)
         except OSError as exc:
-            ctx.err(f"ls: cannot open directory '{operand}': {exc.strerror}")
+            ctx.err(f"ls: cannot open directory {quote_always(operand)}: {exc.strerror}")
             status = 2
             continue
         _print_entries(ctx, entries, flags, total=long)
@@ -180,10 +184,24 @@ def _directory_entries(ctx: Context, location: Location, all_: bool) -> list[tup
     return entries
 
 
+def _shown(ctx: Context, name: str) -> str:
+    """A name as ls shows it: quoted as GNU ls quotes it on a terminal; on a pipe as is, unless it holds a
+    character that is not printable (GNU ls prints those raw there; here they would reach a terminal)."""
+    return quote(name) if ctx.interactive else printable(name)
+
+
+def _aligned(names: list[str]) -> list[str]:
+    """GNU ls on a terminal: when some names are quoted, the others get a space in front, so names line up."""
+    if not any(name[:1] in ("'", '"') for name in names):
+        return names
+    return [name if name[:1] in ("'", '"') else " " + name for name in names]
+
+
 def _print_entries(ctx: Context, entries: list[tuple[str, Path]], flags: set[str], *, total: bool) -> None:
     if "l" not in flags:
-        names = [name for name, _ in entries]
+        names = [_shown(ctx, name) for name, _ in entries]
         if ctx.interactive:
+            names = _aligned(names)
             for line in _columns(names, _terminal_width()):
                 ctx.out(line)
         else:
@@ -197,18 +215,22 @@ def _print_entries(ctx: Context, entries: list[tuple[str, Path]], flags: set[str
         try:
             st = os.lstat(real)
         except OSError as exc:
-            ctx.err(f"ls: cannot access '{name}': {exc.strerror}")
+            ctx.err(f"ls: cannot access {quote_always(name)}: {exc.strerror}")
             continue
         blocks += st.st_blocks
         size = human(st.st_size) if "h" in flags else str(st.st_size)
-        shown = name + (f" -> {os.readlink(real)}" if stat.S_ISLNK(st.st_mode) else "")
-        rows.append((stat.filemode(st.st_mode), str(st.st_nlink), size, _date(st.st_mtime, now), shown))
+        target = f" -> {_shown(ctx, os.readlink(real))}" if stat.S_ISLNK(st.st_mode) else ""
+        rows.append((stat.filemode(st.st_mode), str(st.st_nlink), size, _date(st.st_mtime, now), _shown(ctx, name),
+                     target))
+    if ctx.interactive:
+        for i, name in enumerate(_aligned([row[4] for row in rows])):
+            rows[i] = (*rows[i][:4], name, rows[i][5])
     if total:
         ctx.out(f"total {human(blocks * 512) if 'h' in flags else -(-blocks * 512 // 1024)}")
     links = max((len(r[1]) for r in rows), default=1)
     sizes = max((len(r[2]) for r in rows), default=1)
-    for mode, nlink, size, date, shown in rows:
-        ctx.out(f"{mode} {nlink:>{links}} {OWNER} {GROUP} {size:>{sizes}} {date} {shown}")
+    for mode, nlink, size, date, shown, target in rows:
+        ctx.out(f"{mode} {nlink:>{links}} {OWNER} {GROUP} {size:>{sizes}} {date} {shown}{target}")
 
 
 def _date(mtime: float, now: float) -> str:
@@ -268,7 +290,7 @@ def cat(ctx: Context, args: list[str]) -> int:
     for path in _expand(ctx, operands):
         real, reason = _open_file(ctx, path)
         if real is None:
-            ctx.err(f"cat: {path}: {reason}")
+            ctx.err(f"cat: {quote(path)}: {reason}")
             status = 1
             continue
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -290,18 +312,18 @@ def tail(ctx: Context, args: list[str]) -> int:
         real, reason = _open_file(ctx, path)
         if real is None:
             if reason == "Is a directory":
-                ctx.err(f"tail: error reading '{path}': {reason}")
+                ctx.err(f"tail: error reading {quote_always(path)}: {reason}")
             else:
-                ctx.err(f"tail: cannot open '{path}' for reading: {reason}")
+                ctx.err(f"tail: cannot open {quote_always(path)} for reading: {reason}")
             status = 1
             continue
         if len(operands) > 1:
             if i:
                 ctx.out()
-            ctx.out(f"==> {path} <==")
+            ctx.out(f"==> {printable(path)} <==")
         with open(real, "rb") as f:
-            data = _from_line(f, count) if from_start else _last_lines(f, count)
-        ctx.stdout.write(data.decode("utf-8", errors="replace"))
+            start = _line_offset(f, count) if from_start else _last_lines_offset(f, count)
+            _copy_out(ctx, f, start)
     return status
 
 
@@ -332,36 +354,62 @@ def _tail_options(args: list[str]) -> tuple[int, bool, list[str]]:
             operands.append(arg)
         if value is not None:
             from_start = value.startswith("+")
-            digits = value.lstrip("+-")
-            if not digits.isdigit():
-                raise UsageError(f"invalid number of lines: '{value}'")
-            count = int(digits)
+            digits = value[1:] if value[:1] in ("+", "-") else value
+            number = whole_number(digits)
+            if number is None:
+                too_large = digits.isdecimal() and digits.isascii()
+                raise UsageError(f"invalid number of lines: {quote_always(clipped(value, 40))}"
+                                 + (": Value too large for defined data type" if too_large else ""))
+            count = number
         i += 1
     return count, from_start, operands
 
 
-def _last_lines(f, count: int) -> bytes:  # noqa: ANN001 - a binary file
-    """The last `count` lines, reading backwards from the end in blocks (a big log costs only its tail)."""
-    if count == 0:
-        return b""
+def _last_lines_offset(f, count: int) -> int:  # noqa: ANN001 - a binary file
+    """Where the last `count` lines start: found by reading backwards from the end in blocks, keeping none of
+    them, so a big log costs only its tail (and a file without newlines one pass, not one per block)."""
     end = f.seek(0, os.SEEK_END)
-    pos, data, newlines = end, b"", 0
-    while pos > 0 and newlines <= count:
+    if count == 0:
+        return end
+    pos, newlines = end, 0
+    while pos > 0:
         step = min(CHUNK, pos)
         pos -= step
         f.seek(pos)
         block = f.read(step)
-        newlines += block.count(b"\n")
-        data = block + data
-    return b"".join(data.splitlines(keepends=True)[-count:])
+        stop = len(block) - 1 if pos + step == end else len(block)  # a final newline ends the last line
+        while (stop := block.rfind(b"\n", 0, stop)) >= 0:
+            newlines += 1
+            if newlines == count:
+                return pos + stop + 1
+    return 0
 
 
-def _from_line(f, first: int) -> bytes:  # noqa: ANN001 - a binary file
-    """Everything from line `first` (1-based; 0 counts as 1) to the end."""
-    for _ in range(max(first - 1, 0)):
-        if not f.readline():
-            break
-    return f.read()
+def _line_offset(f, first: int) -> int:  # noqa: ANN001 - a binary file
+    """Where line `first` (1-based; 0 counts as 1) starts, or the end of the file; read in blocks."""
+    skip = max(first - 1, 0)
+    pos = 0
+    while skip:
+        block = f.read(CHUNK)
+        if not block:
+            return pos
+        start = 0
+        while skip and (found := block.find(b"\n", start)) >= 0:
+            skip -= 1
+            start = found + 1
+        pos += start if not skip else len(block)
+    return pos
+
+
+def _copy_out(ctx: Context, f, start: int) -> None:  # noqa: ANN001 - a binary file
+    """The file from `start` to its end, block by block; bytes that are not UTF-8 print as U+FFFD."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    f.seek(start)
+    while block := f.read(CHUNK):
+        ctx.stdout.write(decoder.decode(block))
+    ctx.stdout.write(decoder.decode(b"", final=True))
 
 
 # du ---------------------------------------------------------------------------------------------
@@ -374,13 +422,13 @@ def du(ctx: Context, args: list[str]) -> int:
     for operand in operands:
         location = _locate(ctx, operand, follow=False)
         try:
-            os.lstat(location.real)
+            st = os.lstat(location.real)
         except OSError as exc:
-            ctx.err(f"du: cannot access '{operand}': {exc.strerror}")
+            ctx.err(f"du: cannot access {quote_always(operand)}: {exc.strerror}")
             status = 1
             continue
         errors: list[str] = []
-        _usage(ctx, location.real, operand, flags, seen, errors, top=True)
+        _usage(ctx, location.real, operand, st, flags, seen, errors)
         for message in errors:
             ctx.err(message)
         status = status or (1 if errors else 0)
@@ -388,28 +436,57 @@ def du(ctx: Context, args: list[str]) -> int:
 
 
 def _usage(
-    ctx: Context, real: Path, shown: str, flags: set[str], seen: set[tuple[int, int]], errors: list[str],
-    *, top: bool = False,
-) -> int:
-    """512-byte blocks used under `real` (hard links counted once); prints directories as it goes."""
-    st = os.lstat(real)
-    if st.st_nlink > 1 and not stat.S_ISDIR(st.st_mode):
-        if (st.st_dev, st.st_ino) in seen:
-            return 0
-        seen.add((st.st_dev, st.st_ino))
-    blocks = st.st_blocks
-    if stat.S_ISDIR(st.st_mode):
+    ctx: Context, real: Path, shown: str, st: os.stat_result, flags: set[str], seen: set[tuple[int, int]],
+    errors: list[str],
+) -> None:
+    """Print the usage of `real` (`st` its lstat) and, unless `-s`, of every directory below it, each after the
+    directories in it, as GNU du does; hard links are counted once. A loop, not a recursion: a tree can be
+    deeper than Python's recursion limit."""
+
+    def counted(st: os.stat_result) -> bool:
+        if st.st_nlink > 1 and not stat.S_ISDIR(st.st_mode):
+            if (st.st_dev, st.st_ino) in seen:
+                return False
+            seen.add((st.st_dev, st.st_ino))
+        return True
+
+    def opened(real: Path, shown: str, st: os.stat_result) -> list:
+        """A directory to go through: [real, shown, blocks so far, names still to visit (last first)]."""
         try:
-            names = sorted(os.listdir(real))
+            names = sorted(os.listdir(real), reverse=True)
         except OSError as exc:
-            errors.append(f"du: cannot read directory '{shown}': {exc.strerror}")
+            errors.append(f"du: cannot read directory {quote_always(shown)}: {exc.strerror}")
             names = []
-        for name in names:
-            blocks += _usage(ctx, real / name, f"{shown.rstrip('/')}/{name}", flags, seen, errors)
-    if top or (stat.S_ISDIR(st.st_mode) and "s" not in flags):
+        return [real, shown, st.st_blocks, names]
+
+    def report(blocks: int, shown: str) -> None:
         size = human(blocks * 512) if "h" in flags else str(-(-blocks * 512 // 1024))
-        ctx.out(f"{size}\t{shown}")
-    return blocks
+        ctx.out(f"{size}\t{printable(shown)}")
+
+    if not stat.S_ISDIR(st.st_mode):
+        report(st.st_blocks if counted(st) else 0, shown)
+        return
+    stack = [opened(real, shown, st)]
+    while stack:
+        directory = stack[-1]
+        if directory[3]:
+            name = directory[3].pop()
+            child, child_shown = directory[0] / name, f"{directory[1].rstrip('/')}/{name}"
+            try:
+                child_st = os.lstat(child)
+            except OSError as exc:
+                errors.append(f"du: cannot access {quote_always(child_shown)}: {exc.strerror}")
+                continue
+            if stat.S_ISDIR(child_st.st_mode):
+                stack.append(opened(child, child_shown, child_st))
+            elif counted(child_st):
+                directory[2] += child_st.st_blocks
+            continue
+        stack.pop()
+        if "s" not in flags or not stack:
+            report(directory[2], directory[1])
+        if stack:
+            stack[-1][2] += directory[2]
 
 
 # chown ------------------------------------------------------------------------------------------
@@ -428,12 +505,12 @@ def chown(ctx: Context, args: list[str]) -> int:
     owner, _, group = operands[0].partition(":")
     for name, what in ((owner, "user"), (group, "group")):
         if name and name not in USERS:
-            raise ShellError(f"invalid {what}: '{operands[0]}'")
+            raise ShellError(f"invalid {what}: {quote_always(operands[0])}")
     if not ctx.as_root:
-        raise ShellError(f"changing ownership of '{operands[1]}': Operation not permitted (use sudo)")
+        raise ShellError(f"changing ownership of {quote_always(operands[1])}: Operation not permitted (use sudo)")
     status = 0
     for operand in _expand(ctx, operands[1:]):
         if not os.path.lexists(_locate(ctx, operand, follow=False).real):
-            ctx.err(f"chown: cannot access '{operand}': No such file or directory")
+            ctx.err(f"chown: cannot access {quote_always(operand)}: No such file or directory")
             status = 1
     return status

@@ -110,7 +110,7 @@ class ConfigStore:
 
     def _corrupt(self, what: str, line: int | None) -> ConfigCorrupt:
         where = f"{self.shown_as} line {line}" if line else self.shown_as
-        return ConfigCorrupt(f"{where}: {what}; the file was left as it is: fix or remove it ({self.path})")
+        return ConfigCorrupt(f"{where}: {what}; the file was left as it is: fix or remove it")
 
     def _render(self, values: Values) -> bytes:
         import tomli_w

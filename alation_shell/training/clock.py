@@ -18,17 +18,22 @@ from datetime import UTC, datetime, timedelta
 
 from alation_shell.errors import InvalidValue
 from alation_shell.instance import Instance
-from alation_shell.storage import locked, read_json, write_json
+from alation_shell.storage import StateFile, locked, whole
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 MAX_ADVANCE = timedelta(days=366)  # one `sim advance` runs every backup on the way: keep it bounded
+# How far the clock can be moved in all: with a start before the year 5000 it stays far from datetime's 9999.
+MAX_OFFSET_US = 3000 * 366 * 86400 * 1_000_000
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"(?:\d{1,6}[smhdw])+")
 _PART = re.compile(r"(\d+)([smhdw])")
 
 
-def _state_file(instance: Instance):  # noqa: ANN202 - a Path
-    return instance.var / "clock.json"
+def _state_file(instance: Instance) -> StateFile:
+    return StateFile.under_var(
+        instance, "clock.json",
+        f"remove it to start the virtual clock again at {START:%a %Y-%m-%d %H:%M} UTC (`sim reset` does that too)",
+    )
 
 
 def _lock_file(instance: Instance):  # noqa: ANN202 - a Path
@@ -40,10 +45,22 @@ def _real_us() -> int:
 
 
 def _read(instance: Instance) -> dict | None:
-    state = read_json(_state_file(instance))
-    if isinstance(state, dict) and {"start", "real_start_us", "offset_us"} <= state.keys():
-        return state
-    return None
+    """The clock state, None before the clock is first read; StateCorrupt if the file is damaged."""
+    file = _state_file(instance)
+    state = file.read()
+    if state is not None:
+        file.field(state, "start", _is_start, "a date and time with its UTC offset, e.g. 2026-03-02T09:00:00+00:00")
+        file.field(state, "real_start_us", whole(0, 1 << 62), "a whole number of microseconds")
+        file.field(state, "offset_us", whole(0, MAX_OFFSET_US), "a whole number of microseconds")
+    return state
+
+
+def _is_start(value: object) -> bool:
+    try:
+        start = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return False
+    return start is not None and start.tzinfo is not None and 1970 <= start.year < 5000
 
 
 def _load_or_start(instance: Instance) -> dict:
@@ -51,7 +68,7 @@ def _load_or_start(instance: Instance) -> dict:
     state = _read(instance)
     if state is None:
         state = {"start": START.isoformat(), "real_start_us": _real_us(), "offset_us": 0}
-        write_json(_state_file(instance), state)
+        _state_file(instance).write(state)
     return state
 
 
@@ -75,8 +92,7 @@ def advance(instance: Instance, delta: timedelta) -> datetime:
         raise InvalidValue("the virtual clock only moves forward")
     with locked(_lock_file(instance)):
         state = _load_or_start(instance)
-        state["offset_us"] = int(state["offset_us"]) + _microseconds(delta)
-        write_json(_state_file(instance), state)
+        _move(instance, state, _microseconds(delta))
         return _now_from(state)
 
 
@@ -86,16 +102,24 @@ def advance_to(instance: Instance, when: datetime) -> datetime:
         state = _load_or_start(instance)
         current = _now_from(state)
         if when > current:
-            state["offset_us"] = int(state["offset_us"]) + _microseconds(when - current)
-            write_json(_state_file(instance), state)
+            _move(instance, state, _microseconds(when - current))
             return when
         return current
+
+
+def _move(instance: Instance, state: dict, microseconds: int) -> None:
+    offset = state["offset_us"] + microseconds
+    if offset > MAX_OFFSET_US:
+        raise InvalidValue(f"the virtual clock cannot be moved more than {MAX_OFFSET_US // 86_400_000_000} days "
+                           "past its start in all (`sim reset` puts it back)")
+    state["offset_us"] = offset
+    _state_file(instance).write(state)
 
 
 def reset(instance: Instance) -> None:
     """Put the clock back to its fixed start (it starts again the next time it is read)."""
     with locked(_lock_file(instance)):
-        _state_file(instance).unlink(missing_ok=True)
+        _state_file(instance).path.unlink(missing_ok=True)
 
 
 def _microseconds(delta: timedelta) -> int:

@@ -6,12 +6,14 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from alation_shell.instance import Instance
 from alation_shell.session import Session
+from tests.conftest import env_for, tool
 
 
 def _is_gnu(tool_name: str) -> bool:
@@ -24,6 +26,7 @@ def _is_gnu(tool_name: str) -> bool:
 
 needs_gnu_du = pytest.mark.skipif(not _is_gnu("du"), reason="GNU du not installed")
 needs_gnu_ls = pytest.mark.skipif(not _is_gnu("ls"), reason="GNU ls not installed")
+needs_gnu_tail = pytest.mark.skipif(not _is_gnu("tail"), reason="GNU tail not installed")
 HOST_ETC = Path("/etc")
 
 
@@ -288,3 +291,119 @@ def test_chown_checks_owner_files_and_root(shell) -> None:  # noqa: ANN001 - the
     assert (r.exit_code, r.stderr) == (1, "chown: cannot access '/data2/nope': No such file or directory\n")
     r = shell.execute("sudo chown mallory /data2/backup")
     assert (r.exit_code, r.stderr) == (1, "chown: invalid user: 'mallory'\n")
+
+
+# Hostile shapes: odd names, deep trees, huge lines and numbers -------------------------------
+def test_ls_on_a_terminal_quotes_and_aligns_like_gnu_ls(instance: Instance, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    folder = instance.root / "data2/tmp"
+    for name in ("a b", "c", "d\ne"):
+        (folder / name).touch()
+    os.symlink("t\x1bg", folder / "lnk")
+    session = Session(instance, interactive=True)
+    assert session.execute("ls /data2/tmp").stdout == "'a b'   c  'd'$'\\n''e'   lnk\n"
+    lines = session.execute("ls -l /data2/tmp").stdout.splitlines()
+    assert [line.split(":", 1)[1][3:] for line in lines[1:]] == [
+        "'a b'", " c", "'d'$'\\n''e'", " lnk -> 't'$'\\033''g'"]
+    assert Session(instance).execute("ls /data2/tmp").stdout == "a b\nc\n'd'$'\\n''e'\nlnk\n"  # a pipe
+
+
+@needs_gnu_du
+def test_du_goes_through_a_tree_deeper_than_the_recursion_limit(
+    shell: Session, instance: Instance, deep_tree: Callable[..., Path]
+) -> None:
+    top = deep_tree(instance.root / "data1/site_data/deep", 1100)
+    r = shell.execute("du /data1/site_data/deep")
+    assert (r.exit_code, r.stderr) == (0, "")
+    gnu = subprocess.run(["du", "."], cwd=top, capture_output=True, text=True, check=True).stdout
+    assert sorted(r.stdout.replace("\t/data1/site_data/deep", "\t.").splitlines()) == sorted(gnu.splitlines())
+    assert len(r.stdout.splitlines()) == 1101
+    r = shell.execute("du -s /data1/site_data/deep")
+    assert r.stdout == gnu.splitlines()[-1].replace("\t.", "\t/data1/site_data/deep") + "\n"
+
+
+def test_du_names_a_path_too_long_for_the_host_and_goes_on(
+    shell: Session, instance: Instance, deep_tree: Callable[..., Path]
+) -> None:
+    deep_tree(instance.root / "data1/site_data/deep", 1100, "ddd")  # 4,400 characters: more than PATH_MAX
+    r = shell.execute("du -s /data1/site_data")
+    assert r.exit_code == 1
+    assert r.stdout.endswith("\t/data1/site_data\n")
+    [error] = r.stderr.splitlines()
+    assert error.startswith("du: cannot access '/data1/site_data/deep/ddd/ddd/") and "File name too long" in error
+    assert str(instance.root) not in r.stderr
+
+
+@needs_gnu_tail
+@pytest.mark.parametrize("content", [
+    b"", b"\n", b"one", b"one\n", b"a\nb\nc", b"a\nb\nc\n", b"\n\n\n", b"x\r\ny\rz\n", b"tail\n" * 30_000 + b"end",
+    bytes(range(256)) * 700,
+])
+@pytest.mark.parametrize("count", ["0", "1", "2", "+1", "+2", "+3", "10", "+70000"])
+def test_tail_matches_gnu_tail(shell: Session, instance: Instance, content: bytes, count: str) -> None:
+    path = instance.root / "data2/tmp/f"
+    path.write_bytes(content)
+    gnu = subprocess.run(["tail", "-n", count, str(path)], capture_output=True, check=True).stdout
+    assert shell.execute(f"tail -n {count} /data2/tmp/f").stdout == gnu.decode("utf-8", "replace")
+
+
+def test_tail_of_a_huge_line_holds_none_of_it(instance: Instance) -> None:
+    """64 MiB without a newline: the last line is the whole file. It is streamed, so a process allowed 32 MiB of
+    data prints it (reading it whole, or keeping what was printed, would need more)."""
+    import hashlib
+    import resource
+
+    path = instance.root / "data1/site_data/one_line.bin"
+    with open(path, "wb") as f:
+        for i in range(64):
+            f.write(bytes([65 + i % 26]) * (1 << 20))
+    out = instance.root.parent / "tail.out"
+    limit = 32 << 20
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+
+    with open(out, "wb") as f:
+        r = subprocess.run([tool("alation-shell"), "-c", "tail /data1/site_data/one_line.bin"], stdout=f,
+                           stderr=subprocess.PIPE, env=env_for(instance.root), preexec_fn=limited, timeout=120)
+    assert (r.returncode, r.stderr) == (0, b"")
+    assert hashlib.sha256(out.read_bytes()).digest() == hashlib.sha256(path.read_bytes()).digest()
+
+
+HUGE = "9" * 5000
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (f"tail -n {HUGE} /data2/tmp/f", f"tail: invalid number of lines: '{HUGE[:24]}...{HUGE[:13]}': Value too "
+                                         "large for defined data type (usage: tail [-n N] PATH ...)"),
+        (f"tail -{HUGE} /data2/tmp/f", None),
+        (f"tail --lines=+{HUGE} /data2/tmp/f", None),
+        ("tail -n \u00b2 /data2/tmp/f", "tail: invalid number of lines: '\u00b2' (usage: tail [-n N] PATH ...)"),
+        ("tail -n +-3 /data2/tmp/f", None),
+        (f"history {HUGE}", "history: history takes an optional COUNT (a whole number) (usage: history [N])"),
+        ("history \u00b2", None),
+        (f"exit {HUGE}", "exit: exit takes an optional numeric STATUS (usage: exit [STATUS])"),
+        (f"exit -{HUGE}", None),
+        ("exit \u0663", None),  # ARABIC-INDIC DIGIT THREE: a digit to int(), not to bash
+    ],
+)
+def test_numbers_beyond_range_or_not_ascii_are_usage_errors(
+    shell: Session, instance: Instance, line: str, message: str | None
+) -> None:
+    (instance.root / "data2/tmp/f").write_text("x\n")
+    r = shell.execute(line)
+    assert r.exit_code == 2 and not r.stop, r
+    assert len(r.stderr.splitlines()) == 1 and "internal error" not in r.stderr
+    if message is not None:
+        assert r.stderr == message + "\n"
+
+
+def test_numbers_in_range_still_work(shell: Session, instance: Instance) -> None:
+    (instance.root / "data2/tmp/f").write_text("1\n2\n3\n")
+    assert shell.execute("tail -n 000000000000000000000002 /data2/tmp/f").stdout == "2\n3\n"
+    assert shell.execute("tail -n 999999999999999999 /data2/tmp/f").stdout == "1\n2\n3\n"
+    assert shell.execute("history 2").stdout.splitlines()[-1].endswith("history 2")
+    r = shell.execute("exit -1")
+    assert (r.stop, r.session_status) == (True, 255)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -257,3 +259,36 @@ def test_the_cycle_builds_on_sound_backups_only(shell: Session) -> None:
     assert "incr " in out and f"base {full.label}" in out
     (rendered,) = [line for line in run(shell, "sim clock").splitlines() if line.startswith("next backup")]
     assert f"incremental 2 of 4 on full {full.label}" in rendered
+
+
+def test_a_tree_deeper_than_the_recursion_limit_is_backed_up_and_restored(
+    instance: Instance, deep_tree: Callable[..., Path]
+) -> None:
+    from alation_shell.backup.restore import remove_tree
+
+    top = deep_tree(instance.root / "data1/site_data/uploads/deep", 1100)
+    deepest = top.joinpath(*["d"] * 1100, "deepest.txt")
+    shell = Session(instance)
+    out = run(shell, "sim advance 1d")  # the day's activity looks through the uploads; the nightly backup scans
+    assert "full" in out
+    [record] = engine.list_backups(instance)
+    assert run(shell, "sim verify").split()[:3] == ["OK", record.label, "full"]
+    remove_tree(top)
+    for name, path in zip(("restore_file", "eb_restore_file"), record.files, strict=True):
+        run(shell, f"alation_conf alation.backup.{name} -s {instance.shell_path(path)}")
+    run(answering(instance, "YES"), "alation_action destructive_restore_all")
+    assert deepest.read_text() == "at the bottom\n"
+
+
+def test_a_path_too_long_to_back_up_is_named_and_nothing_is_written(
+    instance: Instance, deep_tree: Callable[..., Path]
+) -> None:
+    deep_tree(instance.root / "data1/site_data/deep", 1100, "ddd")  # 4,400 characters: more than the host takes
+    r = Session(instance).execute("sim advance 1d")
+    assert r.exit_code == 1
+    [error] = r.stderr.splitlines()
+    assert error.startswith("sim: backup failed while reading /data1/site_data/deep/ddd/ddd/")
+    assert "..." in error and "/ddd/ddd: path too long to back up (" in error
+    assert error.endswith(" characters): move or remove the tree nested that deep; earlier backups are intact")
+    assert len(error) < 400 and str(instance.root) not in error
+    assert [p.name for p in (instance.root / "data2/backup").iterdir()] == [".backup.lock"]

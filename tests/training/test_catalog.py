@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from alation_shell.instance import Instance
+from alation_shell.instance import SEEDING, Instance
 from alation_shell.search_index import OBJECT_TYPES, build_search_index
 from alation_shell.training.catalog import (
     CATALOG_TABLES,
@@ -215,8 +215,10 @@ def test_search_index_matches_the_database(instance: Instance) -> None:
 def test_seeding_over_leftovers_gives_the_same_instance(tmp_path: Path) -> None:
     fresh = seeded(tmp_path, "fresh", 9)
     again = Instance(tmp_path / "again")
-    # An interrupted earlier seeding left files behind (no instance.json, so it is not an instance yet).
+    # An interrupted earlier seeding left files behind (no instance.json, so it is not an instance yet), and
+    # its mark that the directory is being seeded.
     (again.root / "data1/eventbus/catalog-events-0").mkdir(parents=True)
+    (again.root / SEEDING).touch()
     (again.root / "data1/eventbus/catalog-events-0/00000000000000000000.log").write_bytes(b"junk")
     (again.root / "data1/site_data/uploads/csv").mkdir(parents=True)
     (again.root / "data1/site_data/uploads/csv/stale.csv").write_text("x\n")
