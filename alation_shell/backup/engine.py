@@ -597,8 +597,10 @@ class _BackupRun:
         if exc.errno != errno.ENAMETOOLONG:
             return exc
         self.step = f"reading {clipped('/' + path)}"
-        return BackupError(self._failure(
-            f"path too long to back up ({len(path) + 1} characters): move or remove the tree nested that deep", None))
+        message = (f"backup failed while {self.step}: path too long to back up ({len(path) + 1} characters): "
+                   f"move or remove the tree nested that deep; {_nothing_written(self.instance)}")
+        self.log(message)
+        return BackupError(message)
 
     def _publish(self, names: list[str]) -> list[Path]:
         """Rename the partials to their final names: the alation tarball last, so it marks completeness."""
