@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from alation_shell.commands import COMMANDS, visible
+from alation_shell.commands import Command
 from alation_shell.commands.base import Context
 from alation_shell.errors import UnknownCommand, UsageError
 
@@ -13,18 +13,32 @@ def help_(ctx: Context, args: list[str]) -> int:
     """List the commands, or show one command's usage."""
     if len(args) > 1:
         raise UsageError("help takes at most one COMMAND")
+    table = ctx.session.table
     if args:
-        command = COMMANDS.get(args[0])
+        command = table.get(args[0])
         if command is None:
             raise UnknownCommand(f"no command {args[0]!r} (`help` lists the commands)", exit_code=1)
-        ctx.out(f"{command.name}: {command.summary}{ADDITION if command.addition else ''}")
-        ctx.out(f"usage: {command.usage}")
+        _describe(ctx, command)
         return 0
-    ctx.out("Commands of the Alation shell (`help COMMAND` or `COMMAND --help` for more):")
-    for command in visible():
+    ctx.out(f"{table.title} (`help COMMAND` or `COMMAND --help` for more):")
+    for command in table.visible():
         mark = ADDITION if command.addition else ""
         ctx.out(f"  {command.name:<19} {command.summary}{mark}")
     return 0
+
+
+def _describe(ctx: Context, command: Command) -> None:
+    """`help COMMAND`: what it does, its usage, then its subcommands and flags as the table declares them."""
+    ctx.out(f"{command.name}: {command.summary}{ADDITION if command.addition else ''}")
+    ctx.out(f"usage: {command.usage}")
+    if command.subcommands:
+        ctx.out("subcommands:")
+        for sub in command.subcommands:
+            ctx.out(f"  {' '.join([sub.name, *(a.shown for a in sub.args)]):<22} {sub.about}")
+    if command.flags:
+        ctx.out("flags:")
+        for flag in command.flags:
+            ctx.out(f"  {flag.shown:<22} {flag.about}")
 
 
 def history(ctx: Context, args: list[str]) -> int:
@@ -39,7 +53,8 @@ def history(ctx: Context, args: list[str]) -> int:
 
 
 def clear(ctx: Context, args: list[str]) -> int:
-    if ctx.interactive:
+    """Clear the screen: escape codes, where the session's terminal takes them."""
+    if ctx.terminal.escapes:
         ctx.stdout.write("\x1b[H\x1b[2J")
     return 0
 

@@ -20,8 +20,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from alation_shell.backup.engine import BackupRecord
 
-SUBCOMMANDS = ("clock", "advance", "backups", "verify", "reset")
-
 HELP = """\
 usage: sim clock              the virtual time, the backup schedule and the next backup's place in the cycle
        sim advance DURATION   move the virtual clock forward (90m, 36h, 7d, 2w, 1d12h), running each
@@ -37,27 +35,24 @@ Monday 2026-03-02 09:00 UTC and runs with real time plus what `sim advance` adds
 
 
 def run(ctx: Context, args: list[str]) -> int:
-    """Entry point of `sim`."""
+    """Entry point of `sim`; its subcommands and their arguments are those its table entry declares."""
+    assert ctx.command is not None
     if not args or args[0] in ("-h", "--help", "help"):
         ctx.stdout.write(HELP)
         return 0
-    sub, rest = args[0], args[1:]
-    if sub not in SUBCOMMANDS:
-        raise UsageError(f"unknown subcommand {sub!r}; one of {', '.join(SUBCOMMANDS)}")
+    sub, rest = ctx.command.subcommand(args[0]), args[1:]
+    if sub is None:
+        names = ", ".join(s.name for s in ctx.command.subcommands)
+        raise UsageError(f"unknown subcommand {args[0]!r}; one of {names}")
     if rest and rest[0] in ("-h", "--help"):
         ctx.stdout.write(HELP)
         return 0
-    if sub == "advance":
-        if len(rest) != 1:
-            raise UsageError("advance takes one DURATION, e.g. 7d")
+    sub.check(rest)
+    if sub.name == "advance":
         return advance(ctx, rest[0])
-    if sub == "verify":
-        if len(rest) > 1:
-            raise UsageError("verify takes at most one FILE")
+    if sub.name == "verify":
         return verify(ctx, rest[0] if rest else None)
-    if rest:
-        raise UsageError(f"{sub} takes no argument")
-    return {"clock": show_clock, "backups": backups, "reset": reset}[sub](ctx)
+    return {"clock": show_clock, "backups": backups, "reset": reset}[sub.name](ctx)
 
 
 def timeline_line(record: BackupRecord) -> str:
@@ -85,7 +80,11 @@ def show_clock(ctx: Context) -> int:
 
 
 def advance(ctx: Context, text: str) -> int:
-    """`sim advance DURATION`: one line per day's activity and per backup, in time order."""
+    """`sim advance DURATION`: one line per day's activity and per backup, in time order.
+
+    A cancel stops it between two events: the clock stays at the last one done (a backup's work stops at
+    its next step, and the clock stays before it), so that the instance is as a shorter advance leaves it.
+    """
     from alation_shell.backup.actions import run_backup
     from alation_shell.training.activity import simulate_day
 
@@ -102,6 +101,7 @@ def advance(ctx: Context, text: str) -> int:
     events += [(due, 1) for due in sched.due_times(start, end)]
     notes_given: set[str] = set()
     for when, kind in sorted(events):
+        ctx.cancel.check()
         if kind == 0:
             clock.advance_to(instance, when)
             day = (when - timedelta(days=1)).date()

@@ -12,7 +12,7 @@ from prompt_toolkit.document import Document
 
 from alation_shell import services
 from alation_shell.actions import actions
-from alation_shell.commands import sim, visible
+from alation_shell.commands import COMMANDS
 from alation_shell.config.catalog import catalog
 from alation_shell.config.registry import Registry
 from alation_shell.instance import Instance
@@ -24,7 +24,7 @@ from alation_shell.shell.completion import (
     GROUP,
     PARAMETER,
     PATH,
-    SIM,
+    SUBCOMMAND,
     TOPIC,
     VALUE,
     VERB,
@@ -71,7 +71,7 @@ SUDO_FIRST = ("/etc/init.d/supervisord", "service", "/etc/init.d/alation", "chow
         ("alation_action backup_all ", []),
         ("alation_supervisor ", [Suggestion(VERB, "", 19)]),
         ("alation_supervisor restart w", [Suggestion(GROUP, "w", 27)]),
-        ("sim ", [Suggestion(SIM, "", 4)]),
+        ("sim ", [Suggestion(SUBCOMMAND, "", 4, command="sim")]),
         ("sim verify ", [Suggestion(PATH, "", 11)]),
         ("sim advance ", []),
         ("help al", [Suggestion(TOPIC, "al", 5)]),
@@ -226,7 +226,7 @@ def test_flags_after_a_dash(completer: ShellCompleter) -> None:
 
 
 def test_command_names_and_help_topics(completer: ShellCompleter) -> None:
-    assert texts(completer, "")[: len(visible())] == [c.name for c in visible()]
+    assert texts(completer, "")[: len(COMMANDS.visible())] == [c.name for c in COMMANDS.visible()]
     assert texts(completer, "alation_")[:3] == ["alation_conf", "alation_action", "alation_supervisor"]
     assert "logout" not in texts(completer, "logo")  # hidden commands are not offered
     assert texts(completer, "help alation_c")[0] == "alation_conf"
@@ -247,7 +247,7 @@ def test_supervisor_verbs_groups_and_sim_subcommands_come_from_their_modules(com
     assert texts(completer, "alation_supervisor ") == list(services.VERBS)
     assert texts(completer, "alation_supervisor restart ") == list(services.GROUPS)
     assert texts(completer, "alation_supervisor restart web") == ["web:*", "web:uwsgi"]
-    assert texts(completer, "sim ") == list(sim.SUBCOMMANDS)
+    assert texts(completer, "sim ") == ["clock", "advance", "backups", "verify", "reset"]
     assert texts(completer, "sim verify /data2/") == ["/data2/backup/", "/data2/tmp/"]
 
 
