@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 
+from alation_shell.commands.base import Result
 from alation_shell.instance import Instance
 from alation_shell.session import Session
 
@@ -59,3 +62,37 @@ def env_for(home: Path, **extra: str) -> dict[str, str]:
     env["ALATION_SHELL_HOME"] = str(home)
     env.update(extra)
     return env
+
+
+class Canceller:
+    """Runs a command of `session` in a worker thread and cancels it from the test's thread, at the point where
+    the command calls `reached()`: the command waits there until the cancel is done, so the cancel lands at the
+    command's next check after that point, whatever the threads' timing."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._reached = threading.Event()
+        self._cancelled = threading.Event()
+
+    def reached(self) -> None:
+        """Called by the command (through its output or a progress reporter) where the cancel should land."""
+        if not self._reached.is_set():
+            self._reached.set()
+            assert self._cancelled.wait(60), "the test thread did not cancel"
+
+    def run(self, line: str, live: tuple[TextIO, TextIO] | None = None) -> Result:
+        results: list[Result] = []
+
+        def work() -> None:
+            try:
+                results.append(self.session.execute(line, live))
+            finally:
+                self._reached.set()  # never reached: the test's thread must not wait forever
+
+        worker = threading.Thread(target=work)
+        worker.start()
+        self._reached.wait()
+        self.session.cancel.cancel()
+        self._cancelled.set()
+        worker.join()
+        return results[0]

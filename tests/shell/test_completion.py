@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
+from pygments.token import Name
 
 from alation_shell import services
 from alation_shell.actions import actions
@@ -35,6 +36,7 @@ from alation_shell.shell.completion import (
     split_words,
     suggest,
 )
+from alation_shell.shell.lexer import lexer_for
 
 INCR = "alation.backup_v2.incr_backup"
 VERSIONS = "alation.backup_v2.incr_backup_versions"
@@ -307,3 +309,13 @@ def test_a_corrupt_config_file_does_not_break_completion(own: ShellCompleter, in
     own.refresh()
     [found] = complete(own, f"alation_conf {INCR}_")
     assert found.display_meta_text == "int = 0"  # defaults shown; the command itself reports the file
+
+
+def test_completion_and_highlighting_follow_the_sessions_table(shared: Instance) -> None:
+    table = COMMANDS.without("sim")
+    completer = ShellCompleter(Session(shared, table=table))
+    assert "sim" in texts(ShellCompleter(Session(shared)), "si")
+    assert "sim" not in texts(completer, "si") and "sim" not in texts(completer, "help si")
+    assert suggest("sim ", table) == []
+    assert next(iter(lexer_for(table)().get_tokens("sim clock")))[0] == Name
+    assert next(iter(lexer_for(COMMANDS)().get_tokens("sim clock")))[0] == Name.Builtin
