@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from alation_shell.commands import Command
 from alation_shell.commands.base import Context
 from alation_shell.errors import UnknownCommand, UsageError
 
 ADDITION = "  [emulator addition]"
+HELP_WIDTH = 110
 
 
 def help_(ctx: Context, args: list[str]) -> int:
@@ -33,12 +36,30 @@ def _describe(ctx: Context, command: Command) -> None:
     ctx.out(f"usage: {command.usage}")
     if command.subcommands:
         ctx.out("subcommands:")
-        for sub in command.subcommands:
-            ctx.out(f"  {' '.join([sub.name, *(a.shown for a in sub.args)]):<22} {sub.about}")
+        for line in described(subcommand_rows(command)):
+            ctx.out(line)
     if command.flags:
         ctx.out("flags:")
-        for flag in command.flags:
-            ctx.out(f"  {flag.shown:<22} {flag.about}")
+        for line in described((flag.shown, flag.about) for flag in command.flags):
+            ctx.out(line)
+
+
+def subcommand_rows(command: Command, prefix: str = "") -> list[tuple[str, str]]:
+    """(`advance DURATION`, what it does) for each subcommand the table declares (`prefix`: e.g. `sim `)."""
+    return [(" ".join([prefix + sub.name, *(a.shown for a in sub.args)]), sub.about) for sub in command.subcommands]
+
+
+def described(rows: Iterable[tuple[str, str]], indent: str = "  ", first: str | None = None) -> list[str]:
+    """Help's `NAME   what it does` lines, the text wrapped in its column (`first`: the first line's indent)."""
+    import textwrap
+
+    lines = []
+    for i, (name, about) in enumerate(rows):
+        lead = f"{first if i == 0 and first is not None else indent}{name:<22} "
+        wrapped = textwrap.wrap(about, HELP_WIDTH - len(lead)) or [""]
+        lines.append(lead + wrapped[0])
+        lines += [" " * len(lead) + more for more in wrapped[1:]]
+    return lines
 
 
 def history(ctx: Context, args: list[str]) -> int:

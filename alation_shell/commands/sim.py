@@ -12,6 +12,7 @@ from datetime import UTC, datetime, time, timedelta
 from alation_shell.backup import cycle, schedule
 from alation_shell.backup.cycle import BackupCycle
 from alation_shell.commands.base import Context
+from alation_shell.commands.builtins import described, subcommand_rows
 from alation_shell.errors import Aborted, UsageError
 from alation_shell.progress import human_bytes
 from alation_shell.training import clock
@@ -20,14 +21,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from alation_shell.backup.engine import BackupRecord
 
-HELP = """\
-usage: sim clock              the virtual time, the backup schedule and the next backup's place in the cycle
-       sim advance DURATION   move the virtual clock forward (90m, 36h, 7d, 2w, 1d12h), running each
-                              day's simulated catalog activity and every scheduled backup that falls due
-       sim backups            the backups in /data2/backup as a timeline: time, type, size, base full
-       sim verify [FILE]      check every backup (or the one FILE belongs to): OK, or what is wrong
-       sim reset              remove every backup and put the clock and the backup cycle back to the start
-                              (asks for YES; the catalog data and alation_conf settings stay as they are)
+# After the usage lines, which list the subcommands the table declares.
+ABOUT = """\
 
 `sim` is an addition of this emulator, not a command of the real Alation shell. The virtual clock starts at
 Monday 2026-03-02 09:00 UTC and runs with real time plus what `sim advance` adds; backups are named after it.
@@ -38,21 +33,28 @@ def run(ctx: Context, args: list[str]) -> int:
     """Entry point of `sim`; its subcommands and their arguments are those its table entry declares."""
     assert ctx.command is not None
     if not args or args[0] in ("-h", "--help", "help"):
-        ctx.stdout.write(HELP)
-        return 0
+        return _help(ctx)
     sub, rest = ctx.command.subcommand(args[0]), args[1:]
     if sub is None:
         names = ", ".join(s.name for s in ctx.command.subcommands)
         raise UsageError(f"unknown subcommand {args[0]!r}; one of {names}")
     if rest and rest[0] in ("-h", "--help"):
-        ctx.stdout.write(HELP)
-        return 0
+        return _help(ctx)
     sub.check(rest)
     if sub.name == "advance":
         return advance(ctx, rest[0])
     if sub.name == "verify":
         return verify(ctx, rest[0] if rest else None)
     return {"clock": show_clock, "backups": backups, "reset": reset}[sub.name](ctx)
+
+
+def _help(ctx: Context) -> int:
+    """`sim --help`: a usage line per subcommand, as the table declares them, then what `sim` is."""
+    assert ctx.command is not None
+    for line in described(subcommand_rows(ctx.command, "sim "), indent="       ", first="usage: "):
+        ctx.out(line)
+    ctx.stdout.write(ABOUT)
+    return 0
 
 
 def timeline_line(record: BackupRecord) -> str:
