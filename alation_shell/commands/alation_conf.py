@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 
 from alation_shell.commands.base import Context
-from alation_shell.commands.builtins import described
 from alation_shell.config.catalog import Parameter
 from alation_shell.errors import UsageError
 
@@ -30,6 +29,8 @@ def run(ctx: Context, args: list[str]) -> int:
         raise UsageError("missing parameter name (`alation_conf --help` for help)")
     flag = args[0]
     if flag in ("-h", "--help"):
+        from alation_shell.commands.builtins import described
+
         ctx.stdout.write(HELP)
         assert ctx.command is not None
         for line in described((f.shown, f.about) for f in ctx.command.flags if f.alone):
