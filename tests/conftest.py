@@ -34,12 +34,16 @@ def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def copy_of(template: Path, root: Path) -> Instance:
+    """A copy, at `root`, of the instance at `template`."""
+    shutil.copytree(template, root, symlinks=True)
+    return Instance(root)
+
+
 @pytest.fixture
 def instance(seeded_template: Path, tmp_path: Path) -> Instance:
     """A freshly seeded instance (default seed) in its own temp directory."""
-    root = tmp_path / "instance"
-    shutil.copytree(seeded_template, root, symlinks=True)
-    return Instance(root)
+    return copy_of(seeded_template, tmp_path / "instance")
 
 
 @pytest.fixture

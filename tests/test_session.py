@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from pathlib import Path
 
@@ -14,9 +13,9 @@ from alation_shell.commands.alation_conf import _parse
 from alation_shell.commands.base import Result
 from alation_shell.config.registry import Registry
 from alation_shell.errors import UsageError
-from alation_shell.instance import Instance
 from alation_shell.session import Session
 from alation_shell.terminal import Terminal
+from tests.conftest import copy_of
 
 
 def test_empty_and_comment_lines_do_nothing(shell: Session) -> None:
@@ -110,10 +109,7 @@ def test_alation_conf_bad_argument_forms(args: list[str]) -> None:
 def test_two_sessions_on_two_threads_keep_their_own_terminal_table_and_state(
     seeded_template: Path, tmp_path: Path
 ) -> None:
-    instances = []
-    for name in ("a", "b"):
-        shutil.copytree(seeded_template, tmp_path / name, symlinks=True)
-        instances.append(Instance(tmp_path / name))
+    instances = [copy_of(seeded_template, tmp_path / name) for name in ("a", "b")]
     wide = Session(instances[0], terminal=Terminal(width=200, interactive=True, colour=True))
     narrow = Session(instances[1], terminal=Terminal(width=12, interactive=True), table=COMMANDS.without("sim"))
     lines = {

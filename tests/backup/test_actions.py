@@ -6,7 +6,6 @@ import hashlib
 import io
 import os
 import re
-import shutil
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +21,7 @@ from alation_shell.terminal import Terminal
 from alation_shell.training import clock
 from alation_shell.training.activity import simulate_day
 from tests.backup import backup_lock_held_elsewhere, change_catalog, everything
-from tests.conftest import Canceller
+from tests.conftest import Canceller, copy_of
 
 V2_PAIR = re.compile(r"(\d{12})_17-0-0-49181_alation_(eb_)?(incr_)?backup\.tar\.gz")
 RESTORED_TREES = ("data1/site_data", "data1/eventbus")
@@ -298,9 +297,7 @@ def big_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def big(big_template: Path, tmp_path: Path) -> Instance:
-    root = tmp_path / "instance"
-    shutil.copytree(big_template, root, symlinks=True)
-    return Instance(root)
+    return copy_of(big_template, tmp_path / "instance")
 
 
 def cancelled_halfway(instance: Instance, line: str, label: str, *answers: str) -> Result:

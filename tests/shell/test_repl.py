@@ -7,7 +7,6 @@ import asyncio
 import io
 import os
 import re
-import shutil
 import threading
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from alation_shell.instance import Instance
 from alation_shell.session import CancelToken, Session
 from alation_shell.shell.repl import HISTORY_FILE, Repl
 from alation_shell.terminal import Terminal
+from tests.conftest import copy_of
 
 INCR = "alation.backup_v2.incr_backup"
 _COLOUR = re.compile(r"\x1b\[[0-9;]*(?:3[0-8]|9[0-7])[0-9;]*m")  # an SGR sequence setting a foreground colour
@@ -116,11 +116,6 @@ def test_ctrl_c_cancels_the_command_running_off_the_loop(instance: Instance) -> 
     assert "virtual time  2026-03-03 Tue 00:" in output.text  # the typed-ahead `sim clock` ran after it
 
 
-def _session_copy(template: Path, root: Path) -> Instance:
-    shutil.copytree(template, root, symlinks=True)
-    return Instance(root)
-
-
 def _screen(width: int) -> tuple[Vt100_Output, io.StringIO]:
     shown = io.StringIO()
     return Vt100_Output(shown, lambda: Size(rows=24, columns=width), term="xterm"), shown
@@ -129,8 +124,8 @@ def _screen(width: int) -> tuple[Vt100_Output, io.StringIO]:
 def test_two_repls_on_one_loop_keep_their_own_terminal_and_table(seeded_template: Path, tmp_path: Path) -> None:
     wide_output, wide_shown = _screen(200)
     narrow_output, narrow_shown = _screen(12)
-    wide = Session(_session_copy(seeded_template, tmp_path / "a"), terminal=terminal(200, colour=True))
-    narrow = Session(_session_copy(seeded_template, tmp_path / "b"), terminal=terminal(12, colour=False),
+    wide = Session(copy_of(seeded_template, tmp_path / "a"), terminal=terminal(200, colour=True))
+    narrow = Session(copy_of(seeded_template, tmp_path / "b"), terminal=terminal(12, colour=False),
                      table=COMMANDS.without("sim"))
     script = "ls /\rsim clock\rexit\r"
 
