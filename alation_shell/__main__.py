@@ -201,10 +201,14 @@ def _init(opts: Options) -> int:
 
 def _tool_main(name: str) -> int:
     """A standalone console command (`alation_conf ...`) acting on the default instance."""
+    import shutil
+
     from alation_shell.commands.base import Context, Output
     from alation_shell.instance import Instance
     from alation_shell.session import Session
     from alation_shell.shell.linemode import asker, stdin_answers
+    from alation_shell.shell.progress import ProgressBar
+    from alation_shell.terminal import Terminal
 
     try:
         instance = Instance.open()
@@ -212,7 +216,9 @@ def _tool_main(name: str) -> int:
         print(f"{name}: {exc.message}", file=sys.stderr)
         return exc.exit_code
     ask = asker(sys.stdout, stdin_answers(), terminal=sys.stdin.isatty())
-    session = Session(instance, interactive=sys.stdout.isatty(), ask=ask)
+    size = shutil.get_terminal_size()
+    terminal = Terminal.of_client(os.environ, size.columns, size.lines, pty=sys.stdout.isatty())
+    session = Session(instance, terminal=terminal, ask=ask, progress_bar=ProgressBar)
     ctx = Context(session, Output(sys.stdout), Output(sys.stderr))
     session.live_stderr = sys.stderr
     try:

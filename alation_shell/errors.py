@@ -63,3 +63,12 @@ class CorruptArchive(ShellError):
 
 class Aborted(ShellError):
     """The operator declined a confirmation; nothing was changed."""
+
+
+class Cancelled(ShellError):
+    """The command was cancelled (Ctrl-C, or its session's cancel token from another thread)."""
+
+    exit_code = 130  # a shell's status for a command ended by SIGINT
+
+    def __init__(self, message: str = "interrupted") -> None:
+        super().__init__(message)

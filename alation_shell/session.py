@@ -1,4 +1,8 @@
-"""A shell session: the one `execute(line) -> Result` that every front end is a thin loop around."""
+"""A shell session: the one `execute(line) -> Result` that every front end is a thin loop around.
+
+A session holds everything of its own: its terminal (as its front end saw it), its command table and its
+cancel token. Nothing in it is process-wide, so one process can hold many sessions on many threads.
+"""
 
 from __future__ import annotations
 
@@ -6,34 +10,72 @@ import os
 import shlex
 from collections.abc import Callable
 
-from alation_shell.commands import COMMANDS
+from alation_shell.commands import COMMANDS, CommandTable
 from alation_shell.commands.base import Context, Output, Result
 from alation_shell.display import one_line, quote
-from alation_shell.errors import ShellError, UsageError
+from alation_shell.errors import Cancelled, ShellError, UsageError
 from alation_shell.instance import RESTORE_DIR, Instance
+from alation_shell.terminal import Terminal
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import TextIO
 
     from alation_shell.config.registry import Registry
+    from alation_shell.progress import Progress
+
+    BarFactory = Callable[[str, int, TextIO, str, "CancelToken"], Progress]
 
 INTERNAL_ERROR = 70
 
 
+class CancelToken:
+    """Asks the running command to stop: `cancel()` from any thread; long work calls `check()` at each step."""
+
+    __slots__ = ("_cancelled",)
+
+    def __init__(self) -> None:
+        self._cancelled = False  # one attribute written whole: no lock needed
+
+    def cancel(self) -> None:
+        self._cancelled = True
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def check(self) -> None:
+        """Cancelled (exit status 130, "interrupted") once `cancel()` was called."""
+        if self._cancelled:
+            raise Cancelled()
+
+    def reset(self) -> None:
+        self._cancelled = False
+
+
 class Session:
-    """One operator's session on one instance: working directory, history, and command dispatch."""
+    """One operator's session on one instance: working directory, history, and command dispatch.
+
+    `terminal` is the session's terminal (default: none, as on a pipe), `table` the commands it runs (default:
+    the Alation shell's), `ask` reads the answer to a confirmation, and `progress_bar` draws progress on the
+    terminal (`ProgressBar(label, total, stream, unit, cancel)`; without it progress is not shown).
+    """
 
     def __init__(
         self,
         instance: Instance,
         *,
-        interactive: bool = False,
+        terminal: Terminal | None = None,
+        table: CommandTable = COMMANDS,
         ask: Callable[[str], str | None] | None = None,
+        progress_bar: BarFactory | None = None,
     ) -> None:
         self.instance = instance
-        self.interactive = interactive
-        self._ask = ask
+        self.terminal = terminal if terminal is not None else Terminal()
+        self.table = table
+        self.asker = ask
+        self.progress_bar = progress_bar
+        self.cancel = CancelToken()
         self.cwd = "/"
         self.history: list[str] = []
         self.live_stderr: TextIO | None = None
@@ -64,13 +106,18 @@ class Session:
         return f"(env) {self.label} [{self.user}@{self.hostname} {where}]{'#' if self.user == 'root' else '$'} "
 
     def ask(self, prompt: str) -> str | None:
-        if self._ask is None:
+        """The operator's answer to `prompt`, or None (no way to ask, or end of input)."""
+        if self.asker is None:
             return None
-        return self._ask(prompt)
+        return self.asker(prompt)
 
     def execute(self, line: str, live: tuple[TextIO, TextIO] | None = None) -> Result:
         """Run one command line. With `live`, output is written to those streams as it happens instead of being
-        kept in the Result."""
+        kept in the Result.
+
+        `self.cancel.cancel()`, from any thread, stops the command at its next check (exit status 130).
+        """
+        self.cancel.reset()
         stdout = Output(live[0] if live else None)
         stderr = Output(live[1] if live else None)
         self.live_stderr = live[1] if live else None
@@ -94,10 +141,11 @@ class Session:
         there is none): every front end comes through here.
         """
         name = argv[0]
-        command = COMMANDS.get(name) or COMMANDS.get(os.path.basename(name) if "/" in name else "")
+        command = self.table.find(name)
         if command is None:
             ctx.err(f"alation-shell: {one_line(name)}: command not found (`help` lists the commands)")
             return 127
+        ctx.command = command
         try:
             if command.touches_data and os.path.lexists(self.instance.root / RESTORE_DIR):
                 from alation_shell.backup.actions import finish_interrupted_restore

@@ -19,7 +19,7 @@ from pathlib import Path
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 
-from alation_shell.commands import visible
+from alation_shell.commands import COMMANDS
 from alation_shell.config.catalog import catalog
 from alation_shell.instance import Instance
 from alation_shell.session import Session
@@ -39,7 +39,7 @@ def queries() -> list[str]:
         lines.append("alation_conf " + "".join(s[:1] for s in segments) + segments[-1][1::3])
         lines.append(f"alation_conf {name} -s ")
         lines.append(f"alation_conf -s 4 {name[:8]}")
-    for command in visible():
+    for command in COMMANDS.visible():
         lines += [command.name[:i] for i in range(len(command.name) + 1)]
     return lines
 

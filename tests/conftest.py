@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 
+from alation_shell.commands.base import Result
 from alation_shell.instance import Instance
 from alation_shell.session import Session
 
@@ -33,12 +36,16 @@ def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def copy_of(template: Path, root: Path) -> Instance:
+    """A copy, at `root`, of the instance at `template`."""
+    shutil.copytree(template, root, symlinks=True)
+    return Instance(root)
+
+
 @pytest.fixture
 def instance(seeded_template: Path, tmp_path: Path) -> Instance:
     """A freshly seeded instance (default seed) in its own temp directory."""
-    root = tmp_path / "instance"
-    shutil.copytree(seeded_template, root, symlinks=True)
-    return Instance(root)
+    return copy_of(seeded_template, tmp_path / "instance")
 
 
 @pytest.fixture
@@ -89,3 +96,37 @@ def deep_tree() -> Iterator[Callable[..., Path]]:
     yield make
     for top in made:
         subprocess.run(["rm", "-rf", "--", str(top)], check=True)
+
+
+class Canceller:
+    """Runs a command of `session` in a worker thread and cancels it from the test's thread, at the point where
+    the command calls `reached()`: the command waits there until the cancel is done, so the cancel lands at the
+    command's next check after that point, whatever the threads' timing."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._reached = threading.Event()
+        self._cancelled = threading.Event()
+
+    def reached(self) -> None:
+        """Called by the command (through its output or a progress reporter) where the cancel should land."""
+        if not self._reached.is_set():
+            self._reached.set()
+            assert self._cancelled.wait(60), "the test thread did not cancel"
+
+    def run(self, line: str, live: tuple[TextIO, TextIO] | None = None) -> Result:
+        results: list[Result] = []
+
+        def work() -> None:
+            try:
+                results.append(self.session.execute(line, live))
+            finally:
+                self._reached.set()  # never reached: the test's thread must not wait forever
+
+        worker = threading.Thread(target=work)
+        worker.start()
+        self._reached.wait()
+        self.session.cancel.cancel()
+        self._cancelled.set()
+        worker.join()
+        return results[0]

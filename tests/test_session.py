@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from pathlib import Path
+
 import pytest
 
 from alation_shell.commands import COMMANDS
 from alation_shell.commands.alation_conf import _parse
+from alation_shell.commands.base import Result
+from alation_shell.config.registry import Registry
 from alation_shell.errors import UsageError
 from alation_shell.session import Session
+from alation_shell.terminal import Terminal
+from tests.conftest import copy_of
 
 
 def test_empty_and_comment_lines_do_nothing(shell: Session) -> None:
@@ -96,3 +104,59 @@ def test_alation_conf_argument_forms(args: list[str], reads: list[str], sets: li
 def test_alation_conf_bad_argument_forms(args: list[str]) -> None:
     with pytest.raises(UsageError):
         _parse(args)
+
+
+def test_two_sessions_on_two_threads_keep_their_own_terminal_table_and_state(
+    seeded_template: Path, tmp_path: Path
+) -> None:
+    instances = [copy_of(seeded_template, tmp_path / name) for name in ("a", "b")]
+    wide = Session(instances[0], terminal=Terminal(width=200, interactive=True, colour=True))
+    narrow = Session(instances[1], terminal=Terminal(width=12, interactive=True), table=COMMANDS.without("sim"))
+    lines = {
+        wide: ["cd /data2", "ls /", "sim clock", "alation_conf alation.backup_v2.incr_backup_versions -s 3", "pwd"],
+        narrow: ["cd /opt", "ls /", "sim clock", "alation_conf alation.backup_v2.incr_backup_versions -s 5", "pwd"],
+    }
+    results: dict[Session, list[tuple[str, Result]]] = {wide: [], narrow: []}
+    start = threading.Barrier(2)
+
+    def work(session: Session) -> None:
+        start.wait()
+        for _ in range(20):
+            for line in lines[session]:
+                results[session].append((line, session.execute(line)))
+
+    threads = [threading.Thread(target=work, args=(session,)) for session in (wide, narrow)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    top = sorted(n for n in os.listdir(instances[0].root) if not n.startswith("."))
+    for line, result in results[wide]:
+        assert result.ok, (line, result.stderr)
+        if line == "ls /":
+            assert result.stdout == "  ".join(top) + "\n"  # one line: 200 columns
+        if line == "pwd":
+            assert result.stdout == "/data2\n"
+    for line, result in results[narrow]:
+        if line == "ls /":
+            rows = result.stdout.splitlines()
+            assert len(rows) > 1 and all(len(row) <= 12 for row in rows)
+        elif line == "sim clock":
+            assert result.exit_code == 127 and "sim: command not found" in result.stderr
+        else:
+            assert result.ok and (line != "pwd" or result.stdout == "/opt\n")
+    assert Registry.for_instance(instances[0]).get("alation.backup_v2.incr_backup_versions") == 3
+    assert Registry.for_instance(instances[1]).get("alation.backup_v2.incr_backup_versions") == 5
+    assert "  sim " in wide.execute("help").stdout and "  sim " not in narrow.execute("help").stdout
+    assert len(wide.history) == len(narrow.history) == 101
+
+
+def test_help_of_a_command_lists_what_its_table_entry_declares(shell: Session) -> None:
+    sim = shell.execute("help sim").stdout.splitlines()
+    assert sim[2:4] == ["subcommands:", "  clock                  the virtual time, the backup schedule and the next "
+                        "backup's place in the cycle"]
+    assert any(line.startswith("  advance DURATION       move the virtual clock forward") for line in sim)
+    assert "  verify [FILE]          check every backup (or the one FILE belongs to): OK, or what is wrong" in sim
+    conf = shell.execute("help alation_conf").stdout.splitlines()
+    assert "  -l, --list [PATTERN]   every parameter (or those containing PATTERN) with its value" in conf
+    assert "  --reset NAME ...       put parameters back to their defaults" in conf

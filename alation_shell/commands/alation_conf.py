@@ -17,12 +17,7 @@ Reads print one `key = value` line per parameter; a set prints the new line and,
 restart to take effect, a note on stderr naming it.
 
 Additions of this emulator (not in the real alation_conf):
-  -h, --help             this help
-  -l, --list [PATTERN]   every parameter (or those containing PATTERN) with its value
-  --describe NAME        type, default, current value, restart and documentation of NAME
-  --reset NAME ...       put parameters back to their defaults
-  --changed              only the values that differ from their defaults
-"""
+"""  # then the flags of modes of their own, as the table declares them
 
 # What setting a parameter sets off beyond the value itself (the catalog's `effect` field).
 EFFECTS = {"new_backup_cycle": "alation_shell.backup.cycle:start_new_cycle"}
@@ -34,7 +29,12 @@ def run(ctx: Context, args: list[str]) -> int:
         raise UsageError("missing parameter name (`alation_conf --help` for help)")
     flag = args[0]
     if flag in ("-h", "--help"):
+        from alation_shell.commands.builtins import described
+
         ctx.stdout.write(HELP)
+        assert ctx.command is not None
+        for line in described((f.shown, f.about) for f in ctx.command.flags if f.alone):
+            ctx.out(line)
         return 0
     if flag in ("-l", "--list"):
         if len(args) > 2:

@@ -9,10 +9,12 @@ TYPE_CHECKING = False  # typing is not imported at run time: it costs a piped se
 if TYPE_CHECKING:
     from typing import TextIO
 
+    from alation_shell.commands import Command
     from alation_shell.config.registry import Registry
     from alation_shell.instance import Instance
     from alation_shell.progress import Progress
-    from alation_shell.session import Session
+    from alation_shell.session import CancelToken, Session
+    from alation_shell.terminal import Terminal
 
 
 class Result:
@@ -79,6 +81,7 @@ class Context:
         self.stop = False  # set by `exit`: the session ends after this command
         self.session_status: int | None = None  # set by `exit N`
         self.as_root = session.user == "root"  # `sudo COMMAND` runs COMMAND with this set
+        self.command: Command | None = None  # the table's entry of the command running (set by dispatch)
 
     @property
     def instance(self) -> Instance:
@@ -89,9 +92,18 @@ class Context:
         return self.session.registry
 
     @property
+    def terminal(self) -> Terminal:
+        return self.session.terminal
+
+    @property
     def interactive(self) -> bool:
-        """True when a person is at a terminal (progress bars, prompts)."""
-        return self.session.interactive
+        """True when a person is at the session's terminal (progress bars, prompts)."""
+        return self.session.terminal.interactive
+
+    @property
+    def cancel(self) -> CancelToken:
+        """The session's cancel token: long work calls `ctx.cancel.check()` between its steps."""
+        return self.session.cancel
 
     def out(self, line: str = "") -> None:
         self.stdout.write(line + "\n")
@@ -104,13 +116,18 @@ class Context:
         return self.session.ask(prompt)
 
     def progress(self, label: str, total: int, unit: str = "B") -> Progress:
-        """A progress reporter: a live bar on a terminal, nothing on a pipe (commands print milestones).
+        """A progress reporter: a live bar on a terminal, silent on a pipe (commands print milestones).
 
-        `unit` "B" shows bytes and a byte rate; any other unit (e.g. "documents") shows plain counts.
+        `unit` "B" shows bytes and a byte rate; any other unit (e.g. "documents") shows plain counts. Each
+        step of it checks the cancel token: long work stops at its next step once the session is cancelled.
         """
+        session = self.session
+        stream = session.live_stderr
+        if self.interactive and session.progress_bar is not None and stream is not None:
+            return session.progress_bar(label, total, stream, unit, session.cancel)
         from alation_shell.progress import Progress
 
-        return Progress(label, total, self.session.live_stderr if self.interactive else None, unit)
+        return Progress(label, total, unit, session.cancel)
 
 
 CommandFunc = Callable[[Context, list[str]], int]

@@ -2,29 +2,64 @@
 
 from __future__ import annotations
 
-from alation_shell.commands import COMMANDS, visible
+from collections.abc import Iterable
+
+from alation_shell.commands import Command
 from alation_shell.commands.base import Context, whole_number
 from alation_shell.errors import UnknownCommand, UsageError
 
 ADDITION = "  [emulator addition]"
+HELP_WIDTH = 110
 
 
 def help_(ctx: Context, args: list[str]) -> int:
     """List the commands, or show one command's usage."""
     if len(args) > 1:
         raise UsageError("help takes at most one COMMAND")
+    table = ctx.session.table
     if args:
-        command = COMMANDS.get(args[0])
+        command = table.get(args[0])
         if command is None:
             raise UnknownCommand(f"no command {args[0]!r} (`help` lists the commands)", exit_code=1)
-        ctx.out(f"{command.name}: {command.summary}{ADDITION if command.addition else ''}")
-        ctx.out(f"usage: {command.usage}")
+        _describe(ctx, command)
         return 0
-    ctx.out("Commands of the Alation shell (`help COMMAND` or `COMMAND --help` for more):")
-    for command in visible():
+    ctx.out(f"{table.title} (`help COMMAND` or `COMMAND --help` for more):")
+    for command in table.visible():
         mark = ADDITION if command.addition else ""
         ctx.out(f"  {command.name:<19} {command.summary}{mark}")
     return 0
+
+
+def _describe(ctx: Context, command: Command) -> None:
+    """`help COMMAND`: what it does, its usage, then its subcommands and flags as the table declares them."""
+    ctx.out(f"{command.name}: {command.summary}{ADDITION if command.addition else ''}")
+    ctx.out(f"usage: {command.usage}")
+    if command.subcommands:
+        ctx.out("subcommands:")
+        for line in described(subcommand_rows(command)):
+            ctx.out(line)
+    if command.flags:
+        ctx.out("flags:")
+        for line in described((flag.shown, flag.about) for flag in command.flags):
+            ctx.out(line)
+
+
+def subcommand_rows(command: Command, prefix: str = "") -> list[tuple[str, str]]:
+    """(`advance DURATION`, what it does) for each subcommand the table declares (`prefix`: e.g. `sim `)."""
+    return [(" ".join([prefix + sub.name, *(a.shown for a in sub.args)]), sub.about) for sub in command.subcommands]
+
+
+def described(rows: Iterable[tuple[str, str]], indent: str = "  ", first: str | None = None) -> list[str]:
+    """Help's `NAME   what it does` lines, the text wrapped in its column (`first`: the first line's indent)."""
+    import textwrap
+
+    lines = []
+    for i, (name, about) in enumerate(rows):
+        lead = f"{first if i == 0 and first is not None else indent}{name:<22} "
+        wrapped = textwrap.wrap(about, HELP_WIDTH - len(lead)) or [""]
+        lines.append(lead + wrapped[0])
+        lines += [" " * len(lead) + more for more in wrapped[1:]]
+    return lines
 
 
 def history(ctx: Context, args: list[str]) -> int:
@@ -40,7 +75,8 @@ def history(ctx: Context, args: list[str]) -> int:
 
 
 def clear(ctx: Context, args: list[str]) -> int:
-    if ctx.interactive:
+    """Clear the screen: escape codes, where the session's terminal takes them."""
+    if ctx.terminal.escapes:
         ctx.stdout.write("\x1b[H\x1b[2J")
     return 0
 

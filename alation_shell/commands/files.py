@@ -78,8 +78,10 @@ def _expand(ctx: Context, operands: list[str]) -> list[str]:
     return expanded
 
 
-def _flags(args: list[str], allowed: str) -> tuple[set[str], list[str]]:
-    """Split `-lah`-style flag clusters from operands (`--` ends the flags)."""
+def _flags(ctx: Context, args: list[str]) -> tuple[set[str], list[str]]:
+    """Split `-lah`-style clusters of the command's one-letter flags from operands (`--` ends the flags)."""
+    assert ctx.command is not None
+    allowed = ctx.command.letters
     flags: set[str] = set()
     operands: list[str] = []
     it = iter(args)
@@ -113,7 +115,7 @@ def human(size: int) -> str:
 # pwd and cd -------------------------------------------------------------------------------------
 def pwd(ctx: Context, args: list[str]) -> int:
     """Print the working directory (bash ignores operands; -L and -P change nothing in a chroot)."""
-    _flags(args, "LP")
+    _flags(ctx, args)
     ctx.out(ctx.session.cwd)
     return 0
 
@@ -137,7 +139,7 @@ def cd(ctx: Context, args: list[str]) -> int:
 # ls ---------------------------------------------------------------------------------------------
 def ls(ctx: Context, args: list[str]) -> int:
     """List directories and files like GNU ls (`-l` long format, `-a` dot files, `-h` human sizes)."""
-    flags, operands = _flags(args, "lah")
+    flags, operands = _flags(ctx, args)
     long = "l" in flags
     operands = _expand(ctx, operands) or ["."]
     status = 0
@@ -202,7 +204,7 @@ def _print_entries(ctx: Context, entries: list[tuple[str, Path]], flags: set[str
         names = [_shown(ctx, name) for name, _ in entries]
         if ctx.interactive:
             names = _aligned(names)
-            for line in _columns(names, _terminal_width()):
+            for line in _columns(names, ctx.terminal.width):
                 ctx.out(line)
         else:
             for name in names:
@@ -238,12 +240,6 @@ def _date(mtime: float, now: float) -> str:
     recent = now - SIX_MONTHS < mtime <= now + 3600
     when = time.strftime("%H:%M", t) if recent else f" {t.tm_year}"
     return f"{time.strftime('%b', t)} {t.tm_mday:>2} {when}"
-
-
-def _terminal_width() -> int:
-    import shutil
-
-    return shutil.get_terminal_size((80, 24)).columns
 
 
 def _columns(names: list[str], width: int) -> list[str]:
@@ -283,7 +279,7 @@ def cat(ctx: Context, args: list[str]) -> int:
     """Print files; bytes that are not UTF-8 print as U+FFFD."""
     import codecs
 
-    _, operands = _flags(args, "")
+    _, operands = _flags(ctx, args)
     if not operands:
         raise UsageError("a FILE is needed (reading standard input is not emulated)")
     status = 0
@@ -415,7 +411,7 @@ def _copy_out(ctx: Context, f, start: int) -> None:  # noqa: ANN001 - a binary f
 # du ---------------------------------------------------------------------------------------------
 def du(ctx: Context, args: list[str]) -> int:
     """Disk usage in 1K blocks like GNU du: every directory below each PATH (`-s`: only the totals)."""
-    flags, operands = _flags(args, "sh")
+    flags, operands = _flags(ctx, args)
     operands = _expand(ctx, operands) or ["."]
     status = 0
     seen: set[tuple[int, int]] = set()
@@ -499,7 +495,7 @@ def chown(ctx: Context, args: list[str]) -> int:
     Every file of the emulated chroot already belongs to `alation`, so this checks the owner and the files
     and reports what it would change, but changes nothing on the host.
     """
-    flags, operands = _flags(args, "R")
+    flags, operands = _flags(ctx, args)
     if len(operands) < 2:
         raise UsageError("missing operand")
     owner, _, group = operands[0].partition(":")

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, time, timedelta
 from alation_shell.backup import cycle, schedule
 from alation_shell.backup.cycle import BackupCycle
 from alation_shell.commands.base import Context
+from alation_shell.commands.builtins import described, subcommand_rows
 from alation_shell.errors import Aborted, UsageError
 from alation_shell.progress import human_bytes
 from alation_shell.training import clock
@@ -21,16 +22,8 @@ if TYPE_CHECKING:
     from alation_shell.backup.engine import BackupRecord
     from alation_shell.backup.records import DamagedBackup
 
-SUBCOMMANDS = ("clock", "advance", "backups", "verify", "reset")
-
-HELP = """\
-usage: sim clock              the virtual time, the backup schedule and the next backup's place in the cycle
-       sim advance DURATION   move the virtual clock forward (90m, 36h, 7d, 2w, 1d12h), running each
-                              day's simulated catalog activity and every scheduled backup that falls due
-       sim backups            the backups in /data2/backup as a timeline: time, type, size, base full
-       sim verify [FILE]      check every backup (or the one FILE belongs to): OK, or what is wrong
-       sim reset              remove every backup and put the clock and the backup cycle back to the start
-                              (asks for YES; the catalog data and alation_conf settings stay as they are)
+# After the usage lines, which list the subcommands the table declares.
+ABOUT = """\
 
 `sim` is an addition of this emulator, not a command of the real Alation shell. The virtual clock starts at
 Monday 2026-03-02 09:00 UTC and runs with real time plus what `sim advance` adds; backups are named after it.
@@ -38,27 +31,31 @@ Monday 2026-03-02 09:00 UTC and runs with real time plus what `sim advance` adds
 
 
 def run(ctx: Context, args: list[str]) -> int:
-    """Entry point of `sim`."""
+    """Entry point of `sim`; its subcommands and their arguments are those its table entry declares."""
+    assert ctx.command is not None
     if not args or args[0] in ("-h", "--help", "help"):
-        ctx.stdout.write(HELP)
-        return 0
-    sub, rest = args[0], args[1:]
-    if sub not in SUBCOMMANDS:
-        raise UsageError(f"unknown subcommand {sub!r}; one of {', '.join(SUBCOMMANDS)}")
+        return _help(ctx)
+    sub, rest = ctx.command.subcommand(args[0]), args[1:]
+    if sub is None:
+        names = ", ".join(s.name for s in ctx.command.subcommands)
+        raise UsageError(f"unknown subcommand {args[0]!r}; one of {names}")
     if rest and rest[0] in ("-h", "--help"):
-        ctx.stdout.write(HELP)
-        return 0
-    if sub == "advance":
-        if len(rest) != 1:
-            raise UsageError("advance takes one DURATION, e.g. 7d")
+        return _help(ctx)
+    sub.check(rest)
+    if sub.name == "advance":
         return advance(ctx, rest[0])
-    if sub == "verify":
-        if len(rest) > 1:
-            raise UsageError("verify takes at most one FILE")
+    if sub.name == "verify":
         return verify(ctx, rest[0] if rest else None)
-    if rest:
-        raise UsageError(f"{sub} takes no argument")
-    return {"clock": show_clock, "backups": backups, "reset": reset}[sub](ctx)
+    return {"clock": show_clock, "backups": backups, "reset": reset}[sub.name](ctx)
+
+
+def _help(ctx: Context) -> int:
+    """`sim --help`: a usage line per subcommand, as the table declares them, then what `sim` is."""
+    assert ctx.command is not None
+    for line in described(subcommand_rows(ctx.command, "sim "), indent="       ", first="usage: "):
+        ctx.out(line)
+    ctx.stdout.write(ABOUT)
+    return 0
 
 
 def timeline_line(record: BackupRecord) -> str:
@@ -95,7 +92,11 @@ def show_clock(ctx: Context) -> int:
 
 
 def advance(ctx: Context, text: str) -> int:
-    """`sim advance DURATION`: one line per day's activity and per backup, in time order."""
+    """`sim advance DURATION`: one line per day's activity and per backup, in time order.
+
+    A cancel stops it between two events: the clock stays at the last one done (a backup's work stops at
+    its next step, and the clock stays before it), so that the instance is as a shorter advance leaves it.
+    """
     from alation_shell.backup.actions import run_backup
     from alation_shell.training.activity import simulate_day
 
@@ -112,6 +113,7 @@ def advance(ctx: Context, text: str) -> int:
     events += [(due, 1) for due in sched.due_times(start, end)]
     notes_given: set[str] = set()
     for when, kind in sorted(events):
+        ctx.cancel.check()
         if kind == 0:
             day = (when - timedelta(days=1)).date()
             summary = simulate_day(instance, day)

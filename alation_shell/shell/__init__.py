@@ -1,1 +1,1 @@
-"""Front ends over the session: the plain line reader and the prompt_toolkit REPL."""
+"""Front ends over the session: the plain line reader, the prompt_toolkit REPL, and the progress bar."""

@@ -1,14 +1,13 @@
 """Completion for the interactive shell, shaped like pgcli's.
 
-`suggest(text)` says what kind of word is expected at the cursor; it is pure (it reads only the text and
-the static command and parameter tables). `ShellCompleter` finds the candidates of that kind on the live
-instance and ranks them: prefix matches first, then matches at a segment of a dotted name, then fuzzy
-subsequences (`incvers` finds `alation.backup_v2.incr_backup_versions`).
+`suggest(text, table)` says what kind of word is expected at the cursor; it is pure (it reads only the text,
+what the command table declares of each command's arguments, and the parameter catalog). `ShellCompleter`
+finds the candidates of that kind on the live instance and ranks them: prefix matches first, then matches at
+a segment of a dotted name, then fuzzy subsequences (`incvers` finds `alation.backup_v2.incr_backup_versions`).
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import shlex
@@ -17,7 +16,8 @@ from collections.abc import Iterable, Iterator
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
-from alation_shell.commands import COMMANDS, Command, visible
+from alation_shell import commands
+from alation_shell.commands import COMMANDS, Arg, Command, CommandTable, Flag
 from alation_shell.config.catalog import Parameter, catalog
 from alation_shell.errors import ShellError
 
@@ -33,17 +33,21 @@ FLAG = "flag"
 ACTION = "action"
 VERB = "verb"
 GROUP = "group"
-SIM = "sim"
+SUBCOMMAND = "subcommand"
 PATH = "path"
 TOPIC = "topic"
-WORD = "word"  # one of the literal words a command's usage line allows here (`restart|status`)
+WORD = "word"  # one of the words an argument allows here (`restart`, `status`)
 
-SET_FLAGS = ("-s", "--set")
-# alation_conf flags followed by parameter names (or a pattern): how many may follow (None: any number).
-_NAME_FLAGS = {"--describe": 1, "-l": 1, "--list": 1, "--reset": None}
-_FLAG = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)(?:[ =](\[?[A-Z][A-Z_.]*\]?))?")
+# What is suggested for a positional argument of each kind the command table declares.
+_SUGGESTED = {
+    commands.PARAMETER: PARAMETER,
+    commands.ACTION: ACTION,
+    commands.VERB: VERB,
+    commands.GROUP: GROUP,
+    commands.PATH: PATH,
+    commands.COMMAND: TOPIC,
+}
 _NEEDS_QUOTES = re.compile(r"[\s'\"\\#]")
-_LITERAL = re.compile(r"[a-z0-9/._:*-]+(?:\|[a-z0-9/._:*-]+)*")
 META_WIDTH = 40
 
 
@@ -52,7 +56,7 @@ class Suggestion:
 
     `parameter`: the parameter whose value is expected (VALUE). `value`: for `-s VALUE NAME`, the value the
     NAME must accept (PARAMETER). `command` and `only`: whose flags, and which of them (FLAG; empty: all);
-    `only` also holds the words a usage line allows (WORD).
+    `command` also names whose subcommands (SUBCOMMAND), and `only` holds the words allowed (WORD).
     """
 
     __slots__ = ("kind", "word", "start", "parameter", "value", "command", "only")
@@ -138,104 +142,94 @@ def split_words(text: str) -> tuple[list[str], str, int] | None:
     return words, "".join(current), start
 
 
-def suggest(text_before_cursor: str) -> list[Suggestion]:
-    """What kinds of word may come at the end of `text_before_cursor`, most likely first."""
+def suggest(text_before_cursor: str, table: CommandTable = COMMANDS) -> list[Suggestion]:
+    """What kinds of word may come at the end of `text_before_cursor`, most likely first, for a session that
+    runs the commands of `table`."""
     split = split_words(text_before_cursor)
     if split is None:
         return []
     words, word, start = split
-    return _for_words(words, word, start)
+    return _for_words(table, words, word, start)
 
 
-def _for_words(words: list[str], word: str, start: int) -> list[Suggestion]:
+def _for_words(table: CommandTable, words: list[str], word: str, start: int) -> list[Suggestion]:
     if not words:
         return [Suggestion(COMMAND, word, start)]
-    command = _command(words[0])
+    command = table.find(words[0])
     if command is None:
         return []
     args = words[1:]
-    kind = command.completes
-    if kind == "conf":
+    if _set_flag(command) is not None:
         return _for_conf(command, args, word, start)
-    if word.startswith("-") and _flags_in_usage(command):
+    if word.startswith("-") and command.flags:
         return [Suggestion(FLAG, word, start, command=command.name)]
-    if kind == "sudo":
+    specs = command.args
+    if command.subcommands:
         if not args:
-            # What the usage lines show under sudo (`/etc/init.d/supervisord`, `service`), then any command.
-            firsts = tuple(dict.fromkeys(form[0] for c in COMMANDS.values() for form in _sudo_forms(c)))
-            return [Suggestion(WORD, word, start, only=firsts), Suggestion(COMMAND, word, start)]
-        return _for_words(args, word, start)
-    if kind == "path":
-        return [Suggestion(PATH, word, start)]
-    if kind == "supervisor":
-        return [Suggestion(GROUP if args else VERB, word, start)]
-    if kind == "sim":
-        if not args:
-            return [Suggestion(SIM, word, start)]
-        takes_file = len(args) == 1 and _usage_takes_file(command, args[0])
-        return [Suggestion(PATH, word, start)] if takes_file else []
-    if kind in ("action", "command"):
-        return [] if args else [Suggestion(ACTION if kind == "action" else TOPIC, word, start)]
-    return _for_usage(command, words, word, start)
+            return [Suggestion(SUBCOMMAND, word, start, command=command.name)]
+        sub = command.subcommand(args[0])
+        if sub is None:
+            return []
+        specs, args = sub.args, args[1:]
+    position = 0  # how many positional arguments come before the word
+    i = 0
+    while i < len(args):
+        flag = command.flag(args[i]) if args[i].startswith("-") else None
+        if flag is not None and flag.value is not None:
+            if i + 1 == len(args):
+                return _for_arg(table, flag.value, [], word, start)  # the flag's value is the word
+            i += 1
+        elif flag is None:
+            if position < len(specs) and specs[position].kind == commands.LINE:
+                return _for_arg(table, specs[position], args[i:], word, start)
+            position += 1
+        i += 1
+    if position < len(specs):
+        return _for_arg(table, specs[position], [], word, start)
+    if specs and specs[-1].many:
+        return _for_arg(table, specs[-1], [], word, start)
+    return []
 
 
-def _command(name: str) -> Command | None:
-    """The command a first word runs; a path runs the command of its last part, as in the session."""
-    return COMMANDS.get(name) or (COMMANDS.get(name.rsplit("/", 1)[-1]) if "/" in name else None)
+def _for_arg(table: CommandTable, arg: Arg, rest: list[str], word: str, start: int) -> list[Suggestion]:
+    """The suggestions for the word as the argument `arg` (`rest`: the words of a LINE typed so far)."""
+    if arg.kind == commands.LINE:
+        if rest:
+            return _for_words(table, rest, word, start)
+        # The commands typed after sudo (`/etc/init.d/supervisord`, `service`), then any command.
+        firsts = tuple(dict.fromkeys(c.typed_as for c in table.values() if c.sudo))
+        return [Suggestion(WORD, word, start, only=firsts), Suggestion(COMMAND, word, start)]
+    if arg.kind == commands.WORD:
+        return [Suggestion(WORD, word, start, only=arg.choices)]
+    kind = _SUGGESTED.get(arg.kind)
+    return [Suggestion(kind, word, start)] if kind is not None else []
 
 
-def _usage_forms(command: Command) -> list[list[str]]:
-    """The words of each form in a usage line, `sudo` dropped: `sudo service NAME restart|status` ->
-    [['service', 'NAME', 'restart|status']]."""
-    forms = []
-    for form in command.usage.split(" | "):
-        words = form.split()
-        if words and words[0] == "sudo":
-            words = words[1:]
-        if words:
-            forms.append(words)
-    return forms
-
-
-def _sudo_forms(command: Command) -> list[list[str]]:
-    """The forms of `command` that its usage shows run under sudo, with a literal first word."""
-    return [
-        form[1:] for form in (f.split() for f in command.usage.split(" | "))
-        if len(form) > 1 and form[0] == "sudo" and _LITERAL.fullmatch(form[1])
-    ]
-
-
-def _for_usage(command: Command, words: list[str], word: str, start: int) -> list[Suggestion]:
-    """The literal words the usage line allows after `words` (`/etc/init.d/supervisord restart|status`)."""
-    choices: list[str] = []
-    for form in _usage_forms(command):
-        if len(form) <= len(words) or form[0].rsplit("/", 1)[-1] != words[0].rsplit("/", 1)[-1]:
-            continue
-        if all(_fits(pattern, typed) for pattern, typed in zip(form[1:], words[1:], strict=False)):
-            following = form[len(words)].strip("[]")
-            if _LITERAL.fullmatch(following):
-                choices.extend(following.split("|"))
-    return [Suggestion(WORD, word, start, only=tuple(dict.fromkeys(choices)))] if choices else []
-
-
-def _fits(pattern: str, typed: str) -> bool:
-    pattern = pattern.strip("[]")
-    return not _LITERAL.fullmatch(pattern) or typed in pattern.split("|")
+def _set_flag(command: Command) -> Flag | None:
+    """The flag that sets a parameter named before or after it (`alation_conf NAME -s VALUE`), if any."""
+    for flag in command.flags:
+        if flag.value is not None and flag.value.kind == commands.VALUE:
+            return flag
+    return None
 
 
 def _for_conf(command: Command, args: list[str], word: str, start: int) -> list[Suggestion]:
-    """`alation_conf`: names, `-s` values in either order, and the additions' flags (first word only)."""
-    if args and args[0] in _NAME_FLAGS:
-        limit = _NAME_FLAGS[args[0]]
-        return [Suggestion(PARAMETER, word, start)] if limit is None or len(args) <= limit else []
-    if args and args[0].startswith("-") and args[0] not in SET_FLAGS:
-        return []  # --help, --changed: nothing follows
+    """`alation_conf`: names, `-s` values in either order, and the modes' flags (first word only)."""
+    setter = _set_flag(command)
+    assert setter is not None
+    set_words = (*setter.names, *setter.aliases)
+    if args and args[0].startswith("-") and args[0] not in set_words:
+        mode = command.flag(args[0])  # a mode of its own: its value alone follows
+        value = mode.value if mode is not None else None
+        if value is None or value.kind != commands.PARAMETER:
+            return []  # --help, --changed: nothing follows
+        return [Suggestion(PARAMETER, word, start)] if value.many or len(args) == 1 else []
     name: str | None = None  # a NAME still waiting for its -s
     value: str | None = None  # a `-s VALUE` still waiting for its NAME
     i = 0
     while i < len(args):
         arg = args[i]
-        if arg in SET_FLAGS:
+        if arg in set_words:
             if i + 1 == len(args):
                 return _for_value(name, word, start) if value is None else []
             if name is not None:
@@ -253,11 +247,11 @@ def _for_conf(command: Command, args: list[str], word: str, start: int) -> list[
         if not args:
             return [Suggestion(FLAG, word, start, command=command.name)]
         if value is None:
-            return [Suggestion(FLAG, word, start, command=command.name, only=("-s",))]
+            return [Suggestion(FLAG, word, start, command=command.name, only=setter.names)]
         return []
     names = [Suggestion(PARAMETER, word, start, value=value)]
     if name is not None and not word:
-        return [Suggestion(FLAG, word, start, command=command.name, only=("-s",)), *names]
+        return [Suggestion(FLAG, word, start, command=command.name, only=setter.names), *names]
     return names
 
 
@@ -268,16 +262,6 @@ def _for_value(name: str | None, word: str, start: int) -> list[Suggestion]:
     if param.type == "path":
         return [Suggestion(PATH, word, start)]
     return [Suggestion(VALUE, word, start, parameter=param.name)]
-
-
-def _flags_in_usage(command: Command) -> list[str]:
-    return [m.group(1) for m in _FLAG.finditer(command.usage)]
-
-
-def _usage_takes_file(command: Command, sub: str) -> bool:
-    """True when the usage shows a FILE or PATH after `COMMAND SUB` (e.g. `sim verify [FILE]`)."""
-    pattern = rf"(?:^|\|)\s*{re.escape(command.name)}\s+{re.escape(sub)}\s+\[?(?:FILE|PATH)\b"
-    return re.search(pattern, command.usage) is not None
 
 
 # Matching and ranking ---------------------------------------------------------------------------
@@ -345,7 +329,8 @@ def _quoted(text: str) -> str:
 class ShellCompleter(Completer):
     """Candidates for each kind of word `suggest` asks for, from the sources of truth, ranked.
 
-    Current parameter values are read by `refresh()`, once per prompt, not on every key.
+    Commands, their flags and subcommands come from the session's command table. Current parameter values
+    are read by `refresh()`, once per prompt, not on every key.
     """
 
     def __init__(self, session: Session) -> None:
@@ -362,7 +347,7 @@ class ShellCompleter(Completer):
     def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterator[Completion]:
         text = document.text_before_cursor
         seen: set[str] = set()
-        for suggestion in suggest(text):
+        for suggestion in suggest(text, self.session.table):
             for candidate in self.candidates(suggestion):
                 inserted = _quoted(candidate.text)
                 if inserted in seen:
@@ -390,8 +375,12 @@ class ShellCompleter(Completer):
         if kind == WORD:
             return ranked(word, (Candidate(choice) for choice in suggestion.only))
         if kind in (COMMAND, TOPIC):
-            return ranked(word, (Candidate(c.name, meta=_short(c.summary)) for c in visible()))
-        sources = {ACTION: _actions, VERB: _verbs, GROUP: _groups, SIM: _sim_subcommands}
+            return ranked(word, (Candidate(c.name, meta=_short(c.summary)) for c in self.session.table.visible()))
+        if kind == SUBCOMMAND:
+            command = self.session.table.get(suggestion.command or "")
+            subs = command.subcommands if command is not None else ()
+            return ranked(word, (Candidate(sub.name, meta=_short(sub.about)) for sub in subs))
+        sources = {ACTION: _actions, VERB: _verbs, GROUP: _groups}
         return ranked(word, sources[kind]())
 
     def _parameters(self, value: str | None) -> list[Candidate]:
@@ -418,11 +407,11 @@ class ShellCompleter(Completer):
         return out
 
     def _flags(self, name: str | None, only: tuple[str, ...]) -> list[Candidate]:
-        command = COMMANDS.get(name or "")
+        command = self.session.table.get(name or "")
         if command is None:
             return []
-        flags = command_flags(command)
-        return [Candidate(flag, meta=_short(meta)) for flag, meta in flags.items() if not only or flag in only]
+        return [Candidate(flag_name, meta=_short(flag.about)) for flag in command.flags for flag_name in flag.names
+                if not only or flag_name in only]
 
     def _paths(self, word: str) -> Iterator[Candidate]:
         """Entries of the directory named in `word`, resolved inside the instance (never outside it)."""
@@ -457,25 +446,6 @@ def _accepts(param: Parameter, value: str) -> bool:
     return True
 
 
-def command_flags(command: Command) -> dict[str, str]:
-    """A command's flags with a short description, read from its usage line and its module's HELP text."""
-    flags = {m.group(1): m.group(2) or "" for m in _FLAG.finditer(command.usage)}
-    try:
-        help_text = getattr(importlib.import_module(command.target.split(":")[0]), "HELP", "")
-    except ImportError:
-        help_text = ""
-    for line in help_text.splitlines():
-        # `  -l, --list [PATTERN]   every parameter ...`: flags, then two or more spaces, then what they do.
-        parts = re.split(r"\s{2,}", line.strip(), maxsplit=1)
-        described = parts[0].startswith("-") and len(parts) == 2
-        for m in _FLAG.finditer(parts[0]):
-            if described:
-                flags[m.group(1)] = parts[1]
-            else:
-                flags.setdefault(m.group(1), m.group(2) or "")
-    return flags
-
-
 # Tables owned by other modules, imported on first use. ------------------------------------------------
 def _actions() -> list[Candidate]:
     from alation_shell.actions import actions
@@ -493,11 +463,3 @@ def _groups() -> list[Candidate]:
     from alation_shell.services import GROUPS
 
     return [Candidate(group) for group in GROUPS]
-
-
-def _sim_subcommands() -> list[Candidate]:
-    from alation_shell.commands import sim
-
-    # `       sim advance DURATION   move the virtual clock forward ...`: the help line of each subcommand.
-    about = dict(re.findall(r"^(?:usage:)?\s*sim (\w+)\b.*?\s{2,}(\S.*)$", sim.HELP, re.MULTILINE))
-    return [Candidate(sub, meta=_short(about.get(sub, ""))) for sub in sim.SUBCOMMANDS]

@@ -36,7 +36,7 @@ class LineRunner:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         ask = asker(self.out, self.lines if answers is None else answers, echo=echo, terminal=answers_on_terminal)
-        self.session = Session(instance, interactive=False, ask=ask)
+        self.session = Session(instance, ask=ask)  # no terminal: no progress bars, no escape codes
 
     def run(self) -> int:
         """Run every line; 0 if all succeeded, else the status of the last failing command."""

@@ -1,31 +1,52 @@
-"""The interactive shell on a terminal (prompt_toolkit): prompt, history, completion, highlighting.
+"""The interactive shell (prompt_toolkit): prompt, history, completion, highlighting, confirmations.
 
-A thin loop over one `Session`: each line goes to `session.execute`, which writes the output live.
+`Repl` is a loop over one `Session` and an injected prompt_toolkit input and output: `run()` on the local
+terminal (commands run in this thread; Ctrl-C cancels them), `run_async()` for a server that awaits one per
+connection (commands run in a worker thread off the event loop; a Ctrl-C read from the input cancels them).
+Commands write to the injected output, and their confirmations are asked there, through the Repl's own
+prompt_toolkit app session: nothing goes through sys.stdout or prompt_toolkit's global prompt.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import io
 import os
 import re
-import sys
+import shutil
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
-from prompt_toolkit import PromptSession, prompt
-from prompt_toolkit.formatted_text import FormattedText
-from prompt_toolkit.history import FileHistory
+from prompt_toolkit import PromptSession
+from prompt_toolkit.application import create_app_session
+from prompt_toolkit.buffer import Buffer
+from prompt_toolkit.formatted_text import FormattedText, fragment_list_to_text, to_formatted_text
+from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+from prompt_toolkit.input import Input, create_input
+from prompt_toolkit.input.typeahead import store_typeahead
+from prompt_toolkit.keys import Keys
 from prompt_toolkit.lexers import PygmentsLexer
+from prompt_toolkit.output import ColorDepth, DummyOutput, Output, create_output
 from prompt_toolkit.styles import Style
-from prompt_toolkit.utils import is_dumb_terminal
 
+from alation_shell.commands.base import Result
+from alation_shell.errors import Cancelled
 from alation_shell.instance import Instance
 from alation_shell.session import Session
 from alation_shell.shell.completion import ShellCompleter
 from alation_shell.shell.keys import shell_bindings
-from alation_shell.shell.lexer import ShellLexer
+from alation_shell.shell.lexer import lexer_for
+from alation_shell.shell.progress import ProgressBar
+from alation_shell.terminal import Terminal
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
+    from types import FrameType
+
+    from prompt_toolkit.formatted_text import AnyFormattedText
 
 HISTORY_FILE = "shell_history"  # under the instance's var/
 
@@ -63,11 +84,6 @@ class ShellHistory(FileHistory):
             super().store_string(string)
 
 
-def colour_wanted() -> bool:
-    """Colours unless NO_COLOR is set or the terminal is dumb."""
-    return not os.environ.get("NO_COLOR") and not is_dumb_terminal()
-
-
 def prompt_message(session: Session, colour: bool) -> str | FormattedText:
     """The session's prompt, lightly coloured when `colour`."""
     text = session.prompt()
@@ -79,47 +95,243 @@ def prompt_message(session: Session, colour: bool) -> str | FormattedText:
     )
 
 
-def ask(question: str) -> str | None:
-    """A confirmation asked on the terminal (e.g. `YES` for a restore); None at Ctrl-D.
+class Screen(io.TextIOBase):
+    """A command's live output (stdout and stderr alike) written to a prompt_toolkit output.
 
-    Ctrl-C raises KeyboardInterrupt into the command, which the session reports as interrupted (130).
+    With `loop`, writes from other threads (a command in a worker) are handed to the loop's thread, in order:
+    an output such as an SSH channel is driven by its event loop only.
     """
-    try:
-        return prompt(question)
-    except EOFError:
-        return None
+
+    def __init__(self, output: Output, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self._output = output
+        self._loop = loop
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if self._loop is None:
+            self._put(text)
+        else:
+            self._loop.call_soon_threadsafe(self._put, text)
+        return len(text)
+
+    def _put(self, text: str) -> None:
+        self._output.write_raw(text)
+        self._output.flush()
+
+
+class Prompt:
+    """A prompt_toolkit PromptSession on `output`. On a terminal that takes no escape codes (TERM=dumb) it
+    shows only the prompt and the characters typed, as prompt_toolkit's own prompt does on such a terminal
+    (which it would decide from this process's TERM, not the session's)."""
+
+    def __init__(self, output: Output, *, plain: bool, **options: object) -> None:
+        self.output = output
+        self.plain = plain
+        self.session: PromptSession[str] = PromptSession(output=DummyOutput() if plain else output, **options)
+        if plain:
+            self.session.default_buffer.on_text_changed += self._echo
+
+    def prompt(self, message: AnyFormattedText) -> str:
+        with self._shown(message):
+            return self.session.prompt(message)
+
+    async def prompt_async(self, message: AnyFormattedText) -> str:
+        with self._shown(message):
+            return await self.session.prompt_async(message)
+
+    @contextlib.contextmanager
+    def _shown(self, message: AnyFormattedText) -> Iterator[None]:
+        if not self.plain:
+            yield
+            return
+        self.output.write(fragment_list_to_text(to_formatted_text(message)))
+        self.output.flush()
+        try:
+            yield
+        finally:
+            self.output.write("\r\n")
+            self.output.flush()
+
+    def _echo(self, buffer: Buffer) -> None:
+        self.output.write(buffer.document.text_before_cursor[-1:])
+        self.output.flush()
+
+
+class Repl:
+    """The interactive shell of `session` on `input` and `output`, its history in the file `history` (None:
+    kept in memory). It draws the session's progress bars and asks its confirmations."""
+
+    def __init__(
+        self, session: Session, input: Input, output: Output, *, history: str | os.PathLike | None = None
+    ) -> None:
+        self.session = session
+        self.input = input
+        self.output = output
+        self.completer = ShellCompleter(session)
+        self._screen = Screen(output)
+        self._loop: asyncio.AbstractEventLoop | None = None  # set while run_async runs
+        session.asker = self.ask
+        if session.progress_bar is None:
+            session.progress_bar = ProgressBar
+        colour = session.terminal.colour
+        plain = not session.terminal.escapes
+        saved: History = ShellHistory(os.fspath(history)) if history is not None else InMemoryHistory()
+        # Colours only as the session's terminal wants them, whatever the process's own environment says.
+        depth = None if colour else ColorDepth.MONOCHROME
+        with create_app_session(input=input, output=output):
+            self.reader = Prompt(
+                output,
+                plain=plain,
+                history=saved,
+                completer=self.completer,
+                complete_while_typing=True,
+                lexer=PygmentsLexer(lexer_for(session.table)) if colour else None,
+                style=STYLE,
+                include_default_pygments_style=False,
+                key_bindings=shell_bindings(),
+                color_depth=depth,
+                input=input,
+            )
+            # Confirmations: a prompt of their own, so that answers stay out of the history.
+            self.questions = Prompt(output, plain=plain, color_depth=depth, input=input)
+
+    # The loops -------------------------------------------------------------------------------------
+    def run(self) -> int:
+        """Read, run and show commands until `exit` or Ctrl-D; the status of `exit N`, else 0.
+
+        Commands run in this thread. Ctrl-C while one runs cancels it (it stops at its next check, status
+        130); a second Ctrl-C interrupts it wherever it is.
+        """
+        with create_app_session(input=self.input, output=self.output):
+            while True:
+                try:
+                    line = self.reader.prompt(self._message())
+                except KeyboardInterrupt:
+                    continue  # Ctrl-C drops the line being typed
+                except EOFError:
+                    return 0
+                if not line.strip():
+                    continue  # an empty line does nothing; it never repeats the last command
+                result = self._run_here(line)
+                if result is not None and result.stop:
+                    return result.session_status if result.session_status is not None else 0
+
+    async def run_async(self) -> int:
+        """`run` for a server: awaits the prompt, and runs each command in a worker thread off the event loop,
+        where a Ctrl-C read from the input meanwhile cancels it. Cancelling this coroutine cancels the command."""
+        self._loop = asyncio.get_running_loop()
+        self._screen = Screen(self.output, self._loop)
+        worker = ThreadPoolExecutor(1, thread_name_prefix="session")
+        try:
+            with create_app_session(input=self.input, output=self.output):
+                while True:
+                    try:
+                        line = await self.reader.prompt_async(self._message())
+                    except KeyboardInterrupt:
+                        continue
+                    except EOFError:
+                        return 0
+                    if not line.strip():
+                        continue
+                    result = await self._run_off_loop(line, worker)
+                    if result.stop:
+                        return result.session_status if result.session_status is not None else 0
+        finally:
+            worker.shutdown(wait=False)  # a command cancelled meanwhile ends at its next check
+            self._loop = None
+            self._screen = Screen(self.output)
+
+    def _message(self) -> str | FormattedText:
+        self.completer.refresh()
+        return prompt_message(self.session, self.session.terminal.colour)
+
+    def _resized(self) -> None:
+        """The terminal's size now, for the command about to run (`ls` lays out its columns by it)."""
+        size = self.output.get_size()
+        self.session.terminal = self.session.terminal.resized(size.columns, size.rows)
+
+    # Running a command -------------------------------------------------------------------------------
+    def _run_here(self, line: str) -> Result | None:
+        """Run `line` in this thread, Ctrl-C (SIGINT) cancelling it; None if a Ctrl-C landed outside it."""
+        self._resized()
+        handling = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, self._interrupt) if handling else None
+        try:
+            return self.session.execute(line, live=(self._screen, self._screen))
+        except KeyboardInterrupt:
+            # A second Ctrl-C landed outside the command itself (the session reports those inside it).
+            self._screen.write("\n")
+            return None
+        finally:
+            if handling:
+                signal.signal(signal.SIGINT, previous)
+
+    def _interrupt(self, signum: int, frame: FrameType | None) -> None:
+        if self.session.cancel.cancelled:
+            raise KeyboardInterrupt  # the command did not stop at the first Ctrl-C: stop it wherever it is
+        self.session.cancel.cancel()
+
+    async def _run_off_loop(self, line: str, worker: ThreadPoolExecutor) -> Result:
+        """Run `line` in `worker`, reading the input meanwhile: Ctrl-C cancels the command, other keys are kept
+        for the next prompt, and a closed input (the client went away) cancels it too."""
+        self._resized()
+        work = asyncio.wrap_future(worker.submit(self.session.execute, line, (self._screen, self._screen)))
+        try:
+            with contextlib.ExitStack() as watching:
+
+                def keys_ready() -> None:
+                    keys = self.input.read_keys()
+                    if self.input.closed:
+                        self.session.cancel.cancel()
+                        watching.close()  # nothing more to read: stop watching (the input would stay ready)
+                        return
+                    if any(key.key == Keys.ControlC for key in keys):
+                        self.session.cancel.cancel()
+                    typed = [key for key in keys if key.key != Keys.ControlC]
+                    if typed:
+                        store_typeahead(self.input, typed)
+
+                watching.enter_context(self.input.raw_mode())
+                watching.enter_context(self.input.attach(keys_ready))
+                return await work
+        except asyncio.CancelledError:
+            self.session.cancel.cancel()
+            raise
+
+    # Confirmations -----------------------------------------------------------------------------------
+    def ask(self, question: str) -> str | None:
+        """A confirmation (e.g. `YES` for a restore) asked on this Repl's terminal; None at Ctrl-D.
+
+        Ctrl-C cancels the command that asked (Cancelled: `interrupted`, status 130).
+        """
+        if self._loop is not None:  # asked by a command in the worker: the prompt runs on the loop
+            return asyncio.run_coroutine_threadsafe(self._ask_async(question), self._loop).result()
+        try:
+            return self.questions.prompt(question)
+        except EOFError:
+            return None
+        except KeyboardInterrupt:
+            self.session.cancel.cancel()
+            raise Cancelled() from None
+
+    async def _ask_async(self, question: str) -> str | None:
+        # A task of its own on the loop: it enters this Repl's app session, not the loop's default one.
+        with create_app_session(input=self.input, output=self.output):
+            try:
+                return await self.questions.prompt_async(question)
+            except EOFError:
+                return None
+            except KeyboardInterrupt:
+                self.session.cancel.cancel()
+                raise Cancelled() from None
 
 
 def run_repl(instance: Instance) -> int:
-    """Read, run and show commands until `exit` or Ctrl-D; the status of `exit N`, else 0."""
-    session = Session(instance, interactive=True, ask=ask)
-    completer = ShellCompleter(session)
-    colour = colour_wanted()
-    reader: PromptSession[str] = PromptSession(
-        history=ShellHistory(str(instance.var / HISTORY_FILE)),
-        completer=completer,
-        complete_while_typing=True,
-        lexer=PygmentsLexer(ShellLexer) if colour else None,
-        style=STYLE,
-        include_default_pygments_style=False,
-        key_bindings=shell_bindings(),
-    )
-    live = (sys.stdout, sys.stderr)
-    while True:
-        completer.refresh()
-        try:
-            line = reader.prompt(prompt_message(session, colour))
-        except KeyboardInterrupt:
-            continue  # Ctrl-C drops the line being typed
-        except EOFError:
-            return 0
-        if not line.strip():
-            continue  # an empty line does nothing; it never repeats the last command
-        try:
-            result = session.execute(line, live=live)
-        except KeyboardInterrupt:
-            # Ctrl-C landed outside the command itself (the session reports those inside as `interrupted`).
-            sys.stderr.write("\n")
-            continue
-        if result.stop:
-            return result.session_status if result.session_status is not None else 0
+    """The interactive shell on this process's terminal, its history in the instance's var/."""
+    size = shutil.get_terminal_size()
+    terminal = Terminal.of_client(os.environ, size.columns, size.lines, pty=True)
+    session = Session(instance, terminal=terminal)
+    repl = Repl(session, create_input(), create_output(), history=instance.var / HISTORY_FILE)
+    return repl.run()

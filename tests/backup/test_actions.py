@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from alation_shell.backup import engine
+from alation_shell.commands.base import Result
 from alation_shell.instance import Instance
+from alation_shell.progress import Progress
 from alation_shell.session import Session
+from alation_shell.terminal import Terminal
 from alation_shell.training import clock
 from alation_shell.training.activity import simulate_day
-from tests.backup import backup_lock_held_elsewhere
+from tests.backup import backup_lock_held_elsewhere, change_catalog, everything
+from tests.conftest import Canceller, copy_of
 
 V2_PAIR = re.compile(r"(\d{12})_17-0-0-49181_alation_(eb_)?(incr_)?backup\.tar\.gz")
 RESTORED_TREES = ("data1/site_data", "data1/eventbus")
@@ -300,3 +307,63 @@ def test_a_staging_directory_set_by_hand_outside_data2_is_refused_and_home_survi
     assert shell.execute("alation_action backup_all").ok
     assert (home / "notes.txt").read_text() == "the operator's"
     assert [p.name for p in (shell.instance.root / "data2/staging").iterdir()] == []
+
+
+# Cancelled from another thread --------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def big_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An instance with a 64 MiB catalog: a backup and a restore of it take many progress steps."""
+    root = tmp_path_factory.mktemp("big") / "instance"
+    Instance(root).init(size=64 << 20)
+    return root
+
+
+@pytest.fixture
+def big(big_template: Path, tmp_path: Path) -> Instance:
+    return copy_of(big_template, tmp_path / "instance")
+
+
+def cancelled_halfway(instance: Instance, line: str, label: str, *answers: str) -> Result:
+    """Run `line` in a session on a terminal, cancelled from the test's thread once the work whose progress
+    label contains `label` is halfway done; it stops at its next progress step."""
+    queue = list(answers)
+    session = Session(instance, terminal=Terminal(interactive=True), ask=lambda prompt: queue.pop(0))
+    canceller = Canceller(session)
+
+    class Halfway(Progress):
+        def show(self) -> None:
+            if label in self.label and self.done * 2 >= self.total:
+                canceller.reached()
+
+    session.progress_bar = lambda label, total, stream, unit, cancel: Halfway(label, total, unit, cancel)
+    return canceller.run(line, live=(io.StringIO(), io.StringIO()))
+
+
+def test_a_cancelled_backup_leaves_no_file_and_the_lock_free(big: Instance) -> None:
+    before = everything(big.root)
+    result = cancelled_halfway(big, "alation_action backup_all", "_alation_backup")
+    assert (result.exit_code, result.stderr) == (130, "alation_action: interrupted\n")
+    assert os.listdir(big.real_path("/data2/backup")) == [".backup.lock"]  # no partial file, no half of a pair
+    assert [p for p in big.real_path("/data2/tmp").rglob("*") if p.is_file()] == []  # staging emptied
+    assert "abandoned; no file of it is left" in big.backup_log.read_text()
+    assert everything(big.root) == before
+    with engine.BackupLock(big, "backup"):  # released
+        pass
+    shell = Session(big)
+    assert shell.execute("alation_action backup_all").ok
+    assert shell.execute("sim verify").stdout.startswith("OK       ")
+
+
+def test_a_restore_cancelled_before_its_swap_leaves_the_data_untouched(big: Instance) -> None:
+    shell = Session(big)
+    assert shell.execute("alation_action backup_all").ok
+    [record] = engine.list_backups(big)
+    point_at(shell, record)
+    change_catalog(big, "after the backup")
+    before = everything(big.root)
+    result = cancelled_halfway(big, "alation_action destructive_restore_all", "restore ", "YES")
+    assert (result.exit_code, result.stderr.splitlines()[-1]) == (130, "alation_action: interrupted")
+    assert everything(big.root) == before
+    assert not (big.root / "data1/.restore").exists()
+    with engine.BackupLock(big, "restore"):  # released
+        pass

@@ -33,6 +33,7 @@ from alation_shell.backup.records import index_path, read_manifest, sidecar_path
 from alation_shell.errors import BackupInProgress, CorruptArchive
 from alation_shell.instance import Instance
 from alation_shell.progress import Progress
+from alation_shell.shell.progress import ProgressBar
 from tests.backup import DB, change_catalog, everything, night, state, tree_snapshot
 
 BUILD = "17-0-0-49181"
@@ -79,7 +80,7 @@ def test_progress_is_reported_for_each_tarball_backup_verify_and_restore(instanc
     bars: list[Progress] = []
 
     def progress(label: str, total: int) -> Progress:
-        bars.append(Progress(label, total, io.StringIO()))
+        bars.append(ProgressBar(label, total, io.StringIO()))
         return bars[-1]
 
     record = full(instance, progress=progress)

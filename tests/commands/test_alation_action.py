@@ -17,6 +17,8 @@ from alation_shell.actions import Action, ActionUnavailable
 from alation_shell.config.registry import Registry
 from alation_shell.instance import Instance
 from alation_shell.session import Session
+from alation_shell.shell.progress import ProgressBar
+from alation_shell.terminal import Terminal
 from tests.conftest import env_for, tool
 
 BRIEF_ACTIONS = [
@@ -171,7 +173,8 @@ def test_rebuild_es_index_indexes_every_object_type(shell: Session, instance: In
 
 def test_rebuild_es_index_on_a_terminal_draws_progress_instead_of_milestones(instance: Instance) -> None:
     out, err = io.StringIO(), io.StringIO()
-    r = Session(instance, interactive=True).execute("alation_action rebuild_es_index", live=(out, err))
+    session = Session(instance, terminal=Terminal(interactive=True), progress_bar=ProgressBar)
+    r = session.execute("alation_action rebuild_es_index", live=(out, err))
     assert r.exit_code == 0
     assert "indexed " not in out.getvalue()
     assert out.getvalue().startswith("Search index rebuilt: ")

@@ -13,6 +13,7 @@ import pytest
 
 from alation_shell.instance import Instance
 from alation_shell.session import Session
+from alation_shell.terminal import Terminal
 from tests.conftest import env_for, tool
 
 
@@ -82,12 +83,11 @@ def test_ls_root_shows_the_instance_only(shell: Session, instance: Instance) -> 
     assert "bin" not in r.stdout.split() and "usr" not in r.stdout.split()
 
 
-def test_ls_on_a_terminal_fills_columns(instance: Instance, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ls_on_a_terminal_fills_columns(instance: Instance) -> None:
     names = sorted(n for n in os.listdir(instance.root) if not n.startswith("."))
-    session = Session(instance, interactive=True)
-    monkeypatch.setenv("COLUMNS", "80")
+    session = Session(instance, terminal=Terminal(width=80, interactive=True))
     assert session.execute("ls /").stdout == "  ".join(names) + "\n"
-    monkeypatch.setenv("COLUMNS", "12")
+    session.terminal = session.terminal.resized(12, 24)
     lines = session.execute("ls /").stdout.splitlines()
     assert 1 < len(lines) < len(names)
     assert all(len(line) <= 12 for line in lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from alation_shell.instance import Instance
 from alation_shell.session import Session
 from alation_shell.training import clock
 from tests.backup import backup_lock_held_elsewhere, hostile_nested, hostile_string
+from tests.conftest import Canceller
 
 ROW = re.compile(r"(\d{4}-\d\d-\d\d) (\w{3}) (\d\d:\d\d)  (full|incr) +[\d.]+ (B|KiB|MiB|GiB)(?:  base (\d{12}))?$")
 
@@ -292,3 +294,33 @@ def test_a_path_too_long_to_back_up_is_named_and_nothing_is_written(
     assert error.endswith(" characters): move or remove the tree nested that deep; no backup was written")
     assert len(error) < 400 and str(instance.root) not in error
     assert [p.name for p in (instance.root / "data2/backup").iterdir()] == [".backup.lock"]
+
+
+class _Watch(io.StringIO):
+    """Live output that calls `then` once `seen` has been written."""
+
+    def __init__(self, seen: str, then: Callable[[], None]) -> None:
+        super().__init__()
+        self.seen = seen
+        self.then = then
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        if self.seen in text:
+            self.then()
+        return written
+
+
+def test_a_cancel_from_another_thread_stops_advance_between_two_events(shell: Session) -> None:
+    canceller = Canceller(shell)
+    # Cancelled once Tuesday's backup is taken: it stops before the next event, Wednesday's midnight.
+    result = canceller.run("sim advance 30d", live=(_Watch("01:00  full", canceller.reached), io.StringIO()))
+    assert (result.exit_code, result.stderr) == (130, "sim: interrupted\n")
+    assert [line[:30] for line in result.stdout.splitlines()] == [
+        "2026-03-03 Tue 00:00  activity", "2026-03-03 Tue 01:00  full    ",
+    ]
+    # Consistent: the backup taken verifies, and the next advance starts where this one stopped.
+    assert run(shell, "sim verify").startswith("OK       ")
+    out = run(shell, "sim advance 1d").splitlines()
+    assert [line[:30] for line in out[:2]] == ["2026-03-04 Wed 00:00  activity", "2026-03-04 Wed 01:00  full    "]
+    assert [r[:3] for r in timeline(shell)] == [("2026-03-03", "Tue", "01:00"), ("2026-03-04", "Wed", "01:00")]

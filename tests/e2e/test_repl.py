@@ -203,3 +203,18 @@ def test_dumb_terminal_gets_a_plain_prompt(instance: Instance) -> None:
     output = child.logfile_read.getvalue()
     assert "(env) DEMO [alationadmin@alation-demo /]$ " in output
     assert colour_codes(output) == []
+
+
+def test_ctrl_c_cancels_a_running_command_which_stops_at_its_next_check(instance: Instance) -> None:
+    child = spawn(instance.root)
+    child.send("sim advance 90d\r")
+    child.expect("activity of Tue 2026-03-03")  # running, a backup taken: each day takes a while
+    child.send(CTRL_C)
+    child.expect("sim: interrupted")
+    child.expect(PROMPT)
+    shown = child.before
+    assert "Traceback" not in shown
+    run(child, "sim verify", "OK       ")  # the backups taken before the cancel are whole
+    shown = run(child, "sim clock", "virtual time")
+    assert "2026-03-02" not in shown and "2026-05" not in shown  # it went on past Monday, but not 90 days
+    assert leave(child, "exit\r") == 0

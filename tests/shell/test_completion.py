@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
+from pygments.token import Name
 
 from alation_shell import services
 from alation_shell.actions import actions
-from alation_shell.commands import sim, visible
+from alation_shell.commands import COMMANDS
 from alation_shell.config.catalog import catalog
 from alation_shell.config.registry import Registry
 from alation_shell.instance import Instance
@@ -24,7 +25,7 @@ from alation_shell.shell.completion import (
     GROUP,
     PARAMETER,
     PATH,
-    SIM,
+    SUBCOMMAND,
     TOPIC,
     VALUE,
     VERB,
@@ -35,6 +36,7 @@ from alation_shell.shell.completion import (
     split_words,
     suggest,
 )
+from alation_shell.shell.lexer import lexer_for
 
 INCR = "alation.backup_v2.incr_backup"
 VERSIONS = "alation.backup_v2.incr_backup_versions"
@@ -71,7 +73,7 @@ SUDO_FIRST = ("/etc/init.d/supervisord", "service", "/etc/init.d/alation", "chow
         ("alation_action backup_all ", []),
         ("alation_supervisor ", [Suggestion(VERB, "", 19)]),
         ("alation_supervisor restart w", [Suggestion(GROUP, "w", 27)]),
-        ("sim ", [Suggestion(SIM, "", 4)]),
+        ("sim ", [Suggestion(SUBCOMMAND, "", 4, command="sim")]),
         ("sim verify ", [Suggestion(PATH, "", 11)]),
         ("sim advance ", []),
         ("help al", [Suggestion(TOPIC, "al", 5)]),
@@ -226,7 +228,7 @@ def test_flags_after_a_dash(completer: ShellCompleter) -> None:
 
 
 def test_command_names_and_help_topics(completer: ShellCompleter) -> None:
-    assert texts(completer, "")[: len(visible())] == [c.name for c in visible()]
+    assert texts(completer, "")[: len(COMMANDS.visible())] == [c.name for c in COMMANDS.visible()]
     assert texts(completer, "alation_")[:3] == ["alation_conf", "alation_action", "alation_supervisor"]
     assert "logout" not in texts(completer, "logo")  # hidden commands are not offered
     assert texts(completer, "help alation_c")[0] == "alation_conf"
@@ -247,7 +249,7 @@ def test_supervisor_verbs_groups_and_sim_subcommands_come_from_their_modules(com
     assert texts(completer, "alation_supervisor ") == list(services.VERBS)
     assert texts(completer, "alation_supervisor restart ") == list(services.GROUPS)
     assert texts(completer, "alation_supervisor restart web") == ["web:*", "web:uwsgi"]
-    assert texts(completer, "sim ") == list(sim.SUBCOMMANDS)
+    assert texts(completer, "sim ") == ["clock", "advance", "backups", "verify", "reset"]
     assert texts(completer, "sim verify /data2/") == ["/data2/backup/", "/data2/tmp/"]
 
 
@@ -307,3 +309,13 @@ def test_a_corrupt_config_file_does_not_break_completion(own: ShellCompleter, in
     own.refresh()
     [found] = complete(own, f"alation_conf {INCR}_")
     assert found.display_meta_text == "int = 0"  # defaults shown; the command itself reports the file
+
+
+def test_completion_and_highlighting_follow_the_sessions_table(shared: Instance) -> None:
+    table = COMMANDS.without("sim")
+    completer = ShellCompleter(Session(shared, table=table))
+    assert "sim" in texts(ShellCompleter(Session(shared)), "si")
+    assert "sim" not in texts(completer, "si") and "sim" not in texts(completer, "help si")
+    assert suggest("sim ", table) == []
+    assert next(iter(lexer_for(table)().get_tokens("sim clock")))[0] == Name
+    assert next(iter(lexer_for(COMMANDS)().get_tokens("sim clock")))[0] == Name.Builtin

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from alation_shell.progress import Progress, human_bytes
+from alation_shell.shell.progress import ProgressBar
 
 
 def test_human_bytes() -> None:
@@ -15,7 +16,7 @@ def test_human_bytes() -> None:
 
 def test_a_shorter_line_blanks_what_the_longer_one_left() -> None:
     out = io.StringIO()
-    bar = Progress("backup x.tar.gz", 10 << 20, out)
+    bar = ProgressBar("backup x.tar.gz", 10 << 20, out)
     bar.update(1 << 20)  # drawn with an ETA
     bar.finish()  # drawn without one: shorter
     first, last = out.getvalue().split("\r")[1:]
@@ -26,9 +27,9 @@ def test_a_shorter_line_blanks_what_the_longer_one_left() -> None:
 
 def test_counts_in_other_units_and_silence_without_a_stream() -> None:
     out = io.StringIO()
-    bar = Progress("rebuild_es_index", 2000, out, unit="documents")
+    bar = ProgressBar("rebuild_es_index", 2000, out, unit="documents")
     bar.finish()
     assert "2000 documents/2000 documents" in out.getvalue()
-    quiet = Progress("x", 10, None)
+    quiet = Progress("x", 10)
     quiet.update(5)
     quiet.finish()

@@ -1,0 +1,147 @@
+"""The REPL as a loop over injected input and output: driven through prompt_toolkit pipe inputs, several at once
+on one event loop as a server would run them (the local terminal is driven through a real pty in tests/e2e)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import re
+import threading
+from pathlib import Path
+
+from prompt_toolkit.data_structures import Size
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.input.base import PipeInput
+from prompt_toolkit.output import DummyOutput
+from prompt_toolkit.output.vt100 import Vt100_Output
+
+from alation_shell.commands import COMMANDS
+from alation_shell.config.registry import Registry
+from alation_shell.instance import Instance
+from alation_shell.session import CancelToken, Session
+from alation_shell.shell.repl import HISTORY_FILE, Repl
+from alation_shell.terminal import Terminal
+from tests.conftest import copy_of
+
+INCR = "alation.backup_v2.incr_backup"
+_COLOUR = re.compile(r"\x1b\[[0-9;]*(?:3[0-8]|9[0-7])[0-9;]*m")  # an SGR sequence setting a foreground colour
+
+
+class Recorded(DummyOutput):
+    """An output that keeps what commands write (`write_raw`) and draws nothing else."""
+
+    def __init__(self, on_write: object = None) -> None:
+        self.text = ""
+        self.on_write = on_write
+
+    def write_raw(self, data: str) -> None:
+        self.text += data
+        if callable(self.on_write):
+            self.on_write(data)
+
+
+def terminal(width: int, size: int = 24, *, colour: bool) -> Terminal:
+    env = {"TERM": "xterm"} if colour else {"TERM": "xterm", "NO_COLOR": "1"}
+    return Terminal.of_client(env, width, size, pty=True)
+
+
+def test_the_async_repl_runs_commands_and_exit_with_output_on_the_injected_output(
+    instance: Instance, capsys: object
+) -> None:
+    output = Recorded()
+    session = Session(instance, terminal=terminal(80, colour=False))
+    with create_pipe_input() as keys:
+        keys.send_text(f"alation_conf {INCR} -s True\rcd /data2\r\ralation_conf nope.nope\rexit 3\r")
+        repl = Repl(session, keys, output, history=instance.var / HISTORY_FILE)
+        assert asyncio.run(repl.run_async()) == 3
+    assert Registry.for_instance(instance).get(INCR) is True
+    assert session.cwd == "/data2"
+    assert f"{INCR} = True\n" in output.text and "alation_conf: no parameter matches 'nope.nope'" in output.text
+    assert capsys.readouterr() == ("", "")  # nothing through the process's stdout or stderr
+    assert (instance.var / HISTORY_FILE).read_text().count("\n+") == 4  # the file given: every line but the empty one
+
+
+def test_a_confirmation_is_asked_through_the_repl_and_ctrl_d_ends_it(instance: Instance) -> None:
+    mode = "alation.cluster.replication_mode"
+    Registry.for_instance(instance).set_many([(mode, "secondary")])
+    with create_pipe_input() as keys:
+
+        def ctrl_d_at_the_end(data: str) -> None:
+            if "promoted" in data:
+                keys.send_text("\x04")  # Ctrl-D at the next prompt: the session ends
+
+        output = Recorded(ctrl_d_at_the_end)
+        keys.send_text("alation_action cluster_failover\rno\ralation_action cluster_failover\rYES\r")
+        repl = Repl(Session(instance, terminal=terminal(80, colour=False)), keys, output)
+        assert asyncio.run(repl.run_async()) == 0
+    assert "answer was not YES; aborted, nothing was changed" in output.text
+    assert Registry.for_instance(instance).get(mode) == "standalone"
+    assert list(repl.reader.session.history.get_strings()) == ["alation_action cluster_failover"]  # no answers
+
+
+def test_ctrl_c_cancels_the_command_running_off_the_loop(instance: Instance) -> None:
+    class SecondCheckWaits(CancelToken):
+        """The command's second check (`sim advance`'s, before the first backup) waits until the REPL has read
+        the Ctrl-C typed once the first day's activity is shown, and cancelled."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.checks = 0
+            self.cancelled_by_repl = threading.Event()
+
+        def cancel(self) -> None:
+            super().cancel()
+            self.cancelled_by_repl.set()
+
+        def check(self) -> None:
+            self.checks += 1
+            if self.checks == 2:
+                assert self.cancelled_by_repl.wait(30), "the REPL did not read the Ctrl-C"
+            super().check()
+
+    session = Session(instance, terminal=terminal(80, colour=False))
+    session.cancel = SecondCheckWaits()
+    with create_pipe_input() as keys:
+
+        def ctrl_c_after_the_first_day(data: str) -> None:
+            if "activity of Mon" in data:
+                keys.send_text("\x03sim clock\rexit\r")  # Ctrl-C, and the next commands typed ahead
+
+        output = Recorded(ctrl_c_after_the_first_day)
+        keys.send_text("sim advance 30d\r")
+        assert asyncio.run(Repl(session, keys, output).run_async()) == 0
+    assert "sim: interrupted" in output.text
+    assert output.text.count("activity of") == 1 and "01:00  full" not in output.text
+    assert "virtual time  2026-03-03 Tue 00:" in output.text  # the typed-ahead `sim clock` ran after it
+
+
+def _screen(width: int) -> tuple[Vt100_Output, io.StringIO]:
+    shown = io.StringIO()
+    return Vt100_Output(shown, lambda: Size(rows=24, columns=width), term="xterm"), shown
+
+
+def test_two_repls_on_one_loop_keep_their_own_terminal_and_table(seeded_template: Path, tmp_path: Path) -> None:
+    wide_output, wide_shown = _screen(200)
+    narrow_output, narrow_shown = _screen(12)
+    wide = Session(copy_of(seeded_template, tmp_path / "a"), terminal=terminal(200, colour=True))
+    narrow = Session(copy_of(seeded_template, tmp_path / "b"), terminal=terminal(12, colour=False),
+                     table=COMMANDS.without("sim"))
+    script = "ls /\rsim clock\rexit\r"
+
+    async def both(wide_keys: PipeInput, narrow_keys: PipeInput) -> list[int]:
+        return await asyncio.gather(
+            Repl(wide, wide_keys, wide_output).run_async(), Repl(narrow, narrow_keys, narrow_output).run_async()
+        )
+
+    with create_pipe_input() as wide_keys, create_pipe_input() as narrow_keys:
+        wide_keys.send_text(script)
+        narrow_keys.send_text(script)
+        assert asyncio.run(both(wide_keys, narrow_keys)) == [0, 0]
+    top = sorted(n for n in os.listdir(wide.instance.root) if not n.startswith("."))
+    assert "  ".join(top) + "\n" in wide_shown.getvalue()  # one line of 200 columns
+    columns = Session(narrow.instance, terminal=Terminal(width=12, interactive=True)).execute("ls /").stdout
+    assert len(columns.splitlines()) > 1 and columns in narrow_shown.getvalue()
+    assert "virtual time  2026-03-02 Mon" in wide_shown.getvalue()
+    assert "sim: command not found" in narrow_shown.getvalue()
+    assert _COLOUR.search(wide_shown.getvalue()) and not _COLOUR.search(narrow_shown.getvalue())
