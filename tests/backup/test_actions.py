@@ -336,7 +336,9 @@ def cancelled_halfway(instance: Instance, line: str, label: str, *answers: str) 
                 canceller.reached()
 
     session.progress_bar = lambda label, total, stream, unit, cancel: Halfway(label, total, unit, cancel)
-    return canceller.run(line, live=(io.StringIO(), io.StringIO()))
+    out, err = io.StringIO(), io.StringIO()
+    result = canceller.run(line, live=(out, err))
+    return Result(out.getvalue(), err.getvalue(), result.exit_code)  # live output is not kept in the Result
 
 
 def test_a_cancelled_backup_leaves_no_file_and_the_lock_free(big: Instance) -> None:

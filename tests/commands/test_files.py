@@ -294,13 +294,12 @@ def test_chown_checks_owner_files_and_root(shell) -> None:  # noqa: ANN001 - the
 
 
 # Hostile shapes: odd names, deep trees, huge lines and numbers -------------------------------
-def test_ls_on_a_terminal_quotes_and_aligns_like_gnu_ls(instance: Instance, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "80")
+def test_ls_on_a_terminal_quotes_and_aligns_like_gnu_ls(instance: Instance) -> None:
     folder = instance.root / "data2/tmp"
     for name in ("a b", "c", "d\ne"):
         (folder / name).touch()
     os.symlink("t\x1bg", folder / "lnk")
-    session = Session(instance, interactive=True)
+    session = Session(instance, terminal=Terminal(width=80, interactive=True))
     assert session.execute("ls /data2/tmp").stdout == "'a b'   c  'd'$'\\n''e'   lnk\n"
     lines = session.execute("ls -l /data2/tmp").stdout.splitlines()
     assert [line.split(":", 1)[1][3:] for line in lines[1:]] == [

@@ -314,9 +314,10 @@ class _Watch(io.StringIO):
 def test_a_cancel_from_another_thread_stops_advance_between_two_events(shell: Session) -> None:
     canceller = Canceller(shell)
     # Cancelled once Tuesday's backup is taken: it stops before the next event, Wednesday's midnight.
-    result = canceller.run("sim advance 30d", live=(_Watch("01:00  full", canceller.reached), io.StringIO()))
-    assert (result.exit_code, result.stderr) == (130, "sim: interrupted\n")
-    assert [line[:30] for line in result.stdout.splitlines()] == [
+    out, err = _Watch("01:00  full", canceller.reached), io.StringIO()
+    result = canceller.run("sim advance 30d", live=(out, err))
+    assert (result.exit_code, err.getvalue()) == (130, "sim: interrupted\n")
+    assert [line[:30] for line in out.getvalue().splitlines()] == [
         "2026-03-03 Tue 00:00  activity", "2026-03-03 Tue 01:00  full    ",
     ]
     # Consistent: the backup taken verifies, and the next advance starts where this one stopped.
