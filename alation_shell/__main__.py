@@ -15,6 +15,7 @@ from alation_shell.errors import ShellError
 USAGE = """\
 usage: alation-shell [--home DIR] [--echo] [-e] [-c COMMAND | SCRIPT]
        alation-shell init [--home DIR] [--seed N] [--size SIZE] [--force]
+       alation-shell walkthrough [NAME] [--demo] [--check FILE] ...   (walkthrough --help for more)
 
 An emulator of the Alation administration shell (`sudo /etc/init.d/alation shell`).
 
@@ -29,6 +30,8 @@ options:
   --version             print the version and exit
   -h, --help            this help
 
+walkthrough: guided exercises and self-playing demos (an addition of this emulator)
+
 init: create and seed an instance (done automatically on first use)
   --seed N              seed of the generated catalog (default 5959)
   --size SIZE           catalog size for benchmarks, e.g. 256M or 1G (default: a small catalog)
@@ -37,7 +40,7 @@ init: create and seed an instance (done automatically on first use)
 
 
 class Options:
-    __slots__ = ("home", "echo", "stop_on_error", "command", "script", "subcommand", "seed", "size", "force")
+    __slots__ = ("home", "echo", "stop_on_error", "command", "script", "subcommand", "seed", "size", "force", "rest")
 
     def __init__(self) -> None:
         self.home: str | None = None
@@ -49,13 +52,14 @@ class Options:
         self.seed: int | None = None
         self.size: int | None = None
         self.force = False
+        self.rest: list[str] = []  # a subcommand's own arguments (walkthrough parses them)
 
 
 class CliError(Exception):
     pass
 
 
-SUBCOMMANDS = ("init",)
+SUBCOMMANDS = ("init", "walkthrough")
 
 
 def parse_args(argv: list[str]) -> Options:
@@ -72,6 +76,9 @@ def parse_args(argv: list[str]) -> Options:
 
     while i < len(argv):
         arg = argv[i]
+        if opts.subcommand is None and opts.script is None and opts.command is None and arg == "walkthrough":
+            opts.subcommand, opts.rest = arg, argv[i + 1:]
+            break
         if arg in ("-h", "--help"):
             raise CliError("")
         if arg == "--home":
@@ -150,6 +157,10 @@ def _run(opts: Options) -> int:
 
     if opts.subcommand == "init":
         return _init(opts)
+    if opts.subcommand == "walkthrough":
+        from alation_shell.training.cli import main as walkthrough_main
+
+        return walkthrough_main(opts.rest, home=opts.home)
     instance = Instance.open(opts.home)
     from alation_shell.shell.linemode import LineRunner, stdin_answers
 
