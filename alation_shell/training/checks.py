@@ -164,7 +164,7 @@ class ParameterIs(Condition):
     def why_not(self, state: State) -> str | None:
         p = self.param
         value = state.value(p)
-        shown = p.format(value or "''")
+        shown = p.format(value) if value != "" else "''"
         equals = self.equals
         if self.template is not None:
             try:
