@@ -26,7 +26,9 @@ HELP = """\
 usage: sim clock              the virtual time, the backup schedule and the next backup's place in the cycle
        sim advance DURATION   move the virtual clock forward (90m, 36h, 7d, 2w, 1d12h), running each
                               day's simulated catalog activity and every scheduled backup that falls due
-       sim backups            the backups in /data2/backup as a timeline: time, type, size, base full
+       sim backups [--json]   the backups in /data2/backup as a timeline: time, the line joining each
+                              incremental to its full, type, size bar, base full, a rule at each new cycle;
+                              --json: label, time, kind, format, size, base, cycle, files for each
        sim verify [FILE]      check every backup (or the one FILE belongs to): OK, or what is wrong
        sim reset              remove every backup and put the clock and the backup cycle back to the start
                               (asks for YES; the catalog data and alation_conf settings stay as they are)
@@ -55,9 +57,11 @@ def run(ctx: Context, args: list[str]) -> int:
         if len(rest) > 1:
             raise UsageError("verify takes at most one FILE")
         return verify(ctx, rest[0] if rest else None)
+    if sub == "backups" and rest in ([], ["--json"]):
+        return backups(ctx, json_out=bool(rest))
     if rest:
-        raise UsageError(f"{sub} takes no argument")
-    return {"clock": show_clock, "backups": backups, "reset": reset}[sub](ctx)
+        raise UsageError(f"{sub} takes no argument" + (" but --json" if sub == "backups" else ""))
+    return {"clock": show_clock, "reset": reset}[sub](ctx)
 
 
 def timeline_line(record: BackupRecord) -> str:
@@ -133,16 +137,23 @@ def _midnights(start: datetime, end: datetime) -> list[datetime]:
     return found
 
 
-def backups(ctx: Context) -> int:
-    """`sim backups`: the cycle drawn as a timeline, oldest first."""
+def backups(ctx: Context, json_out: bool = False) -> int:
+    """`sim backups [--json]`: the cycle drawn as a timeline, oldest first (training/timeline.py)."""
+    import os
+
     from alation_shell.backup.engine import list_backups
+    from alation_shell.training import timeline
 
     records = list_backups(ctx.instance)
+    if json_out:
+        ctx.out(timeline.as_json(ctx.instance, records))
+        return 0
     if not records:
         ctx.err("no backups in /data2/backup (`alation_action backup_all` or `sim advance 1d` takes one)")
         return 0
-    for record in records:
-        ctx.out(timeline_line(record))
+    colour = ctx.interactive and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    for line in timeline.draw(records, colour=colour):
+        ctx.out(line)
     return 0
 
 

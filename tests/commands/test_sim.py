@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import re
+import json
+from datetime import datetime
 
 import pytest
 
@@ -11,8 +12,6 @@ from alation_shell.instance import Instance
 from alation_shell.session import Session
 from alation_shell.training import clock
 from tests.backup import backup_lock_held_elsewhere
-
-ROW = re.compile(r"(\d{4}-\d\d-\d\d) (\w{3}) (\d\d:\d\d)  (full|incr) +[\d.]+ (B|KiB|MiB|GiB)(?:  base (\d{12}))?$")
 
 
 def answering(instance: Instance, *answers: str) -> Session:
@@ -27,12 +26,11 @@ def run(shell: Session, line: str) -> str:
 
 
 def timeline(shell: Session) -> list[tuple[str, ...]]:
-    """`sim backups` rows as (date, weekday, time, kind, base)."""
+    """`sim backups --json` rows as (date, weekday, time, kind, base)."""
     rows = []
-    for line in run(shell, "sim backups").splitlines():
-        m = ROW.fullmatch(line)
-        assert m, line
-        rows.append((m[1], m[2], m[3], m[4], m[6]))
+    for row in json.loads(run(shell, "sim backups --json")):
+        when = datetime.fromisoformat(row["time"])
+        rows.append((f"{when:%Y-%m-%d}", f"{when:%a}", f"{when:%H:%M}", row["kind"], row["base"]))
     return rows
 
 
@@ -137,7 +135,8 @@ def test_v1_note_once_per_advance(shell: Session) -> None:
     run(shell, "alation_conf alation.backup.use_backup_v2 -s False")
     result = shell.execute("sim advance 3d")
     assert result.stderr.count("incremental backups need Backup V2") == 1
-    assert [line.endswith("  V1") for line in run(shell, "sim backups").splitlines()] == [True] * 3
+    rows = [line for line in run(shell, "sim backups").splitlines() if not line.startswith("── cycle")]
+    assert [line.endswith("  V1") for line in rows] == [True] * 3
 
 
 def test_backups_when_there_are_none(shell: Session) -> None:
