@@ -26,6 +26,8 @@ options:
   SCRIPT                run the commands in a file, one per line
   --home DIR            the instance directory (default: $ALATION_SHELL_HOME, else the user data dir)
   --echo                print the prompt and each command before its output (readable demos)
+  --record FILE.cast    record the session as asciicast v2 (piped, -c and SCRIPT sessions)
+  --record-input        also record the commands read (off by default: answers may be passwords)
   -e, --stop-on-error   stop at the first failing command
   --version             print the version and exit
   -h, --help            this help
@@ -40,7 +42,8 @@ init: create and seed an instance (done automatically on first use)
 
 
 class Options:
-    __slots__ = ("home", "echo", "stop_on_error", "command", "script", "subcommand", "seed", "size", "force", "rest")
+    __slots__ = ("home", "echo", "stop_on_error", "command", "script", "subcommand", "seed", "size", "force", "rest",
+                 "record", "record_input")
 
     def __init__(self) -> None:
         self.home: str | None = None
@@ -53,6 +56,8 @@ class Options:
         self.size: int | None = None
         self.force = False
         self.rest: list[str] = []  # a subcommand's own arguments (walkthrough parses them)
+        self.record: str | None = None
+        self.record_input = False
 
 
 class CliError(Exception):
@@ -91,6 +96,10 @@ def parse_args(argv: list[str]) -> Options:
             opts.stop_on_error = True
         elif arg == "-c":
             opts.command = value(arg)
+        elif arg == "--record":
+            opts.record = value(arg)
+        elif arg == "--record-input":
+            opts.record_input = True
         elif opts.subcommand == "init" and arg == "--seed":
             text = value(arg)
             if not text.isdigit():
@@ -111,6 +120,8 @@ def parse_args(argv: list[str]) -> Options:
         i += 1
     if opts.command is not None and opts.script is not None:
         raise CliError("give -c COMMAND or a SCRIPT, not both")
+    if opts.record_input and opts.record is None:
+        raise CliError("--record-input goes with --record FILE.cast")
     return opts
 
 
@@ -162,6 +173,8 @@ def _run(opts: Options) -> int:
 
         return walkthrough_main(opts.rest, home=opts.home)
     instance = Instance.open(opts.home)
+    if opts.record is not None:
+        return _recorded(opts, instance)
     from alation_shell.shell.linemode import LineRunner, stdin_answers
 
     if opts.command is not None:
@@ -185,6 +198,46 @@ def _run(opts: Options) -> int:
     prompt_to = sys.stderr if sys.stdin.isatty() else None
     return LineRunner(instance, sys.stdin, echo=opts.echo, stop_on_error=opts.stop_on_error,
                       answers_on_terminal=prompt_to is not None, prompt_to=prompt_to).run()
+
+
+def _recorded(opts: Options, instance) -> int:  # noqa: ANN001 - an Instance
+    """A line-mode session (-c, SCRIPT or piped) recorded as asciicast v2."""
+    from collections.abc import Iterable, Iterator
+
+    from alation_shell.shell.linemode import LineRunner, stdin_answers
+    from alation_shell.training.asciicast import Recorder, terminal_size
+
+    if opts.command is None and opts.script is None and sys.stdin.isatty() and sys.stdout.isatty():
+        print("alation-shell: --record records piped, -c and SCRIPT sessions and walkthroughs; the interactive "
+              "shell cannot be recorded yet", file=sys.stderr)
+        return 2
+    assert opts.record is not None
+    width, height = terminal_size(sys.stdout)
+    with Recorder(opts.record, width=width, height=height, title="alation-shell",
+                  record_input=opts.record_input) as recorder:
+        out, err = recorder.tap(sys.stdout), recorder.tap(sys.stderr)
+        lines: Iterable[str]
+        if opts.command is not None:
+            lines = [opts.command]
+        elif opts.script is not None:
+            try:
+                with open(opts.script, encoding="utf-8") as f:
+                    lines = f.read().splitlines()
+            except (OSError, UnicodeDecodeError) as exc:
+                print(f"alation-shell: cannot read script {opts.script}: {getattr(exc, 'strerror', exc)}",
+                      file=sys.stderr)
+                return 2
+        else:
+            lines = sys.stdin
+
+        def read() -> Iterator[str]:
+            for line in lines:
+                recorder.input(line.rstrip("\r\n") + "\r")
+                yield line
+
+        answers = stdin_answers() if opts.command is not None else None
+        return LineRunner(instance, read(), echo=opts.echo, stop_on_error=opts.stop_on_error, answers=answers,
+                          out=out, err=err).run()  # type: ignore[arg-type] - a Tap is a text stream
 
 
 def _init(opts: Options) -> int:
