@@ -1,12 +1,12 @@
 """The walkthrough's prompt on a terminal: the shell's own prompt_toolkit prompt (completion, history,
-highlighting), with the step shown in the bottom toolbar.
+highlighting); the step's instruction is printed above it.
 
 Kept in this one module so that the REPL's loop can take its place when the shell's front end offers one.
 """
 
 from __future__ import annotations
 
-from prompt_toolkit import PromptSession, prompt
+from prompt_toolkit import PromptSession
 from prompt_toolkit.lexers import PygmentsLexer
 from prompt_toolkit.output import create_output
 
@@ -40,17 +40,8 @@ class PromptSource:
             style=STYLE,
             include_default_pygments_style=False,
             key_bindings=shell_bindings(),
-            bottom_toolbar=self.toolbar,
             output=self.output,
         )
-
-    def toolbar(self) -> str:
-        step = self.walk.step
-        if step is None:
-            return ""
-        total = len(self.walk.scenario.steps)
-        return f" {self.walk.scenario.title} · step {step.number} of {total}: {step.title} · hint · solution · " \
-               "skip · restart · quit "
 
     def read(self, prompt_text: str) -> str | None:
         self.completer.refresh()
@@ -67,7 +58,7 @@ class PromptSource:
 
     def answer(self, question: str) -> str | None:
         try:
-            line = prompt(question, output=self.output)
+            line = PromptSession(output=self.output).prompt(question)
         except EOFError:
             return None
         if self.recorder is not None:
