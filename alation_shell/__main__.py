@@ -16,6 +16,7 @@ from alation_shell.errors import ShellError
 USAGE = """\
 usage: alation-shell [--home DIR] [--echo] [-e] [-c COMMAND | SCRIPT]
        alation-shell init [--home DIR] [--seed N] [--size SIZE] [--force]
+       alation-shell walkthrough [NAME] [--demo] [--check FILE] ...   (walkthrough --help for more)
 
 An emulator of the Alation administration shell (`sudo /etc/init.d/alation shell`).
 
@@ -26,9 +27,13 @@ options:
   SCRIPT                run the commands in a file, one per line
   --home DIR            the instance directory (default: $ALATION_SHELL_HOME, else the user data dir)
   --echo                print the prompt and each command before its output (readable demos)
+  --record FILE.cast    record the session as asciicast v2 (piped, -c and SCRIPT sessions)
+  --record-input        also record the commands read (off by default: answers may be passwords)
   -e, --stop-on-error   stop at the first failing command
   --version             print the version and exit
   -h, --help            this help
+
+walkthrough: guided exercises and self-playing demos (an addition of this emulator)
 
 init: create and seed an instance (done automatically on first use)
   --seed N              seed of the generated catalog (default 5959)
@@ -38,7 +43,8 @@ init: create and seed an instance (done automatically on first use)
 
 
 class Options:
-    __slots__ = ("home", "echo", "stop_on_error", "command", "script", "subcommand", "seed", "size", "force")
+    __slots__ = ("home", "echo", "stop_on_error", "command", "script", "subcommand", "seed", "size", "force", "rest",
+                 "record", "record_input")
 
     def __init__(self) -> None:
         self.home: str | None = None
@@ -50,13 +56,16 @@ class Options:
         self.seed: int | None = None
         self.size: int | None = None
         self.force = False
+        self.rest: list[str] = []  # a subcommand's own arguments (walkthrough parses them)
+        self.record: str | None = None
+        self.record_input = False
 
 
 class CliError(Exception):
     pass
 
 
-SUBCOMMANDS = ("init",)
+SUBCOMMANDS = ("init", "walkthrough")
 
 
 def parse_args(argv: list[str]) -> Options:
@@ -73,6 +82,9 @@ def parse_args(argv: list[str]) -> Options:
 
     while i < len(argv):
         arg = argv[i]
+        if opts.subcommand is None and opts.script is None and opts.command is None and arg == "walkthrough":
+            opts.subcommand, opts.rest = arg, argv[i + 1:]
+            break
         if arg in ("-h", "--help"):
             raise CliError("")
         if arg == "--home":
@@ -85,6 +97,10 @@ def parse_args(argv: list[str]) -> Options:
             opts.stop_on_error = True
         elif arg == "-c":
             opts.command = value(arg)
+        elif arg == "--record":
+            opts.record = value(arg)
+        elif arg == "--record-input":
+            opts.record_input = True
         elif opts.subcommand == "init" and arg == "--seed":
             text = value(arg)
             opts.seed = whole_number(text)
@@ -105,6 +121,8 @@ def parse_args(argv: list[str]) -> Options:
         i += 1
     if opts.command is not None and opts.script is not None:
         raise CliError("give -c COMMAND or a SCRIPT, not both")
+    if opts.record_input and opts.record is None:
+        raise CliError("--record-input goes with --record FILE.cast")
     return opts
 
 
@@ -152,7 +170,13 @@ def _run(opts: Options) -> int:
 
     if opts.subcommand == "init":
         return _init(opts)
+    if opts.subcommand == "walkthrough":
+        from alation_shell.training.cli import main as walkthrough_main
+
+        return walkthrough_main(opts.rest, home=opts.home)
     instance = Instance.open(opts.home)
+    if opts.record is not None:
+        return _recorded(opts, instance)
     from alation_shell.shell.linemode import LineRunner, stdin_answers
 
     if opts.command is not None:
@@ -176,6 +200,46 @@ def _run(opts: Options) -> int:
     prompt_to = sys.stderr if sys.stdin.isatty() else None
     return LineRunner(instance, sys.stdin, echo=opts.echo, stop_on_error=opts.stop_on_error,
                       answers_on_terminal=prompt_to is not None, prompt_to=prompt_to).run()
+
+
+def _recorded(opts: Options, instance) -> int:  # noqa: ANN001 - an Instance
+    """A line-mode session (-c, SCRIPT or piped) recorded as asciicast v2."""
+    from collections.abc import Iterable, Iterator
+
+    from alation_shell.shell.linemode import LineRunner, stdin_answers
+    from alation_shell.training.asciicast import Recorder, terminal_size
+
+    if opts.command is None and opts.script is None and sys.stdin.isatty() and sys.stdout.isatty():
+        print("alation-shell: --record records piped, -c and SCRIPT sessions and walkthroughs; the interactive "
+              "shell cannot be recorded yet", file=sys.stderr)
+        return 2
+    assert opts.record is not None
+    width, height = terminal_size(sys.stdout)
+    with Recorder(opts.record, width=width, height=height, title="alation-shell",
+                  record_input=opts.record_input) as recorder:
+        out, err = recorder.tap(sys.stdout), recorder.tap(sys.stderr)
+        lines: Iterable[str]
+        if opts.command is not None:
+            lines = [opts.command]
+        elif opts.script is not None:
+            try:
+                with open(opts.script, encoding="utf-8") as f:
+                    lines = f.read().splitlines()
+            except (OSError, UnicodeDecodeError) as exc:
+                print(f"alation-shell: cannot read script {opts.script}: {getattr(exc, 'strerror', exc)}",
+                      file=sys.stderr)
+                return 2
+        else:
+            lines = sys.stdin
+
+        def read() -> Iterator[str]:
+            for line in lines:
+                recorder.input(line.rstrip("\r\n") + "\r")
+                yield line
+
+        answers = stdin_answers() if opts.command is not None else None
+        return LineRunner(instance, read(), echo=opts.echo, stop_on_error=opts.stop_on_error, answers=answers,
+                          out=out, err=err).run()  # type: ignore[arg-type] - a Tap is a text stream
 
 
 def _init(opts: Options) -> int:

@@ -313,7 +313,10 @@ COMMANDS = CommandTable("Commands of the Alation shell", (
             Subcommand("advance", "move the virtual clock forward (90m, 36h, 7d, 2w, 1d12h), running each day's "
                        "simulated catalog activity and every scheduled backup that falls due",
                        (Arg("DURATION", TEXT, example="7d"),)),
-            Subcommand("backups", "the backups in /data2/backup as a timeline: time, type, size, base full"),
+            Subcommand("backups", "the backups in /data2/backup as a timeline: time, the line joining each "
+                       "incremental to its full, type, size bar, base full, a rule at each new cycle; --json: "
+                       "label, time, kind, format, size, base, cycle, files for each",
+                       (Arg("--json", WORD, choices=("--json",), optional=True),)),
             Subcommand("verify", "check every backup (or the one FILE belongs to): OK, or what is wrong",
                        (Arg("FILE", PATH, optional=True),)),
             Subcommand("reset", "remove every backup and put the clock and the backup cycle back to the start "

@@ -46,7 +46,11 @@ def run(ctx: Context, args: list[str]) -> int:
         return advance(ctx, rest[0])
     if sub.name == "verify":
         return verify(ctx, rest[0] if rest else None)
-    return {"clock": show_clock, "backups": backups, "reset": reset}[sub.name](ctx)
+    if sub.name == "backups":
+        if rest not in ([], ["--json"]):
+            raise UsageError(f"backups takes no argument but --json, not {rest[0]!r}")
+        return backups(ctx, json_out=bool(rest))
+    return {"clock": show_clock, "reset": reset}[sub.name](ctx)
 
 
 def _help(ctx: Context) -> int:
@@ -146,16 +150,21 @@ def _midnights(start: datetime, end: datetime) -> list[datetime]:
     return found
 
 
-def backups(ctx: Context) -> int:
-    """`sim backups`: the cycle drawn as a timeline, oldest first, damaged files shown where they fall."""
+def backups(ctx: Context, json_out: bool = False) -> int:
+    """`sim backups [--json]`: the cycle drawn as a timeline, oldest first (training/timeline.py), damaged
+    files shown where their names put them."""
     from alation_shell.backup.records import scan_backups
+    from alation_shell.training import timeline
 
     scan = scan_backups(ctx.instance)
+    if json_out:
+        ctx.out(timeline.as_json(ctx.instance, scan.records))
+        return 0
     if not scan.records and not scan.damaged:
         ctx.err("no backups in /data2/backup (`alation_action backup_all` or `sim advance 1d` takes one)")
         return 0
-    rows = [(r.label, timeline_line(r)) for r in scan.records] + [(d.label, damaged_line(d)) for d in scan.damaged]
-    for _, line in sorted(rows, key=lambda row: row[0]):
+    damaged = sorted(((d.label, damaged_line(d)) for d in scan.damaged), key=lambda row: row[0])
+    for line in timeline.draw(scan.records, colour=ctx.terminal.colour and ctx.interactive, among=damaged):
         ctx.out(line)
     return 0
 

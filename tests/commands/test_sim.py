@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import io
-import re
+import json
 import shutil
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,6 @@ from alation_shell.session import Session
 from alation_shell.training import clock
 from tests.backup import backup_lock_held_elsewhere, hostile_nested, hostile_string
 from tests.conftest import Canceller
-
-ROW = re.compile(r"(\d{4}-\d\d-\d\d) (\w{3}) (\d\d:\d\d)  (full|incr) +[\d.]+ (B|KiB|MiB|GiB)(?:  base (\d{12}))?$")
 
 
 def answering(instance: Instance, *answers: str) -> Session:
@@ -32,12 +31,11 @@ def run(shell: Session, line: str) -> str:
 
 
 def timeline(shell: Session) -> list[tuple[str, ...]]:
-    """`sim backups` rows as (date, weekday, time, kind, base)."""
+    """`sim backups --json` rows as (date, weekday, time, kind, base)."""
     rows = []
-    for line in run(shell, "sim backups").splitlines():
-        m = ROW.fullmatch(line)
-        assert m, line
-        rows.append((m[1], m[2], m[3], m[4], m[6]))
+    for row in json.loads(run(shell, "sim backups --json")):
+        when = datetime.fromisoformat(row["time"])
+        rows.append((f"{when:%Y-%m-%d}", f"{when:%a}", f"{when:%H:%M}", row["kind"], row["base"]))
     return rows
 
 
@@ -142,7 +140,8 @@ def test_v1_note_once_per_advance(shell: Session) -> None:
     run(shell, "alation_conf alation.backup.use_backup_v2 -s False")
     result = shell.execute("sim advance 3d")
     assert result.stderr.count("incremental backups need Backup V2") == 1
-    assert [line.endswith("  V1") for line in run(shell, "sim backups").splitlines()] == [True] * 3
+    rows = [line for line in run(shell, "sim backups").splitlines() if not line.startswith("── cycle")]
+    assert [line.endswith("  V1") for line in rows] == [True] * 3
 
 
 def test_backups_when_there_are_none(shell: Session) -> None:
@@ -231,8 +230,10 @@ def test_backups_and_verify_show_every_damaged_file(shell: Session) -> None:
     result = shell.execute("sim backups")
     assert result.exit_code == 0 and result.stderr == ""
     lines = result.stdout.splitlines()
-    assert len(lines) == 7
-    assert [ROW.fullmatch(line) is not None for line in lines] == [False, False, True, False, False, False, True]
+    # The sound backups as timeline rows, the damaged files where their names put them, a rule before cycle 2.
+    assert len(lines) == 8
+    assert [line[20:25] == "  ─ f" for line in lines] == [False, False, True, False, False, False, False, True]
+    assert lines[6].startswith("── cycle 2 ")
     assert lines[0].startswith("2026-03-01 Sun 01:00  DAMAGED  " + expected[nested.name])
     assert lines[1].startswith("2026-03-01 Sun 02:00  DAMAGED  " + expected[string.name])
     for line, name in zip(lines[3:6], (lone.eb_file.name, cut.alation_file.name, mixed.eb_file.name), strict=True):

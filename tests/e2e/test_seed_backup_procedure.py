@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
 import sqlite3
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,6 @@ SEED = """\
 alation_conf alation.backup_v2.incr_backup -s True
 alation_conf alation.backup_v2.incr_backup_versions -s {versions}
 """
-ROW = re.compile(r"(\d{4}-\d\d-\d\d) (\w{3}) (\d\d:\d\d)  (full|incr) +[\d.]+ (?:B|KiB|MiB)(?:  base (\d{12}))?")
 BUILD = "17-0-0-49181"
 
 
@@ -30,13 +31,9 @@ def shell(home: Path, script: str, *, ok: bool = True) -> subprocess.CompletedPr
 
 
 def timeline(home: Path) -> list[tuple[str, str, str | None]]:
-    """`sim backups` as (weekday, kind, base) rows."""
-    rows = []
-    for line in shell(home, "sim backups\n").stdout.splitlines():
-        m = ROW.fullmatch(line)
-        assert m, line
-        rows.append((m[2], m[4], m[5]))
-    return rows
+    """`sim backups --json` as (weekday, kind, base) rows."""
+    rows = json.loads(shell(home, "sim backups --json\n").stdout)
+    return [(f"{datetime.fromisoformat(r['time']):%a}", r["kind"], r["base"]) for r in rows]
 
 
 def label(day: int, hhmm: str = "0100") -> str:
