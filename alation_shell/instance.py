@@ -35,6 +35,7 @@ LAYOUT = (
     "opt/alation/site/saml",
     "opt/alation/django/main",
     "home/alationadmin",
+    "home/alation",
     "var",
 )
 

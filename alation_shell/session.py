@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Callable
 
 from alation_shell.commands import COMMANDS
-from alation_shell.commands.base import Context, Output, Result
+from alation_shell.commands.base import Context, Result
 from alation_shell.errors import ShellError, UsageError
 from alation_shell.instance import Instance
+from alation_shell.pipeline import run_line
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ class Session:
         self.interactive = interactive
         self._ask = ask
         self.cwd = "/"
+        self.oldpwd: str | None = None  # `cd -` goes back there
+        self.last_status = 0  # `$?`
         self.history: list[str] = []
         self.live_stderr: TextIO | None = None
         self._registry: Registry | None = None
@@ -68,21 +70,9 @@ class Session:
         return self._ask(prompt)
 
     def execute(self, line: str, live: tuple[TextIO, TextIO] | None = None) -> Result:
-        """Run one command line. With `live`, output is also written to those streams as it happens."""
-        stdout = Output(live[0] if live else None)
-        stderr = Output(live[1] if live else None)
-        self.live_stderr = live[1] if live else None
-        try:
-            argv = shlex.split(line, comments=True)
-        except ValueError as exc:
-            stderr.write(f"alation-shell: syntax error: {str(exc).lower()}\n")
-            return Result(stdout.getvalue(), stderr.getvalue(), 2)
-        if not argv:
-            return Result()
-        self.history.append(line.strip())
-        ctx = Context(self, stdout, stderr)
-        code = self.dispatch(ctx, argv)
-        return Result(stdout.getvalue(), stderr.getvalue(), code, ctx.stop, ctx.session_status)
+        """Run one command line as bash would (alation_shell.pipeline). With `live`, output is also written to
+        those streams as it happens."""
+        return run_line(self, line, live)
 
     def dispatch(self, ctx: Context, argv: list[str]) -> int:
         """Run `argv` as a command in `ctx` and return its exit status (`ctx.stop` asks to end the session).

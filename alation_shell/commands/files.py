@@ -1,4 +1,4 @@
-"""File commands inside the emulated chroot: `ls`, `cd`, `pwd`, `cat`, `tail`, `du`.
+"""File commands inside the emulated chroot: `ls`, `cd`, `pwd`, `cat`, `du`, `chown` (`tail` is a text tool).
 
 Every path goes through `Instance.resolve` (chroot semantics), so `..` stops at `/` and a symlink, even one
 pointing at the host's /etc, lands inside the instance. Directory walks never follow symlinks. Messages
@@ -117,23 +117,48 @@ def pwd(ctx: Context, args: list[str]) -> int:
 
 
 def cd(ctx: Context, args: list[str]) -> int:
-    """Change the working directory; no PATH means the user's home."""
+    """Change the working directory; no PATH means the user's home, `-` the previous directory (printed)."""
     if len(args) > 1:
         raise ShellError("too many arguments")
-    target = args[0] if args else _home(ctx)
+    back = args == ["-"]
+    if back and ctx.session.oldpwd is None:
+        raise ShellError("OLDPWD not set")
+    target = ctx.session.oldpwd if back else (args[0] if args else _home(ctx))
+    assert target is not None
     location = _locate(ctx, target)
     if not location.real.exists():
         raise ShellError(f"{target}: No such file or directory")
     if not location.real.is_dir():
         raise ShellError(f"{target}: Not a directory")
+    ctx.session.oldpwd = ctx.session.cwd
     ctx.session.cwd = location.shell
+    if back:
+        ctx.out(location.shell)
     return 0
 
 
 # ls ---------------------------------------------------------------------------------------------
 def ls(ctx: Context, args: list[str]) -> int:
-    """List directories and files like GNU ls (`-l` long format, `-a` dot files, `-h` human sizes)."""
-    flags, operands = _flags(args, "lah")
+    """List directories and files like GNU ls: `-l` long format, `-a` dot files, `-h` human sizes,
+    `--block-size=K|M|G`, `-t` newest first, `-S` largest first, `-r` reversed."""
+    block, shorts = "", []
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--block-size" or arg.startswith("--block-size="):
+            value = arg.partition("=")[2] if "=" in arg else next(rest, "")
+            if value.upper() not in ("K", "M", "G", "KB", "MB", "GB"):
+                raise UsageError(f"invalid --block-size argument '{value}' (the emulator takes K, M or G)")
+            block = value.upper()[0]
+        elif arg.startswith("--") and arg != "--":
+            raise UsageError(f"unrecognized option '{arg}'")
+        else:
+            shorts.append(arg)
+            if arg.startswith("-") and "h" in arg:
+                block = "h"  # the later of -h and --block-size wins, as in GNU ls
+    flags, operands = _flags(shorts, "lahtrS")
+    flags.discard("h")
+    if block:
+        flags.add(block)
     long = "l" in flags
     operands = _expand(ctx, operands) or ["."]
     status = 0
@@ -153,7 +178,7 @@ def ls(ctx: Context, args: list[str]) -> int:
         else:
             files.append((operand, location.real))
     if files:
-        _print_entries(ctx, sorted(files), flags, total=False)
+        _print_entries(ctx, _order(sorted(files), flags), flags, total=False)
     headers = len(operands) > 1
     for i, (operand, location) in enumerate(sorted(directories, key=lambda d: d[0])):
         if files or i:
@@ -166,8 +191,23 @@ def ls(ctx: Context, args: list[str]) -> int:
             ctx.err(f"ls: cannot open directory '{operand}': {exc.strerror}")
             status = 2
             continue
-        _print_entries(ctx, entries, flags, total=long)
+        _print_entries(ctx, _order(entries, flags), flags, total=long)
     return status
+
+
+def _order(entries: list[tuple[str, Path]], flags: set[str]) -> list[tuple[str, Path]]:
+    """Entries (sorted by name) in ls's order: by time (`-t`, newest first) or size (`-S`, largest first), ties
+    by name; all reversed with `-r`."""
+    if "t" in flags or "S" in flags:
+        def key(entry: tuple[str, Path]) -> int:
+            try:
+                st = os.lstat(entry[1])
+            except OSError:
+                return 0
+            return -(st.st_size if "S" in flags else st.st_mtime_ns)
+
+        entries = sorted(entries, key=key)  # stable: equal keys keep the name order
+    return entries[::-1] if "r" in flags else entries
 
 
 def _directory_entries(ctx: Context, location: Location, all_: bool) -> list[tuple[str, Path]]:
@@ -200,15 +240,32 @@ def _print_entries(ctx: Context, entries: list[tuple[str, Path]], flags: set[str
             ctx.err(f"ls: cannot access '{name}': {exc.strerror}")
             continue
         blocks += st.st_blocks
-        size = human(st.st_size) if "h" in flags else str(st.st_size)
+        size = _size(st.st_size, flags)
         shown = name + (f" -> {os.readlink(real)}" if stat.S_ISLNK(st.st_mode) else "")
         rows.append((stat.filemode(st.st_mode), str(st.st_nlink), size, _date(st.st_mtime, now), shown))
     if total:
-        ctx.out(f"total {human(blocks * 512) if 'h' in flags else -(-blocks * 512 // 1024)}")
+        kib = -(-blocks * 512 // 1024)  # GNU counts the total in 1K blocks first
+        if "h" in flags:
+            ctx.out(f"total {human(blocks * 512)}")
+        else:
+            ctx.out(f"total {_size(kib * 1024, flags) if flags & _UNITS.keys() else kib}")
     links = max((len(r[1]) for r in rows), default=1)
     sizes = max((len(r[2]) for r in rows), default=1)
     for mode, nlink, size, date, shown in rows:
         ctx.out(f"{mode} {nlink:>{links}} {OWNER} {GROUP} {size:>{sizes}} {date} {shown}")
+
+
+_UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+def _size(size: int, flags: set[str]) -> str:
+    """A size as `ls -l` shows it: bytes, `-h` human, or `--block-size=M` whole units rounded up (`3M`)."""
+    if "h" in flags:
+        return human(size)
+    for letter, unit in _UNITS.items():
+        if letter in flags:
+            return f"{-(-size // unit)}{letter}"
+    return str(size)
 
 
 def _date(mtime: float, now: float) -> str:
@@ -242,7 +299,7 @@ def _columns(names: list[str], width: int) -> list[str]:
     return lines
 
 
-# cat and tail -----------------------------------------------------------------------------------
+# cat --------------------------------------------------------------------------------------------
 def _open_file(ctx: Context, path: str) -> tuple[Path | None, str]:
     """The real path of a regular file, or None and the reason (`No such file or directory`, ...)."""
     real = _locate(ctx, path).real
@@ -263,9 +320,14 @@ def cat(ctx: Context, args: list[str]) -> int:
 
     _, operands = _flags(args, "")
     if not operands:
-        raise UsageError("a FILE is needed (reading standard input is not emulated)")
+        if ctx.stdin is None:
+            raise UsageError("a FILE is needed (nothing is piped in, and the emulator does not read the terminal)")
+        operands = ["-"]
     status = 0
     for path in _expand(ctx, operands):
+        if path == "-" and ctx.stdin is not None:
+            ctx.stdout.write(ctx.stdin)
+            continue
         real, reason = _open_file(ctx, path)
         if real is None:
             ctx.err(f"cat: {path}: {reason}")
@@ -279,95 +341,28 @@ def cat(ctx: Context, args: list[str]) -> int:
     return status
 
 
-def tail(ctx: Context, args: list[str]) -> int:
-    """The last N lines (default 10) of each file, read from the end; `-n +K` starts at line K."""
-    count, from_start, operands = _tail_options(args)
-    if not operands:
-        raise UsageError("a FILE is needed (reading standard input is not emulated)")
-    operands = _expand(ctx, operands)
-    status = 0
-    for i, path in enumerate(operands):
-        real, reason = _open_file(ctx, path)
-        if real is None:
-            if reason == "Is a directory":
-                ctx.err(f"tail: error reading '{path}': {reason}")
-            else:
-                ctx.err(f"tail: cannot open '{path}' for reading: {reason}")
-            status = 1
-            continue
-        if len(operands) > 1:
-            if i:
-                ctx.out()
-            ctx.out(f"==> {path} <==")
-        with open(real, "rb") as f:
-            data = _from_line(f, count) if from_start else _last_lines(f, count)
-        ctx.stdout.write(data.decode("utf-8", errors="replace"))
-    return status
-
-
-def _tail_options(args: list[str]) -> tuple[int, bool, list[str]]:
-    """(N, whether N counts from the start (`+N`), operands) from `-n N`, `-nN`, `--lines=N`, `-N`."""
-    count, from_start = 10, False
-    operands: list[str] = []
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        value = None
-        if arg in ("-f", "-F", "--follow") or arg.startswith("--follow="):
-            raise UsageError("-f (follow) is not supported by this emulator")
-        if arg == "-n" or arg == "--lines":
-            if i + 1 >= len(args):
-                raise UsageError(f"option requires an argument -- '{arg.lstrip('-')[0]}'")
-            i += 1
-            value = args[i]
-        elif arg.startswith("--lines="):
-            value = arg.split("=", 1)[1]
-        elif arg.startswith("-n"):
-            value = arg[2:]
-        elif arg.startswith("-") and arg[1:].isdigit():
-            value = arg[1:]
-        elif arg.startswith("-") and len(arg) > 1:
-            raise UsageError(f"invalid option -- '{arg[1]}'")
-        else:
-            operands.append(arg)
-        if value is not None:
-            from_start = value.startswith("+")
-            digits = value.lstrip("+-")
-            if not digits.isdigit():
-                raise UsageError(f"invalid number of lines: '{value}'")
-            count = int(digits)
-        i += 1
-    return count, from_start, operands
-
-
-def _last_lines(f, count: int) -> bytes:  # noqa: ANN001 - a binary file
-    """The last `count` lines, reading backwards from the end in blocks (a big log costs only its tail)."""
-    if count == 0:
-        return b""
-    end = f.seek(0, os.SEEK_END)
-    pos, data, newlines = end, b"", 0
-    while pos > 0 and newlines <= count:
-        step = min(CHUNK, pos)
-        pos -= step
-        f.seek(pos)
-        block = f.read(step)
-        newlines += block.count(b"\n")
-        data = block + data
-    return b"".join(data.splitlines(keepends=True)[-count:])
-
-
-def _from_line(f, first: int) -> bytes:  # noqa: ANN001 - a binary file
-    """Everything from line `first` (1-based; 0 counts as 1) to the end."""
-    for _ in range(max(first - 1, 0)):
-        if not f.readline():
-            break
-    return f.read()
-
-
 # du ---------------------------------------------------------------------------------------------
 def du(ctx: Context, args: list[str]) -> int:
-    """Disk usage in 1K blocks like GNU du: every directory below each PATH (`-s`: only the totals)."""
-    flags, operands = _flags(args, "sh")
+    """Disk usage in 1K blocks like GNU du: every directory below each PATH (`-s`: only the totals;
+    `--max-depth=N` / `-d N`: directories down to N levels below)."""
+    max_depth, shorts = None, []
+    rest = iter(args)
+    for arg in rest:
+        if arg in ("-d", "--max-depth") or arg.startswith("--max-depth="):
+            value = arg.partition("=")[2] if "=" in arg else next(rest, "")
+        elif arg.startswith("-d") and not arg.startswith("--"):
+            value = arg[2:]
+        elif arg.startswith("--") and arg != "--":
+            raise UsageError(f"unrecognized option '{arg}'")
+        else:
+            shorts.append(arg)
+            continue
+        if not value.isdigit():
+            raise UsageError(f"invalid maximum depth '{value}'")
+        max_depth = int(value)
+    flags, operands = _flags(shorts, "sh")
+    if "s" in flags and max_depth not in (None, 0):
+        raise UsageError(f"summarizing conflicts with --max-depth={max_depth}")
     operands = _expand(ctx, operands) or ["."]
     status = 0
     seen: set[tuple[int, int]] = set()
@@ -380,7 +375,8 @@ def du(ctx: Context, args: list[str]) -> int:
             status = 1
             continue
         errors: list[str] = []
-        _usage(ctx, location.real, operand, flags, seen, errors, top=True)
+        _usage(ctx, location.real, operand, flags, seen, errors, top=True,
+               max_depth=0 if "s" in flags else max_depth)
         for message in errors:
             ctx.err(message)
         status = status or (1 if errors else 0)
@@ -389,9 +385,10 @@ def du(ctx: Context, args: list[str]) -> int:
 
 def _usage(
     ctx: Context, real: Path, shown: str, flags: set[str], seen: set[tuple[int, int]], errors: list[str],
-    *, top: bool = False,
+    *, top: bool = False, max_depth: int | None = None, depth: int = 0,
 ) -> int:
-    """512-byte blocks used under `real` (hard links counted once); prints directories as it goes."""
+    """512-byte blocks used under `real` (hard links counted once); prints directories as it goes, down to
+    `max_depth` levels below the operand (None: all)."""
     st = os.lstat(real)
     if st.st_nlink > 1 and not stat.S_ISDIR(st.st_mode):
         if (st.st_dev, st.st_ino) in seen:
@@ -405,8 +402,9 @@ def _usage(
             errors.append(f"du: cannot read directory '{shown}': {exc.strerror}")
             names = []
         for name in names:
-            blocks += _usage(ctx, real / name, f"{shown.rstrip('/')}/{name}", flags, seen, errors)
-    if top or (stat.S_ISDIR(st.st_mode) and "s" not in flags):
+            blocks += _usage(ctx, real / name, f"{shown.rstrip('/')}/{name}", flags, seen, errors,
+                             max_depth=max_depth, depth=depth + 1)
+    if top or (stat.S_ISDIR(st.st_mode) and (max_depth is None or depth <= max_depth)):
         size = human(blocks * 512) if "h" in flags else str(-(-blocks * 512 // 1024))
         ctx.out(f"{size}\t{shown}")
     return blocks
