@@ -143,12 +143,17 @@ class _Runner:
                     streams[redirect.fd] = streams[redirect.target]
                     continue
                 path = self.one_field(redirect.target)
+                device = _device(self.session, path)
                 if redirect.op == "<":
-                    stdin = read_input(self.session, path)
+                    stdin = "" if device == NULL_DEVICE else read_input(self.session, path)
                     continue
-                target = OutputFile(self.session, path, append=redirect.op in (">>", "&>>"))
-                sink = Output()
-                files.append((sink, target))
+                if device in STD_DEVICES:  # `> /dev/stderr`: as `>&2`
+                    sink = streams[STD_DEVICES[device]]
+                elif device == NULL_DEVICE:
+                    sink = Output()  # written to nothing
+                else:
+                    sink = Output()
+                    files.append((sink, OutputFile(self.session, path, append=redirect.op in (">>", "&>>"))))
                 if redirect.op in ("&>", "&>>"):
                     streams[1] = streams[2] = sink
                 else:
@@ -228,6 +233,19 @@ class _Runner:
         if name == "OLDPWD":
             return session.oldpwd or ""
         return session.hostname  # HOSTNAME: the grammar lets no other name through
+
+
+NULL_DEVICE = "/dev/null"
+STD_DEVICES = {"/dev/stdout": 1, "/dev/stderr": 2}
+
+
+def _device(session: Session, path: str) -> str:
+    """`/dev/null`, `/dev/stdout` or `/dev/stderr` when `path` names one (the emulated chroot has these three
+    devices and no others), else ""."""
+    if "dev" not in path:
+        return ""
+    shown = session.instance.resolve(path, session.cwd).shell
+    return shown if shown == NULL_DEVICE or shown in STD_DEVICES else ""
 
 
 def home_of(user: str) -> str:
