@@ -111,7 +111,8 @@ def test_confirmation_reads_the_pipelines_input(shell: Session) -> None:
     assert asked == []
     r = shell.execute('echo "YES" | alation_action cluster_failover')
     assert r.exit_code == 0, r.stderr
-    assert out(shell, "alation_conf alation.cluster.replication_mode") == "alation.cluster.replication_mode = standalone\n"
+    mode = out(shell, "alation_conf alation.cluster.replication_mode")
+    assert mode == "alation.cluster.replication_mode = standalone\n"
 
 
 # Redirections -----------------------------------------------------------------------------------

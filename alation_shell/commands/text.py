@@ -380,7 +380,7 @@ def _tr_set(spec: str, *, first: bool) -> list[tuple[str, str]]:
                     if count and not count.isdigit():
                         raise ShellError(f"invalid repeat count '{count}' in [c*n] construct")
                     number = int(count, 8 if count.startswith("0") else 10) if count else 0
-                    items.append((inner[0] * number, "*" if number == 0 else f"*{number}"))
+                    items.append((inner[0], "*") if number == 0 else (inner[0] * number, f"*{number}"))
                 else:
                     close = None
                 if close is not None:
@@ -472,15 +472,14 @@ def wc(ctx: Context, args: list[str]) -> int:
     status = 0
     rows: list[tuple[list[int], str]] = []
     # GNU's column width: the digits of the regular files' total size, at least 7 with a pipe or a
-    # directory among the inputs; 1 for a single count of a single input, or when the first input is missing.
-    regular_total, minimum, first_missing = 0, 1, False
-    for i, operand in enumerate(sources):
+    # directory among the inputs; 1 for a single count of a single input.
+    regular_total, minimum = 0, 1
+    for operand in sources:
         data, reason = read_operand(ctx, operand)
         if data is None:
             ctx.err(f"wc: {operand}: {reason}")
             status = 1
             if reason != "Is a directory":
-                first_missing = first_missing or i == 0
                 continue
             data, minimum = b"", 7
         elif operand == "-":
@@ -489,12 +488,12 @@ def wc(ctx: Context, args: list[str]) -> int:
             regular_total += len(data)
         rows.append((_wc_counts(data, order), operand if operands else ""))
     single = len(order) == 1 and len(sources) == 1
-    width = 1 if single or first_missing else max(len(str(regular_total)), minimum)
+    width = 1 if single else max(len(str(regular_total)), minimum)
     for counts, name in rows:
         ctx.out(" ".join(f"{n:>{width}}" for n in counts) + (f" {name}" if name else ""))
     if len(sources) > 1:
-        totals = [(max if kind == "L" else sum)((counts[i] for counts, _ in rows), default=0)
-                  for i, kind in enumerate(order)]
+        totals = [max((counts[i] for counts, _ in rows), default=0) if kind == "L"
+                  else sum(counts[i] for counts, _ in rows) for i, kind in enumerate(order)]
         ctx.out(" ".join(f"{n:>{width}}" for n in totals) + " total")
     return status
 
@@ -530,7 +529,8 @@ def head(ctx: Context, args: list[str]) -> int:
     sources = inputs(ctx, "head", operands)
     headers = len(sources) > 1 if headers is None else headers
     status = 0
-    for i, operand in enumerate(sources):
+    first = True
+    for operand in sources:
         data, reason = read_operand(ctx, operand)
         if data is None:
             if reason == "Is a directory":
@@ -540,7 +540,8 @@ def head(ctx: Context, args: list[str]) -> int:
             status = 1
             continue
         if headers:
-            ctx.stdout.write(("\n" if i else "") + f"==> {shown_name(operand)} <==\n")
+            ctx.stdout.write(("" if first else "\n") + f"==> {shown_name(operand)} <==\n")
+        first = False
         if unit == "bytes":
             part = data[:count] if count >= 0 else data[:max(len(data) + count, 0)]
         else:
@@ -580,7 +581,8 @@ def tail(ctx: Context, args: list[str]) -> int:
     headers = len(sources) > 1 if headers is None else headers
     status = 0
     followed: list[tuple[str, BinaryIO]] = []
-    for i, operand in enumerate(sources):
+    first = True
+    for operand in sources:
         if operand == "-":
             data = read_stdin(ctx, "tail").encode("utf-8", errors="replace")
             part = _tail_bytes(data, count, unit, from_start)
@@ -595,7 +597,8 @@ def tail(ctx: Context, args: list[str]) -> int:
             handle = open(real, "rb")  # noqa: SIM115 - kept open to follow it
             part = _tail_file(handle, count, unit, from_start)
         if headers:
-            ctx.stdout.write(("\n" if i else "") + f"==> {shown_name(operand)} <==\n")
+            ctx.stdout.write(("" if first else "\n") + f"==> {shown_name(operand)} <==\n")
+        first = False
         ctx.stdout.write(decode(part))
         if handle is not None:
             if follow:
