@@ -58,7 +58,7 @@ class Session:
         `#` for root)."""
         if self.cwd == "/":
             where = "/"
-        elif self.cwd == f"/home/{self.user}":
+        elif self.cwd == ("/root" if self.user == "root" else f"/home/{self.user}"):
             where = "~"
         else:
             where = self.cwd.rsplit("/", 1)[-1]

@@ -648,10 +648,14 @@ def _output_name(node) -> str:  # noqa: ANN001 - a sqlglot Expression
 
 
 def _cell(value: object) -> str:
+    """A value as Postgres prints it: NULL empty, floats shortest (`-2`, `1.5`, `1e+20`), bytea in hex."""
     if value is None:
         return ""
     if isinstance(value, bytes):
         return "\\x" + value.hex()
+    if isinstance(value, float):
+        text = repr(value)
+        return {"inf": "Infinity", "-inf": "-Infinity", "nan": "NaN"}.get(text, text.removesuffix(".0"))
     return str(value)
 
 
@@ -673,10 +677,13 @@ def _from_sqlite(exc: sqlite3.Error, statement: str) -> SqlError:
         return SqlError(f'syntax error at or near "{token}"', statement, _find_word(statement, token))
     if "not authorized" in text or "readonly" in text:
         return SqlError("permission denied: the emulator does not run this statement", hint=_READ_ONLY_HINT)
-    if "UNIQUE constraint failed" in text:
-        return SqlError("duplicate key value violates unique constraint")
-    if "FOREIGN KEY constraint failed" in text or "NOT NULL constraint failed" in text:
-        return SqlError(text.replace("constraint failed", "constraint violated"))
+    if text.startswith("UNIQUE constraint failed: "):
+        columns = [c.split(".") for c in text.removeprefix("UNIQUE constraint failed: ").split(", ")]
+        name = f"{columns[0][0]}_{'_'.join(c[-1] for c in columns)}_key"
+        return SqlError(f'duplicate key value violates unique constraint "{name}"')
+    if text.startswith("NOT NULL constraint failed: "):
+        table, _, column = text.removeprefix("NOT NULL constraint failed: ").partition(".")
+        return SqlError(f'null value in column "{column}" of relation "{table}" violates not-null constraint')
     return SqlError(text)
 
 

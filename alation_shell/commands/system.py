@@ -106,8 +106,11 @@ def date(ctx: Context, args: list[str]) -> int:
 
     from alation_shell.training import clock
 
-    opts, operands = options(args, "d:uRI::s:", ["date=", "utc", "universal", "rfc-email", "rfc-2822",
-                                                 "iso-8601=", "set="])
+    # -I takes an optional value glued to it (`-Iseconds`), which getopt cannot express.
+    iso = [a for a in args if a.startswith("-I") or a == "--iso-8601" or a.startswith("--iso-8601=")]
+    opts, operands = options([a for a in args if a not in iso], "d:uRs:",
+                             ["date=", "utc", "universal", "rfc-email", "rfc-2822", "set="])
+    opts += [("-I", a.partition("=")[2] if a.startswith("--") else a[2:]) for a in iso]
     when = clock.now(ctx.instance)
     formats: list[str] = []
     for flag, value in opts:
@@ -117,7 +120,7 @@ def date(ctx: Context, args: list[str]) -> int:
             raise ShellError(_CANNOT_SET)
         elif flag in ("-R", "--rfc-email", "--rfc-2822"):
             formats.append("%a, %d %b %Y %H:%M:%S %z")
-        elif flag in ("-I", "--iso-8601"):
+        elif flag == "-I":
             formats.append(_iso_format(value or "date"))
     for operand in operands:
         if not operand.startswith("+"):
