@@ -53,6 +53,11 @@ _TABLE = (
         "alation_action ACTION | --help", completes="action",
     ),
     Command(
+        "alation_supervisor", "alation_shell.commands.supervisor:run",
+        "status, start, stop or restart supervisord program groups",
+        "alation_supervisor status|start|stop|restart [GROUP ...] | --help", completes="supervisor",
+    ),
+    Command(
         "alation_psql", "alation_shell.commands.psql:run",
         "the catalog database's SQL prompt (psql; read-only unless --write)",
         "alation_psql [-c SQL] [-x] [-A] [-t] [-v ON_ERROR_STOP=1 --write] | --help",
@@ -65,11 +70,6 @@ _TABLE = (
             "the application's Django shell (documented calls only)", "alation_django_shell | --help"),
     Command("curl", "alation_shell.commands.curl:run", "fetch a URL of the server (e.g. the replication monitor)",
             "curl [-LksSfv] [-o FILE] URL"),
-    Command(
-        "alation_supervisor", "alation_shell.commands.supervisor:run",
-        "status, start, stop or restart supervisord program groups",
-        "alation_supervisor status|start|stop|restart [GROUP ...] | --help", completes="supervisor",
-    ),
     Command(
         "sudo", "alation_shell.commands.supervisor:sudo",
         "run a command as root (e.g. sudo /etc/init.d/supervisord restart)",
