@@ -244,7 +244,7 @@ class Psql:
 
     def interactive(self) -> int:
         """The `rosemeta=# ` prompt (`rosemeta-# ` inside a statement) until `\\q` or end of input."""
-        if not self.quiet:
+        if not self.quiet and self.ctx.interactive:  # psql greets a person at a terminal only
             self.ctx.out(f"psql ({SERVER_VERSION})")
             self.ctx.out('Type "help" for help.')
             self.ctx.out()

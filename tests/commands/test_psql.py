@@ -165,11 +165,13 @@ def test_the_interactive_prompt(instance: Instance) -> None:
         asked.append(question)
         return next(answers, None)
 
-    shell = Session(instance, ask=ask)
+    shell = Session(instance, interactive=True, ask=ask)
     r = shell.execute("alation_psql")
     assert r.exit_code == 0
     assert asked == ["rosemeta=# ", "rosemeta-# ", "rosemeta=# "]
-    assert r.stdout.startswith("psql (") and f" {count(instance, 'rosemeta_tag')}\n(1 row)" in r.stdout
+    assert r.stdout.startswith('psql (13.14)\nType "help" for help.\n\n')
+    assert f" {count(instance, 'rosemeta_tag')}\n(1 row)" in r.stdout
+    assert not Session(instance, ask=lambda q: None).execute("alation_psql").stdout  # no banner on a pipe
 
 
 def test_a_catalog_outside_the_instance_is_never_opened(shell: Session, instance: Instance, tmp_path: Path) -> None:
