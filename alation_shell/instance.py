@@ -47,6 +47,7 @@ LAYOUT = (
     "opt/alation/site/saml",
     "opt/alation/django/main",
     "home/alationadmin",
+    "home/alation",
     "var",
 )
 

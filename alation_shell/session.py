@@ -7,14 +7,14 @@ cancel token. Nothing in it is process-wide, so one process can hold many sessio
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Callable
 
 from alation_shell.commands import COMMANDS, CommandTable
-from alation_shell.commands.base import Context, Output, Result
+from alation_shell.commands.base import Context, Result
 from alation_shell.display import one_line, quote
 from alation_shell.errors import Cancelled, ShellError, UsageError
 from alation_shell.instance import RESTORE_DIR, Instance
+from alation_shell.pipeline import run_line
 from alation_shell.terminal import Terminal
 
 TYPE_CHECKING = False
@@ -77,6 +77,8 @@ class Session:
         self.progress_bar = progress_bar
         self.cancel = CancelToken()
         self.cwd = "/"
+        self.oldpwd: str | None = None  # `cd -` goes back there
+        self.last_status = 0  # `$?`
         self.history: list[str] = []
         self.live_stderr: TextIO | None = None
         self._registry: Registry | None = None
@@ -99,7 +101,7 @@ class Session:
         `#` for root)."""
         if self.cwd == "/":
             where = "/"
-        elif self.cwd == f"/home/{self.user}":
+        elif self.cwd == ("/root" if self.user == "root" else f"/home/{self.user}"):
             where = "~"
         else:
             where = self.cwd.rsplit("/", 1)[-1]
@@ -112,26 +114,13 @@ class Session:
         return self.asker(prompt)
 
     def execute(self, line: str, live: tuple[TextIO, TextIO] | None = None) -> Result:
-        """Run one command line. With `live`, output is written to those streams as it happens instead of being
-        kept in the Result.
+        """Run one command line as bash would (alation_shell.pipeline). With `live`, output is written to those
+        streams as it happens instead of being kept in the Result.
 
         `self.cancel.cancel()`, from any thread, stops the command at its next check (exit status 130).
         """
         self.cancel.reset()
-        stdout = Output(live[0] if live else None)
-        stderr = Output(live[1] if live else None)
-        self.live_stderr = live[1] if live else None
-        try:
-            argv = shlex.split(line, comments=True)
-        except ValueError as exc:
-            stderr.write(f"alation-shell: syntax error: {str(exc).lower()}\n")
-            return Result(stdout.getvalue(), stderr.getvalue(), 2)
-        if not argv:
-            return Result()
-        self.history.append(line.strip())
-        ctx = Context(self, stdout, stderr)
-        code = self.dispatch(ctx, argv)
-        return Result(stdout.getvalue(), stderr.getvalue(), code, ctx.stop, ctx.session_status)
+        return run_line(self, line, live)
 
     def dispatch(self, ctx: Context, argv: list[str]) -> int:
         """Run `argv` as a command in `ctx` and return its exit status (`ctx.stop` asks to end the session).

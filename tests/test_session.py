@@ -33,7 +33,7 @@ def test_trailing_comment_is_ignored(shell: Session) -> None:
 def test_unclosed_quote_is_a_one_line_syntax_error(shell: Session) -> None:
     r = shell.execute("alation_conf alation.email.host -s 'smtp")
     assert r.exit_code == 2
-    assert r.stderr == "alation-shell: syntax error: no closing quotation\n"
+    assert r.stderr == "alation-shell: syntax error: unexpected end of line while looking for matching `''\n"
 
 
 def test_unknown_command(shell: Session) -> None:
@@ -70,7 +70,7 @@ def test_help_lists_every_visible_command_and_marks_additions(shell: Session) ->
 
 
 def test_an_unprintable_command_name_is_shown_escaped_on_one_line(shell: Session) -> None:
-    r = shell.execute("\\\n")  # a backslash and a newline: the command's name is a newline
+    r = shell.execute("'\n'")  # a quoted newline: the command's name is a newline
     assert (r.exit_code, r.stderr) == (127, "alation-shell: \\n: command not found (`help` lists the commands)\n")
 
 

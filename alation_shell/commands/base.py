@@ -74,10 +74,12 @@ class Output(io.TextIOBase):
 class Context:
     """The session, instance and streams a command runs with. Commands print only through it."""
 
-    def __init__(self, session: Session, stdout: Output, stderr: Output) -> None:
+    def __init__(self, session: Session, stdout: Output, stderr: Output, stdin: str | None = None) -> None:
         self.session = session
         self.stdout = stdout
         self.stderr = stderr
+        self.stdin = stdin  # what is piped or redirected into the command (`a | b`, `b < FILE`), else None
+        self._stdin_read = 0  # how much of `stdin` confirmations have taken
         self.stop = False  # set by `exit`: the session ends after this command
         self.session_status: int | None = None  # set by `exit N`
         self.as_root = session.user == "root"  # `sudo COMMAND` runs COMMAND with this set
@@ -112,8 +114,21 @@ class Context:
         self.stderr.write(line + "\n")
 
     def ask(self, prompt: str) -> str | None:
-        """Ask the operator a question; the answer line, or None at end of input."""
-        return self.session.ask(prompt)
+        """Ask the operator a question; the answer line, or None at end of input.
+
+        With input piped in (`echo YES | alation_action ...`) the answer is its next line, as a program
+        reading its standard input would take it; the question is shown on its own line.
+        """
+        if self.stdin is None:
+            return self.session.ask(prompt)
+        self.stdout.write(prompt + "\n")
+        if self._stdin_read >= len(self.stdin):
+            return None
+        end = self.stdin.find("\n", self._stdin_read)
+        end = len(self.stdin) if end < 0 else end + 1
+        line = self.stdin[self._stdin_read:end]
+        self._stdin_read = end
+        return line.rstrip("\r\n")
 
     def progress(self, label: str, total: int, unit: str = "B") -> Progress:
         """A progress reporter: a live bar on a terminal, silent on a pipe (commands print milestones).

@@ -1,4 +1,4 @@
-"""File commands inside the emulated chroot: `ls`, `cd`, `pwd`, `cat`, `tail`, `du`.
+"""File commands inside the emulated chroot: `ls`, `cd`, `pwd`, `cat`, `du`, `chown` (`tail` is a text tool).
 
 Every path goes through `Instance.resolve` (chroot semantics), so `..` stops at `/` and a symlink, even one
 pointing at the host's /etc, lands inside the instance. Directory walks never follow symlinks. Messages
@@ -15,8 +15,8 @@ import stat
 import time
 from pathlib import Path
 
-from alation_shell.commands.base import Context, whole_number
-from alation_shell.display import clipped, printable, quote, quote_always
+from alation_shell.commands.base import Context
+from alation_shell.display import printable, quote, quote_always
 from alation_shell.errors import ShellError, UsageError
 from alation_shell.instance import Location
 
@@ -121,10 +121,14 @@ def pwd(ctx: Context, args: list[str]) -> int:
 
 
 def cd(ctx: Context, args: list[str]) -> int:
-    """Change the working directory; no PATH means the user's home."""
+    """Change the working directory; no PATH means the user's home, `-` the previous directory (printed)."""
     if len(args) > 1:
         raise ShellError("too many arguments")
-    target = args[0] if args else _home(ctx)
+    back = args == ["-"]
+    if back and ctx.session.oldpwd is None:
+        raise ShellError("OLDPWD not set")
+    target = ctx.session.oldpwd if back else (args[0] if args else _home(ctx))
+    assert target is not None
     location = _locate(ctx, target)
     try:
         mode = os.stat(location.real).st_mode
@@ -132,14 +136,35 @@ def cd(ctx: Context, args: list[str]) -> int:
         raise ShellError(f"{printable(target)}: {exc.strerror}") from None
     if not stat.S_ISDIR(mode):
         raise ShellError(f"{printable(target)}: Not a directory")
+    ctx.session.oldpwd = ctx.session.cwd
     ctx.session.cwd = location.shell
+    if back:
+        ctx.out(location.shell)
     return 0
 
 
 # ls ---------------------------------------------------------------------------------------------
 def ls(ctx: Context, args: list[str]) -> int:
-    """List directories and files like GNU ls (`-l` long format, `-a` dot files, `-h` human sizes)."""
-    flags, operands = _flags(ctx, args)
+    """List directories and files like GNU ls: `-l` long format, `-a` dot files, `-h` human sizes,
+    `--block-size=K|M|G`, `-t` newest first, `-S` largest first, `-r` reversed."""
+    block, shorts = "", []
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--block-size" or arg.startswith("--block-size="):
+            value = arg.partition("=")[2] if "=" in arg else next(rest, "")
+            if value.upper() not in ("K", "M", "G", "KB", "MB", "GB"):
+                raise UsageError(f"invalid --block-size argument '{value}' (the emulator takes K, M or G)")
+            block = value.upper()[0]
+        elif arg.startswith("--") and arg != "--":
+            raise UsageError(f"unrecognized option '{arg}'")
+        else:
+            shorts.append(arg)
+            if arg.startswith("-") and "h" in arg:
+                block = "h"  # the later of -h and --block-size wins, as in GNU ls
+    flags, operands = _flags(ctx, shorts)
+    flags.discard("h")
+    if block:
+        flags.add(block)
     long = "l" in flags
     operands = _expand(ctx, operands) or ["."]
     status = 0
@@ -159,7 +184,7 @@ def ls(ctx: Context, args: list[str]) -> int:
         else:
             files.append((operand, location.real))
     if files:
-        _print_entries(ctx, sorted(files), flags, total=False)
+        _print_entries(ctx, _order(sorted(files), flags), flags, total=False)
     headers = len(operands) > 1
     for i, (operand, location) in enumerate(sorted(directories, key=lambda d: d[0])):
         if files or i:
@@ -172,8 +197,23 @@ def ls(ctx: Context, args: list[str]) -> int:
             ctx.err(f"ls: cannot open directory {quote_always(operand)}: {exc.strerror}")
             status = 2
             continue
-        _print_entries(ctx, entries, flags, total=long)
+        _print_entries(ctx, _order(entries, flags), flags, total=long)
     return status
+
+
+def _order(entries: list[tuple[str, Path]], flags: set[str]) -> list[tuple[str, Path]]:
+    """Entries (sorted by name) in ls's order: by time (`-t`, newest first) or size (`-S`, largest first), ties
+    by name; all reversed with `-r`."""
+    if "t" in flags or "S" in flags:
+        def key(entry: tuple[str, Path]) -> int:
+            try:
+                st = os.lstat(entry[1])
+            except OSError:
+                return 0
+            return -(st.st_size if "S" in flags else st.st_mtime_ns)
+
+        entries = sorted(entries, key=key)  # stable: equal keys keep the name order
+    return entries[::-1] if "r" in flags else entries
 
 
 def _directory_entries(ctx: Context, location: Location, all_: bool) -> list[tuple[str, Path]]:
@@ -220,7 +260,7 @@ def _print_entries(ctx: Context, entries: list[tuple[str, Path]], flags: set[str
             ctx.err(f"ls: cannot access {quote_always(name)}: {exc.strerror}")
             continue
         blocks += st.st_blocks
-        size = human(st.st_size) if "h" in flags else str(st.st_size)
+        size = _size(st.st_size, flags)
         target = f" -> {_shown(ctx, os.readlink(real))}" if stat.S_ISLNK(st.st_mode) else ""
         rows.append((stat.filemode(st.st_mode), str(st.st_nlink), size, _date(st.st_mtime, now), _shown(ctx, name),
                      target))
@@ -228,11 +268,28 @@ def _print_entries(ctx: Context, entries: list[tuple[str, Path]], flags: set[str
         for i, name in enumerate(_aligned([row[4] for row in rows])):
             rows[i] = (*rows[i][:4], name, rows[i][5])
     if total:
-        ctx.out(f"total {human(blocks * 512) if 'h' in flags else -(-blocks * 512 // 1024)}")
+        kib = -(-blocks * 512 // 1024)  # GNU counts the total in 1K blocks first
+        if "h" in flags:
+            ctx.out(f"total {human(blocks * 512)}")
+        else:
+            ctx.out(f"total {_size(kib * 1024, flags) if flags & _UNITS.keys() else kib}")
     links = max((len(r[1]) for r in rows), default=1)
     sizes = max((len(r[2]) for r in rows), default=1)
     for mode, nlink, size, date, shown, target in rows:
         ctx.out(f"{mode} {nlink:>{links}} {OWNER} {GROUP} {size:>{sizes}} {date} {shown}{target}")
+
+
+_UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+def _size(size: int, flags: set[str]) -> str:
+    """A size as `ls -l` shows it: bytes, `-h` human, or `--block-size=M` whole units rounded up (`3M`)."""
+    if "h" in flags:
+        return human(size)
+    for letter, unit in _UNITS.items():
+        if letter in flags:
+            return f"{-(-size // unit)}{letter}"
+    return str(size)
 
 
 def _date(mtime: float, now: float) -> str:
@@ -260,7 +317,7 @@ def _columns(names: list[str], width: int) -> list[str]:
     return lines
 
 
-# cat and tail -----------------------------------------------------------------------------------
+# cat --------------------------------------------------------------------------------------------
 def _open_file(ctx: Context, path: str) -> tuple[Path | None, str]:
     """The real path of a regular file, or None and the reason (`No such file or directory`, ...)."""
     real = _locate(ctx, path).real
@@ -281,9 +338,14 @@ def cat(ctx: Context, args: list[str]) -> int:
 
     _, operands = _flags(ctx, args)
     if not operands:
-        raise UsageError("a FILE is needed (reading standard input is not emulated)")
+        if ctx.stdin is None:
+            raise UsageError("a FILE is needed (nothing is piped in, and the emulator does not read the terminal)")
+        operands = ["-"]
     status = 0
     for path in _expand(ctx, operands):
+        if path == "-" and ctx.stdin is not None:
+            ctx.stdout.write(ctx.stdin)
+            continue
         real, reason = _open_file(ctx, path)
         if real is None:
             ctx.err(f"cat: {quote(path)}: {reason}")
@@ -297,121 +359,28 @@ def cat(ctx: Context, args: list[str]) -> int:
     return status
 
 
-def tail(ctx: Context, args: list[str]) -> int:
-    """The last N lines (default 10) of each file, read from the end; `-n +K` starts at line K."""
-    count, from_start, operands = _tail_options(args)
-    if not operands:
-        raise UsageError("a FILE is needed (reading standard input is not emulated)")
-    operands = _expand(ctx, operands)
-    status = 0
-    for i, path in enumerate(operands):
-        real, reason = _open_file(ctx, path)
-        if real is None:
-            if reason == "Is a directory":
-                ctx.err(f"tail: error reading {quote_always(path)}: {reason}")
-            else:
-                ctx.err(f"tail: cannot open {quote_always(path)} for reading: {reason}")
-            status = 1
-            continue
-        if len(operands) > 1:
-            if i:
-                ctx.out()
-            ctx.out(f"==> {printable(path)} <==")
-        with open(real, "rb") as f:
-            start = _line_offset(f, count) if from_start else _last_lines_offset(f, count)
-            _copy_out(ctx, f, start)
-    return status
-
-
-def _tail_options(args: list[str]) -> tuple[int, bool, list[str]]:
-    """(N, whether N counts from the start (`+N`), operands) from `-n N`, `-nN`, `--lines=N`, `-N`."""
-    count, from_start = 10, False
-    operands: list[str] = []
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        value = None
-        if arg in ("-f", "-F", "--follow") or arg.startswith("--follow="):
-            raise UsageError("-f (follow) is not supported by this emulator")
-        if arg == "-n" or arg == "--lines":
-            if i + 1 >= len(args):
-                raise UsageError(f"option requires an argument -- '{arg.lstrip('-')[0]}'")
-            i += 1
-            value = args[i]
-        elif arg.startswith("--lines="):
-            value = arg.split("=", 1)[1]
-        elif arg.startswith("-n"):
-            value = arg[2:]
-        elif arg.startswith("-") and arg[1:].isdigit():
-            value = arg[1:]
-        elif arg.startswith("-") and len(arg) > 1:
-            raise UsageError(f"invalid option -- '{arg[1]}'")
-        else:
-            operands.append(arg)
-        if value is not None:
-            from_start = value.startswith("+")
-            digits = value[1:] if value[:1] in ("+", "-") else value
-            number = whole_number(digits)
-            if number is None:
-                too_large = digits.isdecimal() and digits.isascii()
-                raise UsageError(f"invalid number of lines: {quote_always(clipped(value, 40))}"
-                                 + (": Value too large for defined data type" if too_large else ""))
-            count = number
-        i += 1
-    return count, from_start, operands
-
-
-def _last_lines_offset(f, count: int) -> int:  # noqa: ANN001 - a binary file
-    """Where the last `count` lines start: found by reading backwards from the end in blocks, keeping none of
-    them, so a big log costs only its tail (and a file without newlines one pass, not one per block)."""
-    end = f.seek(0, os.SEEK_END)
-    if count == 0:
-        return end
-    pos, newlines = end, 0
-    while pos > 0:
-        step = min(CHUNK, pos)
-        pos -= step
-        f.seek(pos)
-        block = f.read(step)
-        stop = len(block) - 1 if pos + step == end else len(block)  # a final newline ends the last line
-        while (stop := block.rfind(b"\n", 0, stop)) >= 0:
-            newlines += 1
-            if newlines == count:
-                return pos + stop + 1
-    return 0
-
-
-def _line_offset(f, first: int) -> int:  # noqa: ANN001 - a binary file
-    """Where line `first` (1-based; 0 counts as 1) starts, or the end of the file; read in blocks."""
-    skip = max(first - 1, 0)
-    pos = 0
-    while skip:
-        block = f.read(CHUNK)
-        if not block:
-            return pos
-        start = 0
-        while skip and (found := block.find(b"\n", start)) >= 0:
-            skip -= 1
-            start = found + 1
-        pos += start if not skip else len(block)
-    return pos
-
-
-def _copy_out(ctx: Context, f, start: int) -> None:  # noqa: ANN001 - a binary file
-    """The file from `start` to its end, block by block; bytes that are not UTF-8 print as U+FFFD."""
-    import codecs
-
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    f.seek(start)
-    while block := f.read(CHUNK):
-        ctx.stdout.write(decoder.decode(block))
-    ctx.stdout.write(decoder.decode(b"", final=True))
-
-
 # du ---------------------------------------------------------------------------------------------
 def du(ctx: Context, args: list[str]) -> int:
-    """Disk usage in 1K blocks like GNU du: every directory below each PATH (`-s`: only the totals)."""
-    flags, operands = _flags(ctx, args)
+    """Disk usage in 1K blocks like GNU du: every directory below each PATH (`-s`: only the totals;
+    `--max-depth=N` / `-d N`: directories down to N levels below)."""
+    max_depth, shorts = None, []
+    rest = iter(args)
+    for arg in rest:
+        if arg in ("-d", "--max-depth") or arg.startswith("--max-depth="):
+            value = arg.partition("=")[2] if "=" in arg else next(rest, "")
+        elif arg.startswith("-d") and not arg.startswith("--"):
+            value = arg[2:]
+        elif arg.startswith("--") and arg != "--":
+            raise UsageError(f"unrecognized option '{arg}'")
+        else:
+            shorts.append(arg)
+            continue
+        if not value.isdigit():
+            raise UsageError(f"invalid maximum depth '{value}'")
+        max_depth = int(value)
+    flags, operands = _flags(ctx, shorts)
+    if "s" in flags and max_depth not in (None, 0):
+        raise UsageError(f"summarizing conflicts with --max-depth={max_depth}")
     operands = _expand(ctx, operands) or ["."]
     status = 0
     seen: set[tuple[int, int]] = set()
@@ -424,7 +393,7 @@ def du(ctx: Context, args: list[str]) -> int:
             status = 1
             continue
         errors: list[str] = []
-        _usage(ctx, location.real, operand, st, flags, seen, errors)
+        _usage(ctx, location.real, operand, st, flags, seen, errors, 0 if "s" in flags else max_depth)
         for message in errors:
             ctx.err(message)
         status = status or (1 if errors else 0)
@@ -433,11 +402,11 @@ def du(ctx: Context, args: list[str]) -> int:
 
 def _usage(
     ctx: Context, real: Path, shown: str, st: os.stat_result, flags: set[str], seen: set[tuple[int, int]],
-    errors: list[str],
+    errors: list[str], max_depth: int | None = None,
 ) -> None:
-    """Print the usage of `real` (`st` its lstat) and, unless `-s`, of every directory below it, each after the
-    directories in it, as GNU du does; hard links are counted once. A loop, not a recursion: a tree can be
-    deeper than Python's recursion limit."""
+    """Print the usage of `real` (`st` its lstat) and of every directory below it down to `max_depth` levels
+    (None: all), each after the directories in it, as GNU du does; hard links are counted once. A loop, not a
+    recursion: a tree can be deeper than Python's recursion limit."""
 
     def counted(st: os.stat_result) -> bool:
         if st.st_nlink > 1 and not stat.S_ISDIR(st.st_mode):
@@ -479,7 +448,7 @@ def _usage(
                 directory[2] += child_st.st_blocks
             continue
         stack.pop()
-        if "s" not in flags or not stack:
+        if not stack or max_depth is None or len(stack) <= max_depth:
             report(directory[2], directory[1])
         if stack:
             stack[-1][2] += directory[2]

@@ -147,14 +147,29 @@ def _restart_supervisord(ctx: Context) -> int:
     return 0
 
 
+def su(ctx: Context, args: list[str]) -> int:
+    """`su [-] [USER] [-c COMMAND]` typed without sudo: root switches at once; anyone else would be asked a
+    password, and the emulator knows none."""
+    if not ctx.as_root:
+        raise ShellError("Authentication failure (the emulator knows no passwords: use `sudo su - USER`)")
+    return _su(ctx, args)
+
+
 def _su(ctx: Context, args: list[str]) -> int:
-    """`sudo su [-] [USER]`: become USER (root by default) in a shell of its own, which `exit` leaves for the
-    one before; `-` also goes to USER's home."""
+    """`sudo su [-] [USER] [-c COMMAND]`: become USER (root by default) in a shell of its own, which `exit`
+    leaves for the one before; `-` also goes to USER's home. With `-c`, run COMMAND as USER and come back, as
+    scripts do (`su - alation -c "alation_conf ..."`)."""
     login = False
     users = []
-    for arg in args:
+    command: str | None = None
+    rest = iter(args)
+    for arg in rest:
         if arg in ("-", "-l", "--login"):
             login = True
+        elif arg in ("-c", "--command") or arg.startswith("--command="):
+            command = arg.partition("=")[2] if "=" in arg else next(rest, None)
+            if command is None:
+                raise UsageError("option requires an argument -- 'c'")
         elif arg.startswith("-"):
             raise UsageError(f"su option {arg!r} is not emulated")
         else:
@@ -165,12 +180,21 @@ def _su(ctx: Context, args: list[str]) -> int:
     if user not in USERS:
         ctx.err(f"su: user {user} does not exist")
         return 1
-    ctx.session.su_stack.append((ctx.session.user, ctx.session.cwd))  # `exit` goes back there
-    ctx.session.user = user
+    session = ctx.session
+    before = (session.user, session.cwd, len(session.su_stack))
+    if command is None:
+        session.su_stack.append((session.user, session.cwd))  # `exit` goes back there
+    session.user = user
     if login:
         home = "/root" if user == "root" else f"/home/{user}"
-        if ctx.instance.resolve(home).real.is_dir():
-            ctx.session.cwd = home
-        else:
-            ctx.err(f"su: warning: cannot change directory to {home}: No such file or directory")
-    return 0
+        ctx.instance.resolve(home).real.mkdir(parents=True, exist_ok=True)  # the account's home exists
+        session.cwd = home
+    if command is None:
+        return 0
+    from alation_shell.pipeline import run_string
+
+    try:
+        return run_string(ctx, command)
+    finally:
+        session.user, session.cwd = before[0], before[1]
+        del session.su_stack[before[2]:]

@@ -41,7 +41,7 @@ from alation_shell.shell.lexer import lexer_for
 INCR = "alation.backup_v2.incr_backup"
 VERSIONS = "alation.backup_v2.incr_backup_versions"
 # What the usage lines of the command table show after `sudo`.
-SUDO_FIRST = ("/etc/init.d/supervisord", "service", "/etc/init.d/alation", "chown")
+SUDO_FIRST = ("/etc/init.d/supervisord", "service", "/etc/init.d/alation", "chown", "su")
 
 
 # suggest(): the kind of word expected --------------------------------------------------------------
