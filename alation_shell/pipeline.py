@@ -65,7 +65,8 @@ def run_argv(ctx: Context, argv: list[str]) -> int:
     own (those that do say `--help` in their usage line)."""
     if len(argv) == 2 and argv[1] == "--help":
         command = ctx.session.table.get(argv[0])
-        if command is not None and "--help" not in command.usage:
+        if command is not None and "--help" not in command.usage and not any(
+                "--help" in flag.names for flag in command.flags):
             from alation_shell.commands.builtins import help_
 
             return help_(ctx, [command.name])

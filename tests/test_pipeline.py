@@ -11,6 +11,7 @@ import pytest
 
 from alation_shell.instance import Instance
 from alation_shell.session import Session
+from alation_shell.terminal import Terminal
 
 BASE_URL = "alation.install.base_url"
 
@@ -257,7 +258,7 @@ def test_help_flag_on_every_command(shell: Session) -> None:
 
 # History expansion -------------------------------------------------------------------------------
 def test_history_expansion_in_an_interactive_session(instance: Instance) -> None:
-    shell = Session(instance, interactive=True)
+    shell = Session(instance, terminal=Terminal(interactive=True))
     shell.execute("alation_conf alation.backup_v2.incr_backup")
     r = shell.execute("!!")
     assert r.stderr == "alation_conf alation.backup_v2.incr_backup\n"  # bash shows the line it runs

@@ -352,7 +352,7 @@ COMMANDS = CommandTable("Commands of the Alation shell", (
     Command("ip", "alation_shell.commands.system:ip", "the server's network addresses and routes",
             "ip [-4|-6] addr|link|route [show [dev] IFACE]"),
     Command("su", "alation_shell.commands.supervisor:su", "become another user (sudo su - alation)",
-            "sudo su [-] [USER] [-c COMMAND]"),
+            "sudo su [-] [USER] [-c COMMAND]", sudo=True),
     Command(
         "sim", "alation_shell.commands.sim:run",
         "the emulator's clock and backup timeline (clock, advance, backups, verify, reset)",

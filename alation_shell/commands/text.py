@@ -14,8 +14,9 @@ import os
 import time
 from collections.abc import Callable
 
-from alation_shell.commands.base import Context
+from alation_shell.commands.base import Context, whole_number
 from alation_shell.commands.files import _expand, _open_file
+from alation_shell.display import clipped, printable, quote_always
 from alation_shell.errors import ShellError, UsageError
 
 TYPE_CHECKING = False
@@ -117,15 +118,18 @@ def lines_kept(data: bytes) -> list[bytes]:
 
 
 def shown_name(operand: str) -> str:
-    return STDIN_NAME if operand == "-" else operand
+    return STDIN_NAME if operand == "-" else printable(operand)
 
 
 def _count(text: str, what: str, prog: str, *, signed: bool = False) -> int:
     """A count option's value (`-n 5`, `-n -5` when `signed`); GNU's message otherwise."""
     body = text[1:] if signed and text[:1] in "+-" else text
-    if not body.isdigit():
-        raise UsageError(f"invalid number of {what}: '{text}'", exit_code=1)
-    return int(body)
+    number = whole_number(body)
+    if number is None:
+        too_large = body.isascii() and body.isdigit()
+        raise UsageError(f"invalid number of {what}: {quote_always(clipped(text, 40))}"
+                         + (": Value too large for defined data type" if too_large else ""), exit_code=1)
+    return number
 
 
 # echo -------------------------------------------------------------------------------------------
@@ -534,9 +538,9 @@ def head(ctx: Context, args: list[str]) -> int:
         data, reason = read_operand(ctx, operand)
         if data is None:
             if reason == "Is a directory":
-                ctx.err(f"head: error reading '{operand}': {reason}")
+                ctx.err(f"head: error reading {quote_always(operand)}: {reason}")
             else:
-                ctx.err(f"head: cannot open '{operand}' for reading: {reason}")
+                ctx.err(f"head: cannot open {quote_always(operand)} for reading: {reason}")
             status = 1
             continue
         if headers:
@@ -590,8 +594,8 @@ def tail(ctx: Context, args: list[str]) -> int:
         else:
             real, reason = _open_file(ctx, operand)
             if real is None:
-                verb = "error reading" if reason == "Is a directory" else "cannot open"
-                ctx.err(f"tail: {verb} '{operand}'{'' if verb == 'error reading' else ' for reading'}: {reason}")
+                what = "error reading {}" if reason == "Is a directory" else "cannot open {} for reading"
+                ctx.err(f"tail: {what.format(quote_always(operand))}: {reason}")
                 status = 1
                 continue
             handle = open(real, "rb")  # noqa: SIM115 - kept open to follow it

@@ -370,16 +370,17 @@ def test_tail_of_a_huge_line_holds_none_of_it(instance: Instance) -> None:
 
 
 HUGE = "9" * 5000
+TAIL_USAGE = "tail [-n [+]N | -c [+]N] [-f] [-s SECONDS] [-qv] [FILE ...]"
 
 
 @pytest.mark.parametrize(
     ("line", "message"),
     [
         (f"tail -n {HUGE} /data2/tmp/f", f"tail: invalid number of lines: '{HUGE[:24]}...{HUGE[:13]}': Value too "
-                                         "large for defined data type (usage: tail [-n N] PATH ...)"),
+                                         f"large for defined data type (usage: {TAIL_USAGE})"),
         (f"tail -{HUGE} /data2/tmp/f", None),
         (f"tail --lines=+{HUGE} /data2/tmp/f", None),
-        ("tail -n \u00b2 /data2/tmp/f", "tail: invalid number of lines: '\u00b2' (usage: tail [-n N] PATH ...)"),
+        ("tail -n \u00b2 /data2/tmp/f", f"tail: invalid number of lines: '\u00b2' (usage: {TAIL_USAGE})"),
         ("tail -n +-3 /data2/tmp/f", None),
         (f"history {HUGE}", "history: history takes an optional COUNT (a whole number) (usage: history [N])"),
         ("history \u00b2", None),
@@ -393,7 +394,7 @@ def test_numbers_beyond_range_or_not_ascii_are_usage_errors(
 ) -> None:
     (instance.root / "data2/tmp/f").write_text("x\n")
     r = shell.execute(line)
-    assert r.exit_code == 2 and not r.stop, r
+    assert r.exit_code == (1 if line.startswith("tail") else 2) and not r.stop, r  # tail: GNU's status
     assert len(r.stderr.splitlines()) == 1 and "internal error" not in r.stderr
     if message is not None:
         assert r.stderr == message + "\n"

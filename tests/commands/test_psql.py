@@ -18,6 +18,7 @@ import pytest
 from alation_shell.commands.psql import format_aligned, split_statements
 from alation_shell.instance import Instance
 from alation_shell.session import Session
+from alation_shell.terminal import Terminal
 
 CATALOG = "data1/pgsql/rosemeta.db"
 DEMO = [
@@ -165,7 +166,7 @@ def test_the_interactive_prompt(instance: Instance) -> None:
         asked.append(question)
         return next(answers, None)
 
-    shell = Session(instance, interactive=True, ask=ask)
+    shell = Session(instance, terminal=Terminal(interactive=True), ask=ask)
     r = shell.execute("alation_psql")
     assert r.exit_code == 0
     assert asked == ["rosemeta=# ", "rosemeta-# ", "rosemeta=# "]
