@@ -5,7 +5,6 @@ interrupted (Ctrl-C, a dropped connection), and the lines a session without a te
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -15,44 +14,49 @@ INTERRUPTED = object()  # what a job gives when it was interrupted before its co
 
 
 class Job:
-    """One piece of work for the pool; `interrupt()` raises KeyboardInterrupt in it, as Ctrl-C does locally."""
+    """One piece of work for the pool, which `interrupt()` stops as Ctrl-C does locally.
+
+    The stop is cooperative: the KeyboardInterrupt is raised in the job's own thread the next time its command
+    writes output or asks a question (`check()`), never at an arbitrary instruction: an exception forced into
+    a thread (PyThreadState_SetAsyncExc) can land in a thread the command is just starting, which then dies
+    before it runs and leaves the command waiting for it forever.
+    """
 
     def __init__(self, work: Callable[[], object]) -> None:
         self._work = work
         self._lock = threading.Lock()
         self._thread: int | None = None
         self._interrupted = False
-        self._done = False
+        self._raised = False
 
     def __call__(self) -> object:
+        with self._lock:
+            if self._interrupted:
+                return INTERRUPTED
+            self._thread = threading.get_ident()
         try:
-            with self._lock:
-                if self._interrupted:
-                    return INTERRUPTED
-                self._thread = threading.get_ident()
-            try:
-                return self._work()
-            finally:
-                with self._lock:
-                    self._thread = None
-                    self._done = True
+            return self._work()
         except KeyboardInterrupt:
-            # Landed outside the command's own handling (which reports `interrupted`, status 130).
+            # Raised outside the command's own handling (which reports `interrupted`, status 130).
             return INTERRUPTED
+        finally:
+            with self._lock:
+                self._thread = None
 
     def interrupt(self) -> None:
-        """Stop the job: not started yet, it never runs; running, it gets a KeyboardInterrupt.
-
-        The exception is raised in the job's thread at its next Python instruction (a blocking call in C
-        finishes first), which is where SIGINT's would land in a local session.
-        """
+        """Stop the job: not started yet, it never runs; running, it is interrupted at its next `check()`."""
         with self._lock:
-            if self._done or self._interrupted:
-                return
             self._interrupted = True
-            if self._thread is not None:
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread),
-                                                           ctypes.py_object(KeyboardInterrupt))
+
+    @property
+    def interrupted(self) -> bool:
+        return self._interrupted
+
+    def check(self) -> None:
+        """In the job's thread, once, after `interrupt()`: raise KeyboardInterrupt."""
+        if self._interrupted and not self._raised and threading.get_ident() == self._thread:
+            self._raised = True
+            raise KeyboardInterrupt
 
 
 class CommandPool:

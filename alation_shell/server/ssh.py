@@ -397,6 +397,9 @@ class ChannelStream:
         self._stderr = stderr
 
     def write(self, text: str) -> int:
+        job = self._channel.job
+        if job is not None:
+            job.check()  # Ctrl-C or a dropped connection stops the command here, in its own thread
         if not self._channel.closed:
             with contextlib.suppress(RuntimeError):  # the loop is closing: the server stops
                 self._channel.loop.call_soon_threadsafe(self._send, text)

@@ -110,6 +110,8 @@ class RemoteTerminal:
 
         Ctrl-C raises KeyboardInterrupt into the command, as locally.
         """
+        if self.channel.job is not None:
+            self.channel.job.check()
         future = asyncio.run_coroutine_threadsafe(self._ask(question), self.channel.loop)
         self._ask_future = future
         try:
