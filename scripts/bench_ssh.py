@@ -65,6 +65,16 @@ def rss_kib(pids: list[int]) -> int:
     return total
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of `pids` so far."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat(5))
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def server_pids(proc: subprocess.Popen[str]) -> list[int]:
     """The server and its worker processes."""
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
@@ -151,12 +161,15 @@ async def interactive(port: int, users: list[str], key: str, seconds: float,
     echo: list[float] = []
     enter: list[float] = []
     until = time.monotonic() + seconds
+    cpu = cpu_seconds(server_pids(server))
     await asyncio.gather(*(type_commands(s, i, until, echo, enter) for i, s in enumerate(sessions)))
+    cpu = cpu_seconds(server_pids(server)) - cpu
     for session in sessions:
         session.conn.close()
     return {"echo_p50": pct(echo, 0.5), "echo_p99": pct(echo, 0.99), "enter_p50": pct(enter, 0.5),
             "enter_p99": pct(enter, 0.99), "keys": len(echo), "commands": len(enter),
-            "rss_per_session_mib": (idle - before) / len(users) / 1024, "rss_total_mib": idle / 1024}
+            "rss_per_session_mib": (idle - before) / len(users) / 1024, "rss_total_mib": idle / 1024,
+            "cpu_ms_per_key": cpu / max(len(echo), 1) * 1000}
 
 
 def free_port() -> int:
@@ -272,7 +285,8 @@ def main() -> int:
                 figures = asyncio.run(interactive(port, users[:count], str(key), opts.seconds, server))
                 print(f"{count:4} sessions: echo p50 {figures['echo_p50']:6.1f} ms p99 {figures['echo_p99']:6.1f} ms"
                       f" | Enter-to-prompt p50 {figures['enter_p50']:6.1f} ms p99 {figures['enter_p99']:6.1f} ms"
-                      f" | {figures['keys']} keys, {figures['commands']} commands"
+                      f" | {figures['keys']} keys, {figures['commands']} commands,"
+                      f" server CPU {figures['cpu_ms_per_key']:.1f} ms/key (commands included)"
                       f" | RSS {figures['rss_total_mib']:.0f} MiB, {figures['rss_per_session_mib']:.2f} MiB/session")
         finally:
             server.send_signal(signal.SIGTERM)

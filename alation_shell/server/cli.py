@@ -55,6 +55,9 @@ class _Args:
 
 def main(subcommand: str, words: list[str]) -> int:
     """Run a server subcommand; its exit status. Errors are one line on stderr."""
+    import os
+
+    os.umask(0o077)  # everything in a server home (keys, hashes, log, instances, history) is the server's alone
     try:
         return _COMMANDS[subcommand](words)
     except ShellError as exc:

@@ -327,6 +327,10 @@ class ChannelSession(asyncssh.SSHServerSession):
             message = exc.message if isinstance(exc, ShellError) else f"{exc.strerror or exc}"
             self.send(f"alation-shell: {message}\n", stderr=True)
             self.status = getattr(exc, "exit_code", 1)
+        except Exception as exc:  # noqa: BLE001 - the edge: one line to the client and the log, never a traceback
+            self.send(f"alation-shell: internal error: {type(exc).__name__}: {exc}\n", stderr=True)
+            self.state.log.write("error", user=self.user.name, session=self.id, error=f"{type(exc).__name__}: {exc}")
+            self.status = 70
         finally:
             self.state.log.write("logout", user=self.user.name, session=self.id, status=self.status,
                                  seconds=f"{time.monotonic() - started:.1f}",

@@ -102,8 +102,13 @@ class RemoteTerminal:
             self.pipe.close()
 
     def reader(self, **options: object) -> PromptSession[str]:
-        return PromptSession(input=self.pipe, output=self.output, color_depth=self.color_depth,
-                             style=STYLE, include_default_pygments_style=False, **options)
+        reader: PromptSession[str] = PromptSession(input=self.pipe, output=self.output, color_depth=self.color_depth,
+                                                   style=STYLE, include_default_pygments_style=False, **options)
+        # A redraw is otherwise put off while the loop has other work ready, by re-scheduling itself through
+        # the loop's self-pipe until then: with a class of sessions there always is other work, and that
+        # spinning took a quarter of the server's time (py-spy, 30 sessions). Each redraw is scheduled once.
+        reader.app.max_render_postpone_time = None
+        return reader
 
     def ask(self, question: str) -> str | None:
         """A command's confirmation (`Type YES ...`), asked from its pool thread; None at Ctrl-D or EOF.

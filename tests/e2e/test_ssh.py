@@ -188,6 +188,9 @@ def test_host_prompt_then_the_alation_shell_with_completion_and_ctrl_c(server: S
     child.close()
     assert child.exitstatus == 0
     assert "garbage" not in server.log()
+    history = server.home / "users/bob/history"  # the user's own, kept
+    assert "sim advance 365d" in history.read_text() and stat.S_IMODE(history.stat().st_mode) == 0o600
+    assert not (server.home / "users/carol/history").exists()
     assert Registry.for_instance(instance_of(server, "bob")).get(VERSIONS) == 5
     r = server.ssh("bob", keys["bob"], "sim verify")  # the interrupted run left every backup whole
     assert r.returncode == 0, r.stdout + r.stderr
@@ -367,7 +370,7 @@ def test_host_key_is_made_once_and_private(tmp_path: Path, seeded_template: Path
     fingerprint = [line for line in first.banner if line.startswith("host key: ssh-ed25519 SHA256:")]
     assert fingerprint and fingerprint == [line for line in second.banner if line.startswith("host key:")]
     assert any(f"ssh -p {first.port} USER@127.0.0.1" in line for line in first.banner)
-    for path in (home / "host_key", home / "server.log", home / "users/bob/account.json",
+    for path in (home / "host_key", home / "server.log", home / ".users.lock", home / "users/bob/account.json",
                  home / "users/bob/authorized_keys"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     for path in (home, home / "users", home / "users/bob"):
