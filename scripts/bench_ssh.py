@@ -162,14 +162,17 @@ async def interactive(port: int, users: list[str], key: str, seconds: float,
     enter: list[float] = []
     until = time.monotonic() + seconds
     cpu = cpu_seconds(server_pids(server))
+    mine = time.process_time()
+    started = time.monotonic()
     await asyncio.gather(*(type_commands(s, i, until, echo, enter) for i, s in enumerate(sessions)))
     cpu = cpu_seconds(server_pids(server)) - cpu
+    client_load = (time.process_time() - mine) / (time.monotonic() - started)
     for session in sessions:
         session.conn.close()
     return {"echo_p50": pct(echo, 0.5), "echo_p99": pct(echo, 0.99), "enter_p50": pct(enter, 0.5),
             "enter_p99": pct(enter, 0.99), "keys": len(echo), "commands": len(enter),
             "rss_per_session_mib": (idle - before) / len(users) / 1024, "rss_total_mib": idle / 1024,
-            "cpu_ms_per_key": cpu / max(len(echo), 1) * 1000}
+            "cpu_ms_per_key": cpu / max(len(echo), 1) * 1000, "client_load": client_load}
 
 
 def free_port() -> int:
@@ -286,7 +289,8 @@ def main() -> int:
                 print(f"{count:4} sessions: echo p50 {figures['echo_p50']:6.1f} ms p99 {figures['echo_p99']:6.1f} ms"
                       f" | Enter-to-prompt p50 {figures['enter_p50']:6.1f} ms p99 {figures['enter_p99']:6.1f} ms"
                       f" | {figures['keys']} keys, {figures['commands']} commands,"
-                      f" server CPU {figures['cpu_ms_per_key']:.1f} ms/key (commands included)"
+                      f" server CPU {figures['cpu_ms_per_key']:.1f} ms/key (commands included),"
+                      f" clients' process {figures['client_load']:.0%} of a core"
                       f" | RSS {figures['rss_total_mib']:.0f} MiB, {figures['rss_per_session_mib']:.2f} MiB/session")
         finally:
             server.send_signal(signal.SIGTERM)
