@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import re
 import shutil
 import stat
 import time
@@ -219,6 +220,40 @@ def test_resize_redraws_the_prompt_of_that_session_only(server: Server, keys: di
     redrawn, theirs = asyncio.run(go())
     assert "\x1b[J" in redrawn  # the prompt was erased and drawn again for the new size
     assert "bob" not in theirs  # nothing of bob's session reached carol's screen
+
+
+def test_no_color_and_term_are_per_connection(server: Server, keys: dict[str, Path]) -> None:
+    async def shell_prompt(env: dict[str, str], term: str) -> str:
+        async with server.connect("bob", key=keys["bob"]) as conn:
+            proc = await conn.create_process(term_type=term, term_size=(100, 30), env=env)
+            await proc.stdout.readuntil(HOST_PROMPT)
+            proc.stdin.write("sudo /etc/init.d/alation shell\r")
+            await proc.stdout.readuntil("(env) ")  # the shell's prompt begins
+            shown = await proc.stdout.readuntil("]$")
+            proc.stdin.write("\x04")  # Ctrl-D: back to the host prompt
+            await proc.stdout.readuntil(HOST_PROMPT)
+            proc.stdin.write("logout\r")
+            await proc.wait_closed()
+            return shown
+
+    async def three() -> list[str]:
+        return list(await asyncio.gather(shell_prompt({}, "xterm-256color"), shell_prompt({"NO_COLOR": "1"}, "xterm"),
+                                         shell_prompt({}, "dumb")))
+
+    coloured, no_color, dumb = asyncio.run(three())
+    assert colour_codes(coloured)
+    assert not colour_codes(no_color) and no_color.endswith("DEMO [alationadmin@alation-demo /]$")
+    assert not colour_codes(dumb)
+
+
+def colour_codes(output: str) -> list[str]:
+    """The SGR sequences of `output` that set a colour."""
+    found = []
+    for params in re.findall(r"\x1b\[([0-9;]*)m", output):
+        numbers = [int(p) for p in params.split(";") if p.isdigit()]
+        if any(30 <= n <= 38 or 40 <= n <= 48 or 90 <= n <= 97 or 100 <= n <= 107 for n in numbers):
+            found.append(params)
+    return found
 
 
 # Without a pty ---------------------------------------------------------------------------------------

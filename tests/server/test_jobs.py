@@ -64,3 +64,13 @@ def test_line_feed_gives_lines_in_order_to_the_loop_and_to_a_thread() -> None:
         return got
 
     assert asyncio.run(go()) == ["one", "two", "three", "four", None, None]
+
+
+def test_the_clients_locale_picks_the_channels_character_set() -> None:
+    from alation_shell.server.ssh import _charset
+
+    assert _charset({}) == "utf-8"
+    assert _charset({"LANG": "en_US.UTF-8"}) == "utf-8"
+    assert _charset({"LANG": "C"}) == "ascii"
+    assert _charset({"LANG": "de_DE.ISO-8859-1", "LC_ALL": "fr_FR.ISO-8859-15@euro"}) == "iso8859-15"
+    assert _charset({"LANG": "xx_XX.NOT-A-CODEC"}) == "utf-8"
