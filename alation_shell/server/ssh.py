@@ -20,7 +20,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import asyncssh
@@ -79,6 +79,22 @@ class Throttle:
 
     def __init__(self) -> None:
         self._failures: dict[str, tuple[int, float]] = {}
+        self._turns: dict[str, tuple[asyncio.Lock, int]] = {}  # per address: its lock, and who holds or awaits it
+
+    @contextlib.asynccontextmanager
+    async def turn(self, address: str) -> AsyncIterator[None]:
+        """Line up the password checks of one address: one at a time."""
+        lock, users = self._turns.get(address, (asyncio.Lock(), 0))
+        self._turns[address] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._turns[address]
+            if users == 1:
+                del self._turns[address]
+            else:
+                self._turns[address] = (lock, users - 1)
 
     def delay(self, address: str) -> float:
         count, last = self._failures.get(address, (0, 0.0))
@@ -153,18 +169,20 @@ class LoginServer(asyncssh.SSHServer):
 
     async def validate_password(self, username: str, password: str) -> bool:
         throttle = self.state.throttle
-        await asyncio.sleep(throttle.delay(self.address))
-        user = self.state.home.find_user(username)
-        loop = asyncio.get_running_loop()
-        # An unknown user is checked against a dummy hash: the same time as a real one.
-        ok = await loop.run_in_executor(self.state.auth_pool, check_password, password,
-                                        user.password_hash if user is not None else None)
-        if ok:
-            throttle.succeeded(self.address)
-            self.method = "password"
-        else:
-            throttle.failed(self.address)
-            self.state.log.write("refused", user=username, peer=self.peer, method="password")
+        # One check at a time per address, so that parallel connections do not multiply an attacker's tries.
+        async with throttle.turn(self.address):
+            await asyncio.sleep(throttle.delay(self.address))
+            user = self.state.home.find_user(username)
+            loop = asyncio.get_running_loop()
+            # An unknown user is checked against a dummy hash: the same time as a real one.
+            ok = await loop.run_in_executor(self.state.auth_pool, check_password, password,
+                                            user.password_hash if user is not None else None)
+            if ok:
+                throttle.succeeded(self.address)
+                self.method = "password"
+            else:
+                throttle.failed(self.address)
+                self.state.log.write("refused", user=username, peer=self.peer, method="password")
         return ok
 
     def auth_completed(self) -> None:
@@ -247,8 +265,8 @@ class ChannelSession(asyncssh.SSHServerSession):
         self.interrupt()
         return True
 
-    def signal_received(self, signal: str) -> None:
-        if signal == "INT":
+    def signal_received(self, name: str) -> None:
+        if name == "INT":
             self.interrupt()
 
     def terminal_size_changed(self, width: int, height: int, pixwidth: int, pixheight: int) -> None:
