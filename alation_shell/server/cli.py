@@ -175,7 +175,12 @@ def serve(words: list[str]) -> int:
     workers = _number(values, "--workers", 1, 1, 64)
     idle = _number(values, "--idle-timeout", 1800, 0, 10**7)
     home = _home(values)
+    from alation_shell.instance import Instance
     from alation_shell.server.ssh import ServerOptions, run
+
+    if not Instance(home.template).is_initialized():
+        print("alation-shell serve: seeding the template instance users' instances are copied from (once)",
+              file=sys.stderr, flush=True)
 
     options = ServerOptions(home, bind=bind, port=port, shared="--shared" in values, workers=workers,
                             idle_timeout=float(idle))
