@@ -7,6 +7,10 @@ import sys
 from alation_shell.errors import ShellError
 from alation_shell.server.home import ServerHome, ServerHomeError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from asyncssh import SSHKey
+
 USAGE = """\
 usage: alation-shell adduser NAME [--key FILE.pub ...] [--password] [--server-home DIR]
        alation-shell deluser NAME [--server-home DIR]
@@ -191,12 +195,12 @@ def serve(words: list[str]) -> int:
         print(f"alation-shell serve: warning: listening on {bind}, beyond this machine, and no user has a public"
               " key: logins rest on passwords alone", file=sys.stderr)
 
-    def announce(real_port: int, host_key: object) -> None:
+    def announce(real_port: int, host_key: SSHKey) -> None:
         shown_host = f"[{bind}]" if ":" in bind else bind
         target = "127.0.0.1" if bind in ("0.0.0.0", "") else ("::1" if bind == "::" else bind)
         print(f"alation-shell serve: listening on {shown_host}:{real_port} ({workers} worker"
               f"{'s' * (workers != 1)}, {'one shared instance' if options.shared else 'an instance per user'})")
-        print(f"host key: {host_key.get_algorithm()} {host_key.get_fingerprint()}")  # type: ignore[attr-defined]
+        print(f"host key: {host_key.get_algorithm()} {host_key.get_fingerprint()}")
         print(f"log: {home.log_file}")
         print(f"connect: ssh -p {real_port} USER@{target}")
         sys.stdout.flush()

@@ -22,6 +22,7 @@ from prompt_toolkit.output import ColorDepth
 from prompt_toolkit.output.vt100 import Vt100_Output
 from prompt_toolkit.utils import is_dumb_terminal
 
+from alation_shell.commands.base import Result
 from alation_shell.instance import Instance
 from alation_shell.server.host import Host
 from alation_shell.server.jobs import INTERRUPTED
@@ -127,7 +128,7 @@ class RemoteTerminal:
             self._ask_future = None
         if answer is INTERRUPTED:
             raise KeyboardInterrupt
-        return answer  # type: ignore[return-value]
+        return answer if isinstance(answer, str) else None
 
     async def _ask(self, question: str) -> object:
         self.asking = True
@@ -220,7 +221,7 @@ async def alation_repl(channel: ChannelSession, terminal: RemoteTerminal, instan
         if result is INTERRUPTED:
             channel.send("\n")
             continue
-        if result.stop:  # type: ignore[attr-defined]
-            status = result.session_status  # type: ignore[attr-defined]
-            return status if status is not None else 0
+        assert isinstance(result, Result)
+        if result.stop:
+            return result.session_status if result.session_status is not None else 0
     return 0
