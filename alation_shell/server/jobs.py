@@ -70,8 +70,8 @@ class CommandPool:
         """Run `job` on a pool thread; its result, or INTERRUPTED."""
         return await asyncio.wrap_future(self._executor.submit(job))
 
-    def shutdown(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+    def shutdown(self, *, wait: bool = True) -> None:
+        self._executor.shutdown(wait=wait, cancel_futures=True)
 
 
 class LineFeed:

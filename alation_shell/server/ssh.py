@@ -482,9 +482,9 @@ async def listen(state: ServerState, host_key: asyncssh.SSHKey, port: int, *, re
 
 
 async def serve_forever(state: ServerState, host_key: asyncssh.SSHKey, port: int, *, reuse_port: bool,
-                        ready: Callable[[int], None]) -> None:
+                        ready: Callable[[int], None]) -> bool:
     """Serve until SIGINT or SIGTERM; `ready(port)` once listening. Running commands are interrupted at the
-    end and waited for, so that every instance is left consistent."""
+    end and waited for (30 s), so that every instance is left consistent; False if some did not stop."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -501,11 +501,13 @@ async def serve_forever(state: ServerState, host_key: asyncssh.SSHKey, port: int
             tasks.append(channel.task)
             if channel.job is None:
                 channel.task.cancel()
-    if tasks:
-        await asyncio.wait(tasks, timeout=30)
+    stuck = bool(tasks) and bool((await asyncio.wait(tasks, timeout=30))[1])
+    if stuck:
+        state.log.write("shutdown", stuck="a command did not stop in 30 s")
     await acceptor.wait_closed()
-    state.pool.shutdown()
+    state.pool.shutdown(wait=not stuck)
     state.auth_pool.shutdown()
+    return not stuck
 
 
 def run(options: ServerOptions, announce: Callable[[int, asyncssh.SSHKey], None]) -> int:
@@ -518,8 +520,12 @@ def run(options: ServerOptions, announce: Callable[[int, asyncssh.SSHKey], None]
         home.shared_instance()
     if options.workers == 1:
         state = ServerState(options)
-        asyncio.run(serve_forever(state, host_key, options.port, reuse_port=False,
-                                  ready=lambda port: announce(port, host_key)))
+        if not asyncio.run(serve_forever(state, host_key, options.port, reuse_port=False,
+                                         ready=lambda port: announce(port, host_key))):
+            # A command that never writes cannot be interrupted; the server stops all the same (an
+            # interrupted backup is cleaned up by the next one), without waiting for its thread at exit.
+            os.write(2, b"alation-shell serve: stopped with a command still running (see server.log)\n")
+            os._exit(1)
         return 0
     return _run_workers(options, host_key, announce)
 
@@ -541,9 +547,9 @@ def _run_workers(options: ServerOptions, host_key: asyncssh.SSHKey,
             keeper.close()
             status = 1
             try:
-                asyncio.run(serve_forever(ServerState(options), host_key, port, reuse_port=True,
-                                          ready=lambda _port: os.write(ready_w, b".")))
-                status = 0
+                clean = asyncio.run(serve_forever(ServerState(options), host_key, port, reuse_port=True,
+                                                  ready=lambda _port: os.write(ready_w, b".")))
+                status = 0 if clean else 1
             except OSError as exc:
                 os.write(2, f"alation-shell serve: worker {os.getpid()}: {exc.strerror or exc}\n".encode())
             finally:
