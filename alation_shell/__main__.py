@@ -17,6 +17,7 @@ USAGE = """\
 usage: alation-shell [--home DIR] [--echo] [-e] [-c COMMAND | SCRIPT]
        alation-shell init [--home DIR] [--seed N] [--size SIZE] [--force]
        alation-shell walkthrough [NAME] [--demo] [--check FILE] ...   (walkthrough --help for more)
+       alation-shell serve | adduser | deluser | users ...   (the SSH server: `alation-shell serve --help`)
 
 An emulator of the Alation administration shell (`sudo /etc/init.d/alation shell`).
 
@@ -66,6 +67,7 @@ class CliError(Exception):
 
 
 SUBCOMMANDS = ("init", "walkthrough")
+SERVER_SUBCOMMANDS = ("serve", "adduser", "deluser", "users")  # parsed by alation_shell.server.cli
 
 
 def parse_args(argv: list[str]) -> Options:
@@ -142,6 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     if args == ["--version"]:
         print(f"alation-shell {__version__}")
         return 0
+    if args and args[0] in SERVER_SUBCOMMANDS:
+        from alation_shell.server.cli import run_subcommand
+
+        return run_subcommand(args[0], args[1:])
     try:
         opts = parse_args(args)
     except CliError as exc:

@@ -37,29 +37,34 @@ class LineRunner:
         self.err = err or sys.stderr
         ask = asker(self.out, self.lines if answers is None else answers, echo=echo, terminal=answers_on_terminal)
         self.session = Session(instance, ask=ask)  # no terminal: no progress bars, no escape codes
+        self.status = 0  # 0 if every command succeeded, else the status of the last failing one
 
     def run(self) -> int:
         """Run every line; 0 if all succeeded, else the status of the last failing command."""
-        status = 0
         while True:
             if self.prompt_to is not None:
                 self.prompt_to.write(self.session.prompt())
                 self.prompt_to.flush()
             raw = next(self.lines, None)
-            if raw is None:
-                break
-            line = raw.rstrip("\r\n")
-            if self.echo and line.strip():
-                self.out.write(self.session.prompt() + line + "\n")
-                self.out.flush()
-            result = self.session.execute(line, live=(self.out, self.err))
-            if result.exit_code != 0:
-                status = result.exit_code
-                if self.stop_on_error:
-                    break
-            if result.stop:
-                return status if result.session_status is None else result.session_status
-        return status
+            if raw is None or not self.step(raw):
+                return self.status
+
+    def step(self, raw: str) -> bool:
+        """Run one line and fold its outcome into `status`; False when the session ends after it."""
+        line = raw.rstrip("\r\n")
+        if self.echo and line.strip():
+            self.out.write(self.session.prompt() + line + "\n")
+            self.out.flush()
+        result = self.session.execute(line, live=(self.out, self.err))
+        if result.exit_code != 0:
+            self.status = result.exit_code
+            if self.stop_on_error:
+                return False
+        if result.stop:
+            if result.session_status is not None:
+                self.status = result.session_status
+            return False
+        return True
 
 
 def asker(out: TextIO, answers: Iterable[str], *, echo: bool = False, terminal: bool = False):  # noqa: ANN201

@@ -119,6 +119,7 @@ def test_piped_mode_prints_no_escape_codes_and_never_imports_prompt_toolkit(home
         "status = main([])\n"
         "assert not any(m.startswith('prompt_toolkit') for m in sys.modules), 'prompt_toolkit imported'\n"
         "assert 'pygments' not in sys.modules\n"
+        "assert not {'asyncssh', 'bcrypt', 'alation_shell.server'} & set(sys.modules), 'server modules imported'\n"
         "sys.exit(status)\n"
     )
     stdin = SEED_PROCEDURE.replace("exit\n", "") + "help\nalation_conf --list\nnope\n"
