@@ -18,6 +18,8 @@ HELP = """\
 This host is locked down: it is here to enter the Alation shell.
   sudo /etc/init.d/alation shell   enter the Alation shell (`exit` there comes back here)
   sudo service alation shell       the same
+  walkthrough [NAME] [--demo]      guided exercises on an instance of their own (the list without NAME)
+                                   [emulator addition]
   whoami, hostname                 who and where you are
   exit, logout                     log out
   help                             this list  [emulator addition]
@@ -27,15 +29,16 @@ This host is locked down: it is here to enter the Alation shell.
 class HostResult:
     """What a host command printed, its status, and what the connection does next."""
 
-    __slots__ = ("stdout", "stderr", "status", "enter_shell", "logout")
+    __slots__ = ("stdout", "stderr", "status", "enter_shell", "logout", "walkthrough")
 
     def __init__(self, stdout: str = "", stderr: str = "", status: int = 0, *, enter_shell: bool = False,
-                 logout: bool = False) -> None:
+                 logout: bool = False, walkthrough: list[str] | None = None) -> None:
         self.stdout = stdout
         self.stderr = stderr
         self.status = status
         self.enter_shell = enter_shell
         self.logout = logout
+        self.walkthrough = walkthrough  # `walkthrough ARGS`: run by the connection (it needs the terminal)
 
 
 def is_enter_shell(line: str) -> bool:
@@ -85,6 +88,8 @@ class Host:
             return HostResult(f"{HOSTNAME}\n")
         if name == "help":
             return HostResult(HELP)
+        if name == "walkthrough":
+            return HostResult(walkthrough=args)
         if name == "cd":
             return HostResult(stderr="-rbash: cd: restricted\n", status=1)
         if "/" in name:

@@ -179,9 +179,67 @@ async def host_prompt(channel: ChannelSession, terminal: RemoteTerminal, instanc
         channel.send(result.stderr, stderr=True)
         if result.enter_shell:
             host.status = await alation_repl(channel, terminal, instance)
+        elif result.walkthrough is not None:
+            host.status = await walkthrough(channel, terminal, result.walkthrough)
         elif result.logout:
             return result.status
     return host.status
+
+
+class _ChannelSource:
+    """A walkthrough's lines and answers, typed at a prompt on this terminal (asked from the job's thread)."""
+
+    def __init__(self, terminal: RemoteTerminal) -> None:
+        self.terminal = terminal
+
+    def read(self, prompt: str) -> str | None:
+        return self.terminal.ask(prompt)
+
+    def answer(self, question: str) -> str | None:
+        return self.terminal.ask(question)
+
+
+async def walkthrough(channel: ChannelSession, terminal: RemoteTerminal, words: list[str]) -> int:
+    """`walkthrough [NAME] [--demo]` at the host prompt: the list, or the scenario on the user's own walkthrough
+    instance (server home, users/NAME/walkthroughs/SCENARIO), whose progress survives a dropped connection."""
+    from alation_shell.errors import ShellError
+    from alation_shell.training.cli import scenario_list
+    from alation_shell.training.scenario import find
+
+    demo = "--demo" in words
+    names = [w for w in words if w != "--demo"]
+    if not names:
+        channel.send("".join(line + "\n" for line in scenario_list([], command="walkthrough")))
+        return 0
+    if len(names) > 1 or any(w.startswith("-") for w in names):
+        channel.send("usage: walkthrough [NAME] [--demo]\n", stderr=True)
+        return 2
+    try:
+        scenario = find(names[0], [])
+    except ShellError as exc:
+        channel.send(f"walkthrough: {exc.message}\n", stderr=True)
+        return 1
+    out, err = channel.streams()
+    instance = Instance(channel.user.dir / "walkthroughs" / scenario.name)
+
+    def work() -> int:
+        from alation_shell.training.walkthrough import Walkthrough
+
+        walk = Walkthrough(scenario, instance, out, err, interactive=False, colour=False,
+                           resume_command=f"walkthrough {scenario.name}")
+        fresh = demo or walk.saved_progress() is None
+        if fresh:
+            if instance.is_initialized():
+                instance.remove()
+            instance.init()
+        if demo:
+            from alation_shell.training.demo import DemoSource
+
+            return walk.run(DemoSource(walk, out, speed=1.0), fresh=True)
+        return walk.run(_ChannelSource(terminal), fresh=fresh)
+
+    result = await channel.run_job(work, line=" ".join(["walkthrough", *words]))
+    return 130 if result is INTERRUPTED else int(result)  # type: ignore[arg-type]
 
 
 async def alation_repl(channel: ChannelSession, terminal: RemoteTerminal, instance: Instance) -> int:

@@ -136,18 +136,26 @@ def main(argv: list[str], home: str | None = None) -> int:
 
 
 def list_scenarios(dirs: list[str]) -> int:
+    for line in scenario_list(dirs):
+        print(line)
+    return 0
+
+
+def scenario_list(dirs: list[str], command: str = "alation-shell walkthrough") -> list[str]:
+    """The scenarios, a line each: name, steps, minutes and summary."""
     from alation_shell.training.scenario import available, load
 
-    print("Walkthroughs (`alation-shell walkthrough NAME` runs one; `--demo` plays it by itself):")
+    lines = [f"Walkthroughs (`{command} NAME` runs one; `--demo` plays it by itself):"]
     for name, path in available(dirs).items():
         try:
             scenario = load(path)
         except ShellError as exc:
-            print(f"  {name:<22} cannot be used: {exc.message}")
+            lines.append(f"  {name:<22} cannot be used: {exc.message}")
             continue
         steps = len(scenario.steps)
-        print(f"  {name:<22} {steps} step{'s' if steps != 1 else ''}, ~{scenario.minutes} min  {scenario.summary}")
-    return 0
+        plural = "s" if steps != 1 else ""
+        lines.append(f"  {name:<22} {steps} step{plural}, ~{scenario.minutes} min  {scenario.summary}")
+    return lines
 
 
 def check_files(paths: list[str]) -> int:

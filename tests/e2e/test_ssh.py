@@ -424,3 +424,38 @@ def test_workers_share_the_port(tmp_path: Path, seeded_template: Path, keys: dic
     finally:
         assert server.stop() == 0
     assert server.log().count("logout user=bob") == 4
+
+
+# Walkthroughs at the host prompt ------------------------------------------------------------------------
+def test_a_walkthrough_over_ssh_resumes_after_a_dropped_connection(server: Server, keys: dict[str, Path]) -> None:
+    child = spawn_tty(server, keys["carol"], user="carol")
+    child.expect_exact(HOST_PROMPT.replace("bob", "carol"))
+    child.send("walkthrough\r")
+    child.expect_exact("incremental-backups")
+    child.expect_exact(HOST_PROMPT.replace("bob", "carol"))
+    child.send("walkthrough incremental-backups\r")
+    child.expect("Step 1 of 3")
+    child.expect(r"\]\$")
+    child.send("alation_conf alation.backup_v2.incr_backup -s true\r")
+    child.expect("Step 2 of 3")
+    child.expect(r"\]\$")
+    child.close(force=True)  # the connection drops in the middle of the exercise
+
+    child = spawn_tty(server, keys["carol"], user="carol")
+    child.expect_exact(HOST_PROMPT.replace("bob", "carol"))
+    child.send("walkthrough incremental-backups\r")
+    child.expect("Step 2 of 3")  # resumed where it was
+    child.expect(r"\]\$")
+    child.send("alation_conf alation.backup_v2.incr_backup_versions -s 4\r")
+    child.expect("Step 3 of 3")
+    child.expect(r"\]\$")
+    child.send("exit\r")
+    child.expect("All 3 steps done", timeout=60)
+    child.expect_exact(HOST_PROMPT.replace("bob", "carol"), timeout=60)
+    child.send("exit\r")
+    child.expect(pexpect.EOF)
+    # The exercise ran on its own instance, not on carol's everyday one.
+    everyday = Registry.for_instance(instance_of(server, "carol"))
+    assert everyday.get("alation.backup_v2.incr_backup") is False
+    walked = Instance(server.home / "users/carol/walkthroughs/incremental-backups")
+    assert Registry.for_instance(walked).get("alation.backup_v2.incr_backup_versions") == 4
