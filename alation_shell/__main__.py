@@ -28,7 +28,7 @@ options:
   SCRIPT                run the commands in a file, one per line
   --home DIR            the instance directory (default: $ALATION_SHELL_HOME, else the user data dir)
   --echo                print the prompt and each command before its output (readable demos)
-  --record FILE.cast    record the session as asciicast v2 (piped, -c and SCRIPT sessions)
+  --record FILE.cast    record the session as asciicast v2 (the interactive shell, piped, -c, SCRIPT)
   --record-input        also record the commands read (off by default: answers may be passwords)
   -e, --stop-on-error   stop at the first failing command
   --version             print the version and exit
@@ -215,12 +215,20 @@ def _recorded(opts: Options, instance) -> int:  # noqa: ANN001 - an Instance
     from alation_shell.shell.linemode import LineRunner, stdin_answers
     from alation_shell.training.asciicast import Recorder, terminal_size
 
-    if opts.command is None and opts.script is None and sys.stdin.isatty() and sys.stdout.isatty():
-        print("alation-shell: --record records piped, -c and SCRIPT sessions and walkthroughs; the interactive "
-              "shell cannot be recorded yet", file=sys.stderr)
-        return 2
     assert opts.record is not None
     width, height = terminal_size(sys.stdout)
+    if opts.command is None and opts.script is None and sys.stdin.isatty() and sys.stdout.isatty():
+        from alation_shell.shell.repl import run_repl
+        from alation_shell.training.asciicast import watch_resizes
+
+        if opts.record_input:
+            print("alation-shell: --record-input records the lines of piped, -c and SCRIPT sessions and "
+                  "walkthroughs; the interactive shell's recording holds what it shows", file=sys.stderr)
+            return 2
+        with Recorder(opts.record, width=width, height=height, title="alation-shell",
+                      record_input=opts.record_input) as recorder:
+            watch_resizes(recorder, sys.stdout)
+            return run_repl(instance, stdout=recorder.tap(sys.stdout))
     with Recorder(opts.record, width=width, height=height, title="alation-shell",
                   record_input=opts.record_input) as recorder:
         out, err = recorder.tap(sys.stdout), recorder.tap(sys.stderr)

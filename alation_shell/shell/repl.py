@@ -45,6 +45,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
     from types import FrameType
+    from typing import TextIO
 
     from prompt_toolkit.formatted_text import AnyFormattedText
 
@@ -328,10 +329,12 @@ class Repl:
                 raise Cancelled() from None
 
 
-def run_repl(instance: Instance) -> int:
-    """The interactive shell on this process's terminal, its history in the instance's var/."""
+def run_repl(instance: Instance, stdout: TextIO | None = None) -> int:
+    """The interactive shell on this process's terminal, its history in the instance's var/; `stdout`: a stream
+    standing for the terminal's (a recording's tap), else sys.stdout."""
     size = shutil.get_terminal_size()
     terminal = Terminal.of_client(os.environ, size.columns, size.lines, pty=True)
     session = Session(instance, terminal=terminal)
-    repl = Repl(session, create_input(), create_output(), history=instance.var / HISTORY_FILE)
+    output = create_output(stdout=stdout)  # type: ignore[arg-type] - a tap passes the terminal's fileno through
+    repl = Repl(session, create_input(), output, history=instance.var / HISTORY_FILE)
     return repl.run()

@@ -126,3 +126,26 @@ def test_resize_and_markers_and_a_tap(tmp_path: Path) -> None:
                       "env": {"TERM": "xterm"}}
     assert [event[1:] for event in events] == [["o", "one\r\ntwo\r\n"], ["r", "120x40"], ["m", "here"]]
     assert screen.getvalue() == "one\ntwo\r\n"
+
+
+def test_the_interactive_shell_recording(tmp_path: Path) -> None:
+    import pexpect
+
+    cast = tmp_path / "repl.cast"
+    env = env_for(tmp_path / "everyday", PROMPT_TOOLKIT_NO_CPR="1", TERM="xterm")
+    child = pexpect.spawn(tool("alation-shell"), ["--record", str(cast)], env=env, dimensions=(30, 100),
+                          encoding="utf-8", timeout=30)
+    child.expect(r"\]\$")
+    child.send("alation_conf alation.backup_v2.incr_backup_versions -s 3\r")
+    child.expect_exact("alation.backup_v2.incr_backup_versions = 3")
+    child.expect(r"\]\$")
+    child.send("exit\r")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    header, events = read_cast(cast)
+    assert_well_formed(header, events, 100, 30)
+    assert {event[1] for event in events} == {"o"}  # typed input only with --record-input
+    played = cat(cast)
+    assert "alation.backup_v2.incr_backup_versions = 3\r\n" in played, played[-3000:]
+    assert "alationadmin" in played and "DEMO" in played  # the prompt (coloured: its parts apart)
