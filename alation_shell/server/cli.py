@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from alation_shell.errors import ShellError
 from alation_shell.server.home import ServerHome, ServerHomeError
@@ -16,7 +17,7 @@ usage: alation-shell adduser NAME [--key FILE.pub ...] [--password] [--server-ho
        alation-shell deluser NAME [--server-home DIR]
        alation-shell users [--server-home DIR]
        alation-shell serve [--bind ADDRESS] [--port N] [--shared] [--workers N] [--idle-timeout SECONDS]
-                           [--server-home DIR]
+                           [--record-dir DIR] [--server-home DIR]
 
 The SSH server: operators and trainees log in with the OpenSSH client (`ssh -p 2222 NAME@HOST`) and enter the
 Alation shell from an emulated host prompt, each in an own instance (or all in one with --shared).
@@ -32,6 +33,7 @@ serve:
   --shared              one instance for every user, instead of one each
   --workers N           N processes sharing the port, to use N cores (default 1)
   --idle-timeout S      close a session idle for S seconds (default 1800; 0: never)
+  --record-dir DIR      record each session as asciicast v2 in DIR (what the client saw; never its input)
 """
 
 
@@ -171,7 +173,8 @@ def users(words: list[str]) -> int:
 
 def serve(words: list[str]) -> int:
     positional, values = _split(words, {"--bind": True, "--port": True, "--shared": False, "--workers": True,
-                                        "--idle-timeout": True, "--server-home": True})
+                                        "--idle-timeout": True, "--server-home": True,
+                                        "--record-dir": True})
     if positional:
         raise ServerHomeError(f"unexpected argument {positional[0]!r}", exit_code=2)
     bind = values.get("--bind", ["127.0.0.1"])[-1]
@@ -186,8 +189,11 @@ def serve(words: list[str]) -> int:
         print("alation-shell serve: seeding the template instance users' instances are copied from (once)",
               file=sys.stderr, flush=True)
 
+    record_dir = Path(values["--record-dir"][-1]) if "--record-dir" in values else None
+    if record_dir is not None and not record_dir.is_dir():
+        raise ServerHomeError(f"--record-dir {record_dir}: no such directory", exit_code=2)
     options = ServerOptions(home, bind=bind, port=port, shared="--shared" in values, workers=workers,
-                            idle_timeout=float(idle))
+                            idle_timeout=float(idle), record_dir=record_dir)
     if not home.list_users():
         print("alation-shell serve: no users yet; add one with `alation-shell adduser NAME --key FILE.pub`",
               file=sys.stderr)

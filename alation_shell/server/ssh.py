@@ -36,18 +36,23 @@ from alation_shell.terminal import Terminal
 COMMAND_THREADS = 8  # commands running at once per process; more wait their turn
 IDLE_MESSAGE = "timed out waiting for input: auto-logout"  # bash's, at TMOUT
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from alation_shell.training.asciicast import Recorder
+
 
 class ServerOptions:
     """What `alation-shell serve` was asked for."""
 
     def __init__(self, home: ServerHome, *, bind: str = "127.0.0.1", port: int = 2222, shared: bool = False,
-                 workers: int = 1, idle_timeout: float = 1800.0) -> None:
+                 workers: int = 1, idle_timeout: float = 1800.0, record_dir: Path | None = None) -> None:
         self.home = home
         self.bind = bind
         self.port = port
         self.shared = shared
         self.workers = workers
         self.idle_timeout = idle_timeout
+        self.record_dir = record_dir  # each session recorded there as asciicast v2 (what the client saw)
 
 
 class ServerLog:
@@ -214,6 +219,7 @@ class ChannelSession(asyncssh.SSHServerSession):
         self.pty = False
         self.term_type: str | None = None
         self.size = (80, 24)
+        self.recorder: Recorder | None = None
         self.env: dict[str, str] = {}
         self.command: str | None = None
         self.lines = LineFeed()
@@ -247,6 +253,7 @@ class ChannelSession(asyncssh.SSHServerSession):
         self.env = {str(k): str(v) for k, v in self.chan.get_environment().items()}
         self.chan.set_encoding(_charset(self.env), "replace")
         self.state.channels.add(self)
+        self._start_recording()
         self.task = self.loop.create_task(self._main())
         if self.state.options.idle_timeout > 0:
             self.watchdog = self.loop.create_task(self._watch_idle())
@@ -274,6 +281,8 @@ class ChannelSession(asyncssh.SSHServerSession):
 
     def terminal_size_changed(self, width: int, height: int, pixwidth: int, pixheight: int) -> None:
         self._set_size(width, height)
+        if self.recorder is not None:
+            self.recorder.resize(*self.size)
         if self.terminal is not None:
             self.terminal.resized()
 
@@ -295,9 +304,13 @@ class ChannelSession(asyncssh.SSHServerSession):
         """Write to the client (on the event loop); with a pty, newlines become CR LF and all goes to stdout."""
         if self.closed or not text or self.chan is None:
             return
+        if self.pty:
+            text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+        if self.recorder is not None:
+            self.recorder.output(text)
         try:
             if self.pty:
-                self.chan.write(text.replace("\r\n", "\n").replace("\n", "\r\n"))
+                self.chan.write(text)
             elif stderr:
                 self.chan.write_stderr(text)
             else:
@@ -358,7 +371,25 @@ class ChannelSession(asyncssh.SSHServerSession):
                                  how="disconnected" if self.closed else "exit")
             self._end(self.status)
 
+    def _start_recording(self) -> None:
+        """With `serve --record-dir`: this session's output (what its client is shown, never its input) as
+        `USER-YYYYmmdd-HHMMSS-PID-N.cast`."""
+        directory = self.state.options.record_dir
+        if directory is None:
+            return
+        from alation_shell.training.asciicast import Recorder
+
+        name = f"{self.user.name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{self.id}.cast"
+        try:
+            self.recorder = Recorder(str(directory / name), width=self.size[0], height=self.size[1],
+                                     title=f"{self.user.name}@alation-demo",
+                                     env={"TERM": self.term_type} if self.term_type else {})
+        except ShellError as exc:
+            self.state.log.write("record-failed", user=self.user.name, session=self.id, reason=exc.message)
+
     def _end(self, status: int) -> None:
+        if self.recorder is not None:
+            self.recorder.close()
         if self.watchdog is not None:
             self.watchdog.cancel()
         self.state.channels.discard(self)

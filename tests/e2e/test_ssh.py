@@ -459,3 +459,39 @@ def test_a_walkthrough_over_ssh_resumes_after_a_dropped_connection(server: Serve
     assert everyday.get("alation.backup_v2.incr_backup") is False
     walked = Instance(server.home / "users/carol/walkthroughs/incremental-backups")
     assert Registry.for_instance(walked).get("alation.backup_v2.incr_backup_versions") == 4
+
+
+def test_record_dir_records_each_session(tmp_path: Path, seeded_template: Path, keys: dict[str, Path]) -> None:
+    import json
+
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    adduser(home, "bob", key=keys["bob"])
+    casts = tmp_path / "casts"
+    casts.mkdir()
+    server = Server(home, seeded_template, "--record-dir", str(casts))
+    try:
+        child = spawn_tty(server, keys["bob"])
+        child.expect_exact(HOST_PROMPT)
+        child.send("sudo /etc/init.d/alation shell\r")
+        child.expect(SHELL_PROMPT)
+        child.send(f"alation_conf {VERSIONS}\r")
+        child.expect_exact(f"{VERSIONS} = 0")
+        child.expect(SHELL_PROMPT)
+        child.setwinsize(40, 100)  # a resize is recorded
+        child.send("exit\r")
+        child.expect_exact(HOST_PROMPT)
+        child.send("exit\r")
+        child.expect(pexpect.EOF)
+        child.close()
+    finally:
+        assert server.stop() == 0
+    [cast] = list(casts.iterdir())
+    assert cast.name.startswith("bob-") and cast.suffix == ".cast"
+    lines = cast.read_text(encoding="utf-8").splitlines()
+    header, events = json.loads(lines[0]), [json.loads(line) for line in lines[1:]]
+    assert (header["version"], header["width"], header["height"]) == (2, 120, 30)
+    assert [e[0] for e in events] == sorted(e[0] for e in events)
+    assert {e[1] for e in events} == {"o", "r"} and ["r", "100x40"] in [e[1:] for e in events]
+    shown = "".join(e[2] for e in events if e[1] == "o")
+    assert f"{VERSIONS} = 0\r\n" in shown and "[bob@alation-demo ~]$" in shown
