@@ -257,7 +257,8 @@ def _word(line: str, i: int, tokens: list[_Token]) -> int:
     source = "".join(plain)
     _check_braces(source)
     # `2>file`: a word of digits right before a redirection is the descriptor it redirects.
-    if i < n and line[i] in "<>" and source.isdigit() and i - start == len(source):
+    if i < n and line[i] in "<>" and source.isascii() and source.isdecimal() and len(source) < 10 \
+            and i - start == len(source):
         tokens.append(_Token(_IO, source, fd=int(source)))
         return i
     merged: list[str | Parameter] = []
@@ -491,7 +492,7 @@ class _Parser:
                 return Redirect(fd, ">&", int(text))
             if text == "-":
                 raise NotSupported("closing file descriptors (>&-)")
-            if text is not None and text.isdigit():
+            if text is not None and text.isdecimal():
                 raise NotSupported(f"file descriptor {text}")
             if fd != 1:
                 raise ShellSyntaxError(f"{text}: ambiguous redirect")
@@ -559,7 +560,7 @@ def _history_reference(line: str, i: int, history: list[str]) -> tuple[str, int]
         while k < len(line) and line[k] in _DIGITS:
             k += 1
         number = line[j:k]
-        if number == "-":
+        if number == "-" or len(number) > 18:
             raise HistoryError(f"!{number}: event not found")
         index = int(number) if number[0] != "-" else len(history) + int(number) + 1
         event = _event(history, index - 1 if 0 < index <= len(history) else len(history), "!" + number)
@@ -598,7 +599,7 @@ def _designate(event: str, designator: str, shown: str) -> str:
         return " ".join(words[1:])
     index = {"$": len(words) - 1, "^": 1}.get(designator)
     if index is None:
-        index = int(designator)
+        index = int(designator) if len(designator) <= 18 else len(words)  # a huge N is past the last word
     if not 0 <= index < len(words):
         raise HistoryError(f"{shown}: bad word specifier")
     return words[index]

@@ -317,3 +317,18 @@ def test_the_grammar_is_cheap_to_import() -> None:
     )
     out = subprocess.run([__import__("sys").executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("line", ["!!:" + "9" * 5000, "!" + "9" * 5000, "!-" + "9" * 30, "!\u00b2"])
+def test_numbers_out_of_range_in_history_and_redirections_are_refused_cleanly(line: str) -> None:
+    import alation_shell.grammar as grammar
+    from alation_shell.errors import ShellError
+
+    with pytest.raises(ShellError):  # a one-line error of the shell, never a ValueError
+        grammar.parse(grammar.expand_history(line, ["echo hi there"])[0])
+
+
+def test_a_huge_number_before_a_redirection_is_a_word() -> None:
+    import alation_shell.grammar as grammar
+
+    assert grammar.parse("9" * 5000 + ">f")  # parsed (the digits are an argument), no ValueError

@@ -54,7 +54,8 @@ def _error_lines_allowed(line: str) -> int:
         while argv and argv[0] == "sudo":
             argv = argv[1:]
         if argv and argv[0] in MULTI_OPERAND:
-            allowed += max(1, len(argv) - 1)
+            # One line per operand; a glob pattern is as many operands as it matches (at most the whole tree).
+            allowed += sum(1000 if set(arg) & set("*?[") else 1 for arg in argv[1:]) or 1
         elif argv and argv[0] == "alation_psql":
             allowed += PSQL_ERROR_LINES * (line.count(";") + 1)
         else:

@@ -93,7 +93,7 @@ def next_label(instance: Instance, directory: Path, when: datetime) -> tuple[str
     taken = set()
     for name in os.listdir(directory):
         name = name.lstrip(".")
-        if len(name) > 12 and name[:12].isdigit() and name[12] == "_":
+        if len(name) > 12 and name[:12].isdecimal() and name[12] == "_":
             taken.add(name[:12])
     while moment.strftime(LABEL_FORMAT) in taken:
         moment += timedelta(minutes=1)

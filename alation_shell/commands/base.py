@@ -155,7 +155,7 @@ def whole_number(text: str) -> int | None:
 
     int() alone would take other scripts' digits and refuse a number of 4,301 digits with a ValueError.
     """
-    if not (text.isascii() and text.isdigit()):
+    if not (text.isascii() and text.isdecimal()):
         return None
     digits = text.lstrip("0")
     return int(digits or "0") if len(digits) <= MAX_DIGITS else None

@@ -375,7 +375,7 @@ def du(ctx: Context, args: list[str]) -> int:
         else:
             shorts.append(arg)
             continue
-        if not value.isdigit():
+        if not value.isdecimal():
             raise UsageError(f"invalid maximum depth '{value}'")
         max_depth = int(value)
     flags, operands = _flags(ctx, shorts)

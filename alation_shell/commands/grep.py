@@ -60,7 +60,7 @@ def grep(ctx: Context, args: list[str]) -> int:
         elif letter in ("H", "h") or flag in ("--with-filename", "--no-filename"):
             names = letter == "H" or flag == "--with-filename"
         elif flag in ("-m", "--max-count"):
-            if not value.lstrip("-").isdigit():
+            if not value.lstrip("-").isdecimal():
                 raise UsageError(f"invalid max count '{value}'", exit_code=ERROR)
             most = int(value)
         elif letter:
@@ -262,7 +262,7 @@ def _interval(pattern: str, i: int, extended: bool) -> tuple[str | None, int]:
     end = pattern.find(close, i)
     body = pattern[i:end] if end >= 0 else ""
     low, comma, high = body.partition(",")
-    valid = end >= 0 and (low.isdigit() or (comma and not low)) and (not high or high.isdigit())
+    valid = end >= 0 and (low.isdecimal() or (comma and not low)) and (not high or high.isdecimal())
     if not valid:
         if extended:
             return None, i

@@ -177,7 +177,7 @@ def format_date(when, fmt: str) -> str:  # noqa: ANN001 - a UTC datetime
         j = i + 1
         while j < n and fmt[j] in "-_0^#":
             j += 1
-        while j < n and fmt[j].isdigit():
+        while j < n and fmt[j].isdecimal():
             j += 1
         colons = 0
         while j < n and fmt[j] == ":":
@@ -187,7 +187,7 @@ def format_date(when, fmt: str) -> str:  # noqa: ANN001 - a UTC datetime
             parts.append(fmt[i:])
             break
         conversion, spec = fmt[j], fmt[i:j + 1]
-        width_text = "".join(ch for ch in fmt[i + 1:j] if ch.isdigit())
+        width_text = "".join(ch for ch in fmt[i + 1:j] if ch.isdecimal())
         if conversion == "N":
             digits = f"{when.microsecond * 1000:09d}"
             parts.append(digits[: int(width_text)] if width_text else digits)

@@ -126,7 +126,7 @@ def _count(text: str, what: str, prog: str, *, signed: bool = False) -> int:
     body = text[1:] if signed and text[:1] in "+-" else text
     number = whole_number(body)
     if number is None:
-        too_large = body.isascii() and body.isdigit()
+        too_large = body.isascii() and body.isdecimal()
         raise UsageError(f"invalid number of {what}: {quote_always(clipped(text, 40))}"
                          + (": Value too large for defined data type" if too_large else ""), exit_code=1)
     return number
@@ -258,7 +258,7 @@ def _cut_ranges(spec: str, what: str) -> list[tuple[int, int]]:
             raise UsageError(f"{what} are numbered from 1", exit_code=1)
         first_text, dash, last_text = item.partition("-")
         for text in (first_text, last_text):
-            if text and not text.isdigit():
+            if text and not text.isdecimal():
                 raise UsageError(f"invalid {'field value' if what == 'fields' else 'byte/character position'} "
                                  f"'{item}'", exit_code=1)
         if not dash:
@@ -381,7 +381,7 @@ def _tr_set(spec: str, *, first: bool) -> list[tuple[str, str]]:
                     if first:
                         raise ShellError("the [c*] repeat construct may not appear in string1")
                     count = inner[2:]
-                    if count and not count.isdigit():
+                    if count and not count.isdecimal():
                         raise ShellError(f"invalid repeat count '{count}' in [c*n] construct")
                     number = int(count, 8 if count.startswith("0") else 10) if count else 0
                     items.append((inner[0], "*") if number == 0 else (inner[0] * number, f"*{number}"))
@@ -517,7 +517,7 @@ def _wc_counts(data: bytes, order: list[str]) -> list[int]:
 # head and tail ----------------------------------------------------------------------------------
 def head(ctx: Context, args: list[str]) -> int:
     """The first N lines (-n N, default 10; -n -N: all but the last N) or bytes (-c) of each input."""
-    if args and len(args[0]) > 1 and args[0][0] == "-" and args[0][1:].isdigit():
+    if args and len(args[0]) > 1 and args[0][0] == "-" and args[0][1:].isdecimal():
         args = ["-n", args[0][1:], *args[1:]]  # the obsolete `head -5`
     opts, operands = options(args, "c:n:qv", ["bytes=", "lines=", "quiet", "silent", "verbose"])
     count, unit, headers = 10, "lines", None
@@ -558,7 +558,7 @@ def head(ctx: Context, args: list[str]) -> int:
 def tail(ctx: Context, args: list[str]) -> int:
     """The last N lines (-n N, default 10; -n +K: from line K) or bytes (-c) of each input; -f follows the
     files as they grow until Ctrl-C."""
-    if args and len(args[0]) > 1 and args[0][0] in "-+" and args[0][1:].isdigit() and len(args) <= 2:
+    if args and len(args[0]) > 1 and args[0][0] in "-+" and args[0][1:].isdecimal() and len(args) <= 2:
         args = ["-n", args[0] if args[0][0] == "+" else args[0][1:], *args[1:]]  # `tail -5`, `tail +2`
     opts, operands = options(args, "c:n:fFqvs:", ["bytes=", "lines=", "follow", "retry", "quiet", "silent",
                                                   "verbose", "sleep-interval="])

@@ -77,7 +77,7 @@ class ConfigStore:
             return
         for name in names:
             pid = name[len(prefix) : -len(".tmp")]
-            if name.startswith(prefix) and name.endswith(".tmp") and pid.isdigit() and not _alive(int(pid)):
+            if name.startswith(prefix) and name.endswith(".tmp") and pid.isdecimal() and not _alive(int(pid)):
                 try:  # noqa: SIM105 - contextlib costs the piped path an import
                     os.unlink(self.path.parent / name)
                 except FileNotFoundError:

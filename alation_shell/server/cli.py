@@ -222,7 +222,7 @@ def _number(values: dict[str, list[str]], flag: str, default: int, low: int, hig
     if not given:
         return default
     text = given[-1]
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not text.isdecimal() or not low <= int(text) <= high:
         raise ServerHomeError(f"{flag} expects a whole number from {low} to {high}, not {text!r}", exit_code=2)
     return int(text)
 

@@ -77,7 +77,7 @@ class Host:
         if tuple(argv) in ENTER_SHELL:
             return HostResult(enter_shell=True)
         if name in ("exit", "logout"):
-            if args and not args[0].lstrip("-").isdigit():
+            if args and not args[0].lstrip("-").isdecimal():
                 return HostResult(stderr=f"-rbash: {name}: {args[0]}: numeric argument required\n", status=2,
                                   logout=True)
             return HostResult("logout\n" if name == "logout" else "", status=int(args[0]) & 0xFF if args
