@@ -405,7 +405,7 @@ class TarballReader:
             if "linkpath" in pax:
                 info.linkname = pax["linkpath"]
             if "size" in pax:
-                if not pax["size"].isdecimal():
+                if not (pax["size"].isascii() and pax["size"].isdecimal() and len(pax["size"]) <= 18):
                     raise CorruptArchive(f"{self.name}: damaged tar structure (bad pax size)")
                 info.size = int(pax["size"])
             if any(key.startswith("GNU.sparse") for key in pax):
@@ -428,7 +428,7 @@ class TarballReader:
         while pos < len(data):
             space = data.find(b" ", pos)
             length = data[pos:space]
-            if space < 0 or not length.isdecimal() or int(length) <= space - pos:
+            if space < 0 or not length.isdigit() or len(length) > 18 or int(length) <= space - pos:
                 raise CorruptArchive(f"{self.name}: damaged tar structure (bad pax record)")
             record = data[space + 1 : pos + int(length)]
             key, sep, value = record.partition(b"=")
