@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from alation_shell.errors import InstanceError, PathOutsideInstance
+from alation_shell.node.layout import ALATION_BUILD, ALATION_RELEASE, BACKUP_LOG, CONF_FILE, LAYOUT, VERSION_FILE
 from alation_shell.storage import StateFile, atomic_write, whole, write_json
 
 HOME_ENV = "ALATION_SHELL_HOME"
@@ -24,33 +25,8 @@ DEFAULT_SEED = 5959
 MAX_SYMLINKS = 40
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _SQLITE_COMPANIONS = ("-journal", "-wal", "-shm")
-BACKUP_LOG = "opt/alation/site/logs/alation_backup.log"
-RESTORE_DIR = "data1/.restore"  # a restore's staging and journal (backup/restore.py)
 SEEDING = ".alation-shell-seeding"  # present while `init` seeds: the directory is ours to seed again
 META_TEXT = ("hostname", "label", "user", "release", "build")  # optional; each shown in the prompt or names
-
-# The Alation release the emulated server runs (2023.3 is build 17.0.0.49181).
-ALATION_RELEASE = "2023.3"
-ALATION_BUILD = (17, 0, 0, 49181)
-
-# Directories of the emulated chroot (SPEC §2).
-LAYOUT = (
-    "etc/alation",
-    "data1/pgsql",
-    "data1/eventbus",
-    "data1/site_data/config",
-    "data1/site_data/uploads",
-    "data1/es",
-    "data2/backup",
-    "data2/tmp",
-    "opt/alation/site/logs",
-    "opt/alation/site/saml",
-    "opt/alation/django/main",
-    "home/alationadmin",
-    "home/alation",
-    "var",
-)
-
 
 def default_home() -> Path:
     """`$ALATION_SHELL_HOME`, else the platform's user data dir + `alation-shell/instance`."""
@@ -98,7 +74,7 @@ class Instance:
     # Well-known files -------------------------------------------------------------------------
     @property
     def conf_file(self) -> Path:
-        return self.root / "etc/alation/alation_conf.toml"
+        return self.root / CONF_FILE
 
     @property
     def var(self) -> Path:
@@ -152,14 +128,14 @@ class Instance:
                 (self.root / sub).mkdir(parents=True, exist_ok=True)
             major, minor, patch, build = ALATION_BUILD
             atomic_write(
-                self.root / "opt/alation/django/main/alation_version.py",
+                self.root / VERSION_FILE,
                 (
                     f"ALATION_MAJOR_VERSION = {major}\nALATION_MINOR_VERSION = {minor}\n"
                     f"ALATION_PATCH_VERSION = {patch}\nALATION_BUILD_VERSION = {build}\n"
                     f"ALATION_RELEASE = '{ALATION_RELEASE}'\n"
                 ).encode(),
             )
-            from alation_shell.training.catalog import seed_catalog
+            from alation_shell.node.catalog import seed_catalog
 
             seed_catalog(self, seed=seed, size=size)
             write_json(

@@ -13,7 +13,8 @@ from alation_shell.commands import COMMANDS, CommandTable
 from alation_shell.commands.base import Context, Result
 from alation_shell.display import one_line, quote
 from alation_shell.errors import Cancelled, ShellError, UsageError
-from alation_shell.instance import RESTORE_DIR, Instance
+from alation_shell.instance import Instance
+from alation_shell.node.layout import RESTORE_DIR
 from alation_shell.pipeline import run_line
 from alation_shell.terminal import Terminal
 

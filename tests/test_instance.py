@@ -9,7 +9,8 @@ import platformdirs
 import pytest
 
 from alation_shell.errors import InstanceError, PathOutsideInstance
-from alation_shell.instance import LAYOUT, Instance, default_home
+from alation_shell.instance import Instance, default_home
+from alation_shell.node.layout import LAYOUT
 
 
 def test_init_lays_out_the_chroot(instance: Instance) -> None:

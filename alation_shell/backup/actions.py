@@ -21,9 +21,10 @@ from alation_shell.backup.records import partner_name, read_manifest, record_fro
 from alation_shell.backup.restore import check_room
 from alation_shell.commands.base import Context
 from alation_shell.errors import BackupInProgress, ShellError
-from alation_shell.instance import BACKUP_LOG, RESTORE_DIR, Instance
+from alation_shell.instance import Instance
+from alation_shell.node import clock
+from alation_shell.node.layout import BACKUP_LOG, RESTORE_DIR
 from alation_shell.progress import human_bytes
-from alation_shell.training import clock
 
 RESTORE_FILE = "alation.backup.restore_file"
 EB_RESTORE_FILE = "alation.backup.eb_restore_file"

@@ -9,19 +9,20 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from alation_shell import actions, services
+from alation_shell import actions
 from alation_shell.commands.base import Context
 from alation_shell.commands.supervisor import report_applied
 from alation_shell.errors import Busy, ShellError, UsageError
+from alation_shell.node import layout, supervisord
 from alation_shell.storage import StateFile, locked
 
 REPLICATION_MODE = "alation.cluster.replication_mode"
 CONF_DIR = "/opt/alation/site/config"
-CATALOG_DB = "/data1/pgsql/rosemeta.db"
+CATALOG_DB = "/" + layout.CATALOG_DB
 ES_DIR = "/data1/es"
-SAML_DIR = "/opt/alation/site/saml"
+SAML_DIR = "/" + layout.SAML_DIR
 CLUSTER_DIR = "/opt/alation/site/cluster"
-LICENSE_FILE = "/data1/site_data/config/alation.lic"
+LICENSE_FILE = "/" + layout.LICENSE_FILE
 TOOL_TIMEOUT = 120  # seconds for openssl / ssh-keygen; key generation takes well under one
 
 
@@ -59,21 +60,21 @@ def _list(ctx: Context) -> None:
 # restart_alation and deploy_conf_all -----------------------------------------------------------
 def restart_alation(ctx: Context) -> int:
     """Stop and start the application programs; the changes waiting for them take effect."""
-    groups = ", ".join(services.APP_GROUPS)
-    stopped = [name for name, outcome in services.stop(ctx.instance, list(services.APP_GROUPS))
+    groups = ", ".join(supervisord.APP_GROUPS)
+    stopped = [name for name, outcome in supervisord.stop(ctx.instance, list(supervisord.APP_GROUPS))
                if outcome == "stopped"]
     ctx.out(f"Stopping Alation services ({groups}): {len(stopped)} stopped")
-    started = [name for name, outcome in services.start(ctx.instance, list(services.APP_GROUPS))
+    started = [name for name, outcome in supervisord.start(ctx.instance, list(supervisord.APP_GROUPS))
                if outcome == "started"]
     ctx.out(f"Starting Alation services ({groups}): {len(started)} started")
-    report_applied(ctx, services.covered_kinds(started))
+    report_applied(ctx, supervisord.covered_kinds(started))
     _deploy_still_pending(ctx)
     ctx.out("Alation restarted.")
     return 0
 
 
 def _deploy_still_pending(ctx: Context) -> None:
-    waiting = services.pending_restarts(ctx.instance).get("deploy")
+    waiting = supervisord.pending_restarts(ctx.instance).get("deploy")
     if waiting:
         ctx.err(f"note: still pending: {', '.join(waiting)} must be deployed first: "
                 f"{ctx.registry.catalog.restart_hint('deploy')}")
@@ -96,9 +97,9 @@ def deploy_conf_all(ctx: Context) -> int:
         if not unchanged:
             ctx.instance.write_file(path, content)
         ctx.out(f"{'unchanged' if unchanged else 'wrote'} {CONF_DIR}/{name} ({len(lines)} settings)")
-    deployed = services.clear_pending_restarts(ctx.instance, ["deploy"]).get("deploy")
+    deployed = supervisord.clear_pending_restarts(ctx.instance, ["deploy"]).get("deploy")
     if deployed:
-        services.add_pending_restart(ctx.instance, "alation", deployed)
+        supervisord.add_pending_restart(ctx.instance, "alation", deployed)
         ctx.err("note: deployed; " + catalog.restart_note("alation", deployed))
     ctx.out("Configuration deployed.")
     return 0
@@ -116,7 +117,7 @@ def _read(ctx: Context, path: str, limit: int = -1) -> bytes | None:
 # rebuild_es_index ------------------------------------------------------------------------------
 def rebuild_es_index(ctx: Context) -> int:
     """Rebuild the search index in /data1/es from the catalog database (swapped in whole when done)."""
-    from alation_shell.search_index import OBJECT_TYPES, build_search_index
+    from alation_shell.node.search_index import OBJECT_TYPES, build_search_index
 
     with locked(ctx.instance.var / "rebuild_es_index.lock", blocking=False) as held:
         if not held:
@@ -246,7 +247,7 @@ def apply_license(ctx: Context) -> int:
     import hashlib
     from datetime import date
 
-    from alation_shell.training import clock
+    from alation_shell.node import clock
 
     raw = _read(ctx, LICENSE_FILE, LICENSE_MAX + 1)
     if raw is None:
@@ -288,10 +289,10 @@ def cluster_failover(ctx: Context) -> int:
     ctx.registry.set_many([(REPLICATION_MODE, "standalone")])
     ctx.out("Failover: this node is promoted and now serves the catalog as a standalone node.")
     ctx.out(f"{REPLICATION_MODE} = standalone")
-    started = [name for name, outcome in services.restart(ctx.instance, list(services.APP_GROUPS))
+    started = [name for name, outcome in supervisord.restart(ctx.instance, list(supervisord.APP_GROUPS))
                if outcome == "started"]
-    ctx.out(f"Restarted Alation services ({', '.join(services.APP_GROUPS)}): {len(started)} started")
-    report_applied(ctx, services.covered_kinds(started))
+    ctx.out(f"Restarted Alation services ({', '.join(supervisord.APP_GROUPS)}): {len(started)} started")
+    report_applied(ctx, supervisord.covered_kinds(started))
     ctx.out(f"The cluster keys in {CLUSTER_DIR} are kept.")
     ctx.err("note: the search index must be rebuilt: run `alation_action rebuild_es_index` "
             "(it can take hours on a large catalog)")

@@ -14,8 +14,8 @@ from alation_shell.backup.cycle import BackupCycle
 from alation_shell.commands.base import Context
 from alation_shell.commands.builtins import described, subcommand_rows
 from alation_shell.errors import Aborted, UsageError
+from alation_shell.node import clock
 from alation_shell.progress import human_bytes
-from alation_shell.training import clock
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ def advance(ctx: Context, text: str) -> int:
     its next step, and the clock stays before it), so that the instance is as a shorter advance leaves it.
     """
     from alation_shell.backup.actions import run_backup
-    from alation_shell.training.activity import simulate_day
+    from alation_shell.node.activity import simulate_day
 
     delta = clock.parse_duration(text)
     instance = ctx.instance

@@ -454,12 +454,12 @@ def _actions() -> list[Candidate]:
 
 
 def _verbs() -> list[Candidate]:
-    from alation_shell.services import VERBS
+    from alation_shell.node.supervisord import VERBS
 
     return [Candidate(verb) for verb in VERBS]
 
 
 def _groups() -> list[Candidate]:
-    from alation_shell.services import GROUPS
+    from alation_shell.node.supervisord import GROUPS
 
     return [Candidate(group) for group in GROUPS]

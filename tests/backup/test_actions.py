@@ -15,11 +15,11 @@ import pytest
 from alation_shell.backup import engine
 from alation_shell.commands.base import Result
 from alation_shell.instance import Instance
+from alation_shell.node import clock
+from alation_shell.node.activity import simulate_day
 from alation_shell.progress import Progress
 from alation_shell.session import Session
 from alation_shell.terminal import Terminal
-from alation_shell.training import clock
-from alation_shell.training.activity import simulate_day
 from tests.backup import backup_lock_held_elsewhere, change_catalog, everything
 from tests.conftest import Canceller, copy_of
 

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from alation_shell import actions, services
+from alation_shell import actions
 from alation_shell.actions import Action, ActionUnavailable
 from alation_shell.config.registry import Registry
 from alation_shell.instance import Instance
+from alation_shell.node import supervisord
 from alation_shell.session import Session
 from alation_shell.shell.progress import ProgressBar
 from alation_shell.terminal import Terminal
@@ -89,7 +90,7 @@ def test_handler_module_missing_is_unavailable_but_a_broken_module_is_not_hidden
     with pytest.raises(ActionUnavailable, match="x is not available yet"):
         Action({**spec, "handler": "alation_shell.no_such_module:run"}).load()
     with pytest.raises(ActionUnavailable):
-        Action({**spec, "handler": "alation_shell.services:no_such_function"}).load()
+        Action({**spec, "handler": "alation_shell.node.supervisord:no_such_function"}).load()
     (tmp_path / "broken_action_module.py").write_text("import no_such_dependency_anywhere\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(ModuleNotFoundError):
@@ -103,17 +104,17 @@ def test_restart_alation_clears_app_restarts_and_keeps_deploy(shell: Session, in
     shell.execute("alation_conf lineage_service.max_nodes_in_subgraph -s 5")  # lineage
     shell.execute("alation_conf alation.install.base_url -s https://catalog.example.com")  # deploy
     shell.execute("alation_conf alation.backup.scheduled_hour -s 9")  # supervisord
-    before = {p.name: p.pid for p in services.programs(instance)}
+    before = {p.name: p.pid for p in supervisord.programs(instance)}
 
     r = shell.execute("alation_action restart_alation")
 
     assert r.exit_code == 0
     assert "13 stopped" in r.stdout and "13 started" in r.stdout
-    assert set(services.pending_restarts(instance)) == {"deploy", "supervisord"}
+    assert set(supervisord.pending_restarts(instance)) == {"deploy", "supervisord"}
     assert "alation_action deploy_conf_all" in r.stderr
-    after = {p.name: p for p in services.programs(instance)}
+    after = {p.name: p for p in supervisord.programs(instance)}
     assert all(p.running for p in after.values())
-    for name in services.RESTART_COVERS["alation"]:
+    for name in supervisord.RESTART_COVERS["alation"]:
         assert after[name].pid != before[name], name
     assert after["backup_scheduler"].pid == before["backup_scheduler"]  # infrastructure is left alone
 
@@ -129,7 +130,7 @@ def test_deploy_conf_all_writes_config_and_hands_over_to_restart(shell: Session,
     assert "s3cret" not in text and "alation.email.email_password = ********" in text
     assert "lineage-service.features.enable_pagination = False" in (conf / "lineage_service.conf").read_text()
     assert "site_id = " in (conf / "site.conf").read_text()
-    assert services.pending_restarts(instance) == {
+    assert supervisord.pending_restarts(instance) == {
         "alation": ["alation.email.email_password", "alation.install.base_url"]
     }
 
@@ -140,7 +141,7 @@ def test_deploy_conf_all_writes_config_and_hands_over_to_restart(shell: Session,
     assert {p.name: p.read_bytes() for p in conf.iterdir()} == snapshot
 
     shell.execute("alation_action restart_alation")
-    assert services.pending_restarts(instance) == {}
+    assert supervisord.pending_restarts(instance) == {}
 
 
 # rebuild_es_index -------------------------------------------------------------------------------
@@ -149,7 +150,7 @@ def _db(instance: Instance) -> Path:
 
 
 def test_rebuild_es_index_indexes_every_object_type(shell: Session, instance: Instance) -> None:
-    from alation_shell.search_index import OBJECT_TYPES
+    from alation_shell.node.search_index import OBJECT_TYPES
 
     index = instance.root / "data1/es/index"
     (index / "stale_type.jsonl").write_text("{}\n")

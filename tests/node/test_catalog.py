@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 
 from alation_shell.instance import SEEDING, Instance
-from alation_shell.search_index import OBJECT_TYPES, build_search_index
-from alation_shell.training.catalog import (
+from alation_shell.node.catalog import (
     CATALOG_TABLES,
     INDEX_ENTRY,
     RECORD_HEADER,
     SEEDED_AT,
     iter_records,
 )
+from alation_shell.node.search_index import OBJECT_TYPES, build_search_index
 
 MiB = 1 << 20
 

@@ -8,7 +8,7 @@ import pytest
 
 from alation_shell.errors import InvalidValue
 from alation_shell.instance import Instance
-from alation_shell.training import clock
+from alation_shell.node import clock
 
 # Tests run in well under an hour of real time: the clock's real-time part stays below this.
 SLACK = timedelta(hours=1)

@@ -12,9 +12,9 @@ import pytest
 
 from alation_shell.errors import ShellError
 from alation_shell.instance import Instance
-from alation_shell.training.activity import ActivitySummary, shares, simulate_day
-from alation_shell.training.catalog import CATALOG_TABLES, RECORD_HEADER, iter_records
-from tests.training.test_catalog import tree
+from alation_shell.node.activity import ActivitySummary, shares, simulate_day
+from alation_shell.node.catalog import CATALOG_TABLES, RECORD_HEADER, iter_records
+from tests.node.test_catalog import tree
 
 MONDAY = date(2026, 3, 2)
 UPDATED_AT = ("rosemeta_table", "rosemeta_attribute", "rosemeta_article", "rosemeta_query")
