@@ -448,7 +448,7 @@ def _accepts(param: Parameter, value: str) -> bool:
 
 # Tables owned by other modules, imported on first use. ------------------------------------------------
 def _actions() -> list[Candidate]:
-    from alation_shell.actions import actions
+    from alation_shell.commands.actions import actions
 
     return [Candidate(a.name, meta=_short(a.description)) for a in actions()]
 

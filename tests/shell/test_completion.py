@@ -11,8 +11,8 @@ from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 from pygments.token import Name
 
-from alation_shell.actions import actions
 from alation_shell.commands import COMMANDS
+from alation_shell.commands.actions import actions
 from alation_shell.config.catalog import catalog
 from alation_shell.config.registry import Registry
 from alation_shell.instance import Instance
