@@ -17,15 +17,14 @@ import sys
 from pathlib import Path
 
 from alation_shell.errors import InstanceError, PathOutsideInstance
-from alation_shell.node.layout import ALATION_BUILD, ALATION_RELEASE, BACKUP_LOG, CONF_FILE, LAYOUT, VERSION_FILE
-from alation_shell.storage import StateFile, atomic_write, whole, write_json
+from alation_shell.node.layout import ALATION_BUILD, BACKUP_LOG, CONF_FILE
+from alation_shell.storage import StateFile, whole, write_json
 
 HOME_ENV = "ALATION_SHELL_HOME"
-DEFAULT_SEED = 5959
 MAX_SYMLINKS = 40
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _SQLITE_COMPANIONS = ("-journal", "-wal", "-shm")
-SEEDING = ".alation-shell-seeding"  # present while `init` seeds: the directory is ours to seed again
+SEEDING = ".alation-shell-seeding"  # present while an instance is created: the directory is ours to seed again
 META_TEXT = ("hostname", "label", "user", "release", "build")  # optional; each shown in the prompt or names
 
 def default_home() -> Path:
@@ -89,17 +88,6 @@ class Instance:
         return self.root / BACKUP_LOG
 
     # Life cycle -------------------------------------------------------------------------------
-    @classmethod
-    def open(cls, home: Path | str | None = None, *, create: bool = True) -> Instance:
-        """Open the instance at `home` (or the default), seeding it on first use when `create`."""
-        instance = cls(home if home is not None else default_home())
-        if not instance.is_initialized():
-            if not create:
-                raise InstanceError(f"no instance at {instance.root} (run `alation-shell init`)")
-            instance.init()
-        instance.meta  # noqa: B018 - read now, so that a damaged instance.json is reported before anything runs
-        return instance
-
     def is_initialized(self) -> bool:
         return self.meta_file.is_file()
 
@@ -118,40 +106,24 @@ class Instance:
             raise InstanceError(f"{self.root} is not empty and is not an instance; not creating one among its "
                                 "files: choose another directory (--home DIR or $ALATION_SHELL_HOME)")
 
-    def init(self, seed: int = DEFAULT_SEED, size: int | None = None) -> None:
-        """Create and seed the instance deterministically from `seed`; `size` asks for a bigger catalog."""
+    def begin_creation(self) -> None:
+        """Start creating an instance here (`node.seed.create_instance` fills it): only where one may be
+        (`check_can_create`); the directory is marked as being created until `finish_creation`."""
         self.check_can_create()
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             (self.root / SEEDING).touch()
-            for sub in LAYOUT:
-                (self.root / sub).mkdir(parents=True, exist_ok=True)
-            major, minor, patch, build = ALATION_BUILD
-            atomic_write(
-                self.root / VERSION_FILE,
-                (
-                    f"ALATION_MAJOR_VERSION = {major}\nALATION_MINOR_VERSION = {minor}\n"
-                    f"ALATION_PATCH_VERSION = {patch}\nALATION_BUILD_VERSION = {build}\n"
-                    f"ALATION_RELEASE = '{ALATION_RELEASE}'\n"
-                ).encode(),
-            )
-            from alation_shell.node.catalog import seed_catalog
+        except OSError as exc:
+            raise InstanceError(f"cannot create instance at {self.root}: {exc.strerror or exc}") from exc
 
-            seed_catalog(self, seed=seed, size=size)
-            write_json(
-                self.meta_file,
-                {
-                    "seed": seed,
-                    "hostname": "alation-demo",
-                    "label": "DEMO",
-                    "user": "alationadmin",
-                    "release": ALATION_RELEASE,
-                    "build": ".".join(map(str, ALATION_BUILD)),
-                },
-            )
+    def finish_creation(self, meta: dict) -> None:
+        """Record `meta` in var/instance.json: from now on the directory is an instance."""
+        try:
+            write_json(self.meta_file, meta)
             (self.root / SEEDING).unlink()
         except OSError as exc:
             raise InstanceError(f"cannot create instance at {self.root}: {exc.strerror or exc}") from exc
+        self._meta = None
 
     def remove(self) -> None:
         """Delete this instance (only a directory that is one: it must hold `var/instance.json`)."""

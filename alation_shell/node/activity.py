@@ -18,7 +18,7 @@ import sqlite3
 from datetime import UTC, date, datetime, timedelta
 
 from alation_shell.backup.lock import BackupLock
-from alation_shell.instance import DEFAULT_SEED, Instance
+from alation_shell.instance import Instance
 from alation_shell.node.catalog import (
     ARTICLE_TITLES,
     ATTACHMENT_NAMES,
@@ -45,6 +45,7 @@ from alation_shell.node.catalog import (
     write_checkpoint,
 )
 from alation_shell.node.layout import CATALOG_DB, EVENTBUS_DIR, UPLOADS_DIR
+from alation_shell.node.seed import DEFAULT_SEED
 
 DAILY_CHANGE = 0.01  # share of the catalog's rows a working day adds, changes or deletes
 WEEKEND_FACTOR = 0.25

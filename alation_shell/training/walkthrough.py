@@ -21,6 +21,7 @@ from alation_shell.errors import ShellError
 from alation_shell.instance import Instance
 from alation_shell.node import clock
 from alation_shell.node.layout import CATALOG_DB
+from alation_shell.node.seed import create_instance
 from alation_shell.session import Session
 from alation_shell.storage import atomic_write, read_json, write_json
 from alation_shell.terminal import Terminal
@@ -484,7 +485,7 @@ def verify(scenario: Scenario) -> list[Mistake]:
 
     with tempfile.TemporaryDirectory(prefix="alation-walkthrough-check-") as tmp:
         instance = Instance(f"{tmp}/instance")
-        instance.init()
+        create_instance(instance)
         out = io.StringIO()
         walk = Walkthrough(scenario, instance, out, verifying=True)
         try:
