@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(opts: Options) -> int:
-    from alation_shell.instance import Instance
+    from alation_shell.node.seed import open_instance
 
     if opts.subcommand == "init":
         return _init(opts)
@@ -180,7 +180,7 @@ def _run(opts: Options) -> int:
         from alation_shell.training.cli import main as walkthrough_main
 
         return walkthrough_main(opts.rest, home=opts.home)
-    instance = Instance.open(opts.home)
+    instance = open_instance(opts.home)
     if opts.record is not None:
         return _recorded(opts, instance)
     from alation_shell.shell.linemode import LineRunner, stdin_answers
@@ -257,7 +257,8 @@ def _recorded(opts: Options, instance) -> int:  # noqa: ANN001 - an Instance
 
 
 def _init(opts: Options) -> int:
-    from alation_shell.instance import DEFAULT_SEED, Instance, default_home
+    from alation_shell.instance import Instance, default_home
+    from alation_shell.node.seed import DEFAULT_SEED, create_instance
 
     root = opts.home if opts.home is not None else default_home()
     instance = Instance(root)
@@ -272,7 +273,7 @@ def _init(opts: Options) -> int:
         from alation_shell.progress import human_bytes
 
         print(f"seeding a {human_bytes(opts.size)} catalog at {instance.root} ...", file=sys.stderr, flush=True)
-    instance.init(seed=DEFAULT_SEED if opts.seed is None else opts.seed, size=opts.size)
+    create_instance(instance, seed=DEFAULT_SEED if opts.seed is None else opts.seed, size=opts.size)
     print(f"instance ready at {instance.root}")
     return 0
 
@@ -282,14 +283,14 @@ def _tool_main(name: str) -> int:
     import shutil
 
     from alation_shell.commands.base import Context, Output
-    from alation_shell.instance import Instance
+    from alation_shell.node.seed import open_instance
     from alation_shell.session import Session
     from alation_shell.shell.linemode import asker, stdin_answers
     from alation_shell.shell.progress import ProgressBar
     from alation_shell.terminal import Terminal
 
     try:
-        instance = Instance.open()
+        instance = open_instance()
     except ShellError as exc:
         print(f"{name}: {exc.message}", file=sys.stderr)
         return exc.exit_code

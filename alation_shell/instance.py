@@ -17,40 +17,15 @@ import sys
 from pathlib import Path
 
 from alation_shell.errors import InstanceError, PathOutsideInstance
-from alation_shell.storage import StateFile, atomic_write, whole, write_json
+from alation_shell.node.layout import ALATION_BUILD, BACKUP_LOG, CONF_FILE
+from alation_shell.storage import StateFile, whole, write_json
 
 HOME_ENV = "ALATION_SHELL_HOME"
-DEFAULT_SEED = 5959
 MAX_SYMLINKS = 40
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _SQLITE_COMPANIONS = ("-journal", "-wal", "-shm")
-BACKUP_LOG = "opt/alation/site/logs/alation_backup.log"
-RESTORE_DIR = "data1/.restore"  # a restore's staging and journal (backup/restore.py)
-SEEDING = ".alation-shell-seeding"  # present while `init` seeds: the directory is ours to seed again
+SEEDING = ".alation-shell-seeding"  # present while an instance is created: the directory is ours to seed again
 META_TEXT = ("hostname", "label", "user", "release", "build")  # optional; each shown in the prompt or names
-
-# The Alation release the emulated server runs (2023.3 is build 17.0.0.49181).
-ALATION_RELEASE = "2023.3"
-ALATION_BUILD = (17, 0, 0, 49181)
-
-# Directories of the emulated chroot (SPEC §2).
-LAYOUT = (
-    "etc/alation",
-    "data1/pgsql",
-    "data1/eventbus",
-    "data1/site_data/config",
-    "data1/site_data/uploads",
-    "data1/es",
-    "data2/backup",
-    "data2/tmp",
-    "opt/alation/site/logs",
-    "opt/alation/site/saml",
-    "opt/alation/django/main",
-    "home/alationadmin",
-    "home/alation",
-    "var",
-)
-
 
 def default_home() -> Path:
     """`$ALATION_SHELL_HOME`, else the platform's user data dir + `alation-shell/instance`."""
@@ -98,7 +73,7 @@ class Instance:
     # Well-known files -------------------------------------------------------------------------
     @property
     def conf_file(self) -> Path:
-        return self.root / "etc/alation/alation_conf.toml"
+        return self.root / CONF_FILE
 
     @property
     def var(self) -> Path:
@@ -113,17 +88,6 @@ class Instance:
         return self.root / BACKUP_LOG
 
     # Life cycle -------------------------------------------------------------------------------
-    @classmethod
-    def open(cls, home: Path | str | None = None, *, create: bool = True) -> Instance:
-        """Open the instance at `home` (or the default), seeding it on first use when `create`."""
-        instance = cls(home if home is not None else default_home())
-        if not instance.is_initialized():
-            if not create:
-                raise InstanceError(f"no instance at {instance.root} (run `alation-shell init`)")
-            instance.init()
-        instance.meta  # noqa: B018 - read now, so that a damaged instance.json is reported before anything runs
-        return instance
-
     def is_initialized(self) -> bool:
         return self.meta_file.is_file()
 
@@ -142,40 +106,24 @@ class Instance:
             raise InstanceError(f"{self.root} is not empty and is not an instance; not creating one among its "
                                 "files: choose another directory (--home DIR or $ALATION_SHELL_HOME)")
 
-    def init(self, seed: int = DEFAULT_SEED, size: int | None = None) -> None:
-        """Create and seed the instance deterministically from `seed`; `size` asks for a bigger catalog."""
+    def begin_creation(self) -> None:
+        """Start creating an instance here (`node.seed.create_instance` fills it): only where one may be
+        (`check_can_create`); the directory is marked as being created until `finish_creation`."""
         self.check_can_create()
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             (self.root / SEEDING).touch()
-            for sub in LAYOUT:
-                (self.root / sub).mkdir(parents=True, exist_ok=True)
-            major, minor, patch, build = ALATION_BUILD
-            atomic_write(
-                self.root / "opt/alation/django/main/alation_version.py",
-                (
-                    f"ALATION_MAJOR_VERSION = {major}\nALATION_MINOR_VERSION = {minor}\n"
-                    f"ALATION_PATCH_VERSION = {patch}\nALATION_BUILD_VERSION = {build}\n"
-                    f"ALATION_RELEASE = '{ALATION_RELEASE}'\n"
-                ).encode(),
-            )
-            from alation_shell.training.catalog import seed_catalog
+        except OSError as exc:
+            raise InstanceError(f"cannot create instance at {self.root}: {exc.strerror or exc}") from exc
 
-            seed_catalog(self, seed=seed, size=size)
-            write_json(
-                self.meta_file,
-                {
-                    "seed": seed,
-                    "hostname": "alation-demo",
-                    "label": "DEMO",
-                    "user": "alationadmin",
-                    "release": ALATION_RELEASE,
-                    "build": ".".join(map(str, ALATION_BUILD)),
-                },
-            )
+    def finish_creation(self, meta: dict) -> None:
+        """Record `meta` in var/instance.json: from now on the directory is an instance."""
+        try:
+            write_json(self.meta_file, meta)
             (self.root / SEEDING).unlink()
         except OSError as exc:
             raise InstanceError(f"cannot create instance at {self.root}: {exc.strerror or exc}") from exc
+        self._meta = None
 
     def remove(self) -> None:
         """Delete this instance (only a directory that is one: it must hold `var/instance.json`)."""

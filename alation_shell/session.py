@@ -13,7 +13,8 @@ from alation_shell.commands import COMMANDS, CommandTable
 from alation_shell.commands.base import Context, Result
 from alation_shell.display import one_line, quote
 from alation_shell.errors import Cancelled, ShellError, UsageError
-from alation_shell.instance import RESTORE_DIR, Instance
+from alation_shell.instance import Instance
+from alation_shell.node.layout import RESTORE_DIR
 from alation_shell.pipeline import run_line
 from alation_shell.terminal import Terminal
 
@@ -137,9 +138,11 @@ class Session:
         ctx.command = command
         try:
             if command.touches_data and os.path.lexists(self.instance.root / RESTORE_DIR):
-                from alation_shell.backup.actions import finish_interrupted_restore
+                from alation_shell.backup.run import finish_interrupted_restore
 
-                finish_interrupted_restore(ctx)
+                done = finish_interrupted_restore(self.instance)
+                if done is not None:
+                    ctx.err(f"note: {done}")
             return command.load()(ctx, argv[1:])
         except UsageError as exc:
             self._error(ctx, f"{command.name}: {exc.message} (usage: {command.usage})")

@@ -22,6 +22,7 @@ from prompt_toolkit.document import Document
 from alation_shell.commands import COMMANDS
 from alation_shell.config.catalog import catalog
 from alation_shell.instance import Instance
+from alation_shell.node.seed import create_instance
 from alation_shell.session import Session
 from alation_shell.shell.completion import ShellCompleter
 
@@ -50,7 +51,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         instance = Instance(Path(tmp) / "instance")
-        instance.init()
+        create_instance(instance)
         completer = ShellCompleter(Session(instance))
         completer.refresh()
         lines = queries()

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from alation_shell.instance import Instance
+from alation_shell.node.seed import create_instance
 from alation_shell.training.demo import DemoSource
 from alation_shell.training.scenario import available, load
 from alation_shell.training.walkthrough import Walkthrough
@@ -51,7 +52,7 @@ def check_times(checks: int) -> dict[str, list[float]]:
         samples: list[float] = []
         with tempfile.TemporaryDirectory() as tmp:
             instance = Instance(Path(tmp) / "instance")
-            instance.init()
+            create_instance(instance)
             out = io.StringIO()
             walk = Walkthrough(load(path), instance, out)
             status = walk.run(TimedSource(walk, out, checks, samples), fresh=True)

@@ -14,6 +14,7 @@ import pytest
 
 from alation_shell.commands.base import Result
 from alation_shell.instance import Instance
+from alation_shell.node.seed import create_instance
 from alation_shell.session import Session
 
 VENV_BIN = Path(__file__).resolve().parent.parent / ".venv" / "bin"
@@ -32,7 +33,7 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One seeded instance per test run; `instance` hands out copies (seeding is the slow part)."""
     root = tmp_path_factory.mktemp("template") / "instance"
-    Instance(root).init()
+    create_instance(Instance(root))
     return root
 
 

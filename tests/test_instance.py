@@ -9,7 +9,9 @@ import platformdirs
 import pytest
 
 from alation_shell.errors import InstanceError, PathOutsideInstance
-from alation_shell.instance import LAYOUT, Instance, default_home
+from alation_shell.instance import Instance, default_home
+from alation_shell.node.layout import LAYOUT
+from alation_shell.node.seed import open_instance
 
 
 def test_init_lays_out_the_chroot(instance: Instance) -> None:
@@ -35,8 +37,8 @@ def test_default_home_follows_platformdirs(monkeypatch: pytest.MonkeyPatch, tmp_
 
 def test_open_creates_on_first_use_only_when_asked(tmp_path: Path) -> None:
     with pytest.raises(InstanceError, match="alation-shell init"):
-        Instance.open(tmp_path / "nothing", create=False)
-    inst = Instance.open(tmp_path / "fresh")
+        open_instance(tmp_path / "nothing", create=False)
+    inst = open_instance(tmp_path / "fresh")
     assert inst.is_initialized()
 
 

@@ -13,6 +13,7 @@ from alation_shell.config.catalog import catalog
 from alation_shell.errors import ShellError
 from alation_shell.grammar import parse
 from alation_shell.instance import Instance
+from alation_shell.node.seed import create_instance
 from alation_shell.session import Session
 
 # `sim advance` is left out: a random duration could ask for years of simulated nights.
@@ -65,7 +66,7 @@ def _error_lines_allowed(line: str) -> int:
 
 def _instance(tmp_path_factory) -> Instance:  # noqa: ANN001
     inst = Instance(tmp_path_factory.mktemp("fuzz") / "instance")
-    inst.init()
+    create_instance(inst)
     Session(inst).execute("alation_conf alation.backup.scheduled_hour -s 9")
     return inst
 

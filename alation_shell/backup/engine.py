@@ -55,7 +55,6 @@ from alation_shell.backup.archive import workers as _workers
 from alation_shell.backup.lock import LOCK_NAME, BackupLock
 from alation_shell.backup.manifest import (
     BLOCK_SIZE,
-    CATALOG_DB,
     DIGEST_BYTES,
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -105,9 +104,10 @@ from alation_shell.backup.restore import recover_restore, restore_backup
 from alation_shell.display import clipped
 from alation_shell.errors import BackupInProgress, CorruptArchive
 from alation_shell.instance import Instance
+from alation_shell.node import clock
+from alation_shell.node.layout import CATALOG_DB
 from alation_shell.progress import Progress, human_bytes
 from alation_shell.storage import fsync_dir
-from alation_shell.training import clock
 
 __all__ = [
     "BackupError",

@@ -62,7 +62,6 @@ QUICK_BYTES = 16  # an XXH3-128 digest
 PIECE_BLOCKS = 64  # blocks per piece: files are read, and compared by `xxh3_pieces`, 1 MiB at a time
 RACY_WINDOW_NS = 2_000_000_000
 BLOCKS_DIR = "incr/blocks"
-CATALOG_DB = "data1/pgsql/rosemeta.db"
 
 # The trees each tarball covers (paths relative to the instance root, as in the tarball).
 PART_ROOTS = {

@@ -35,7 +35,8 @@ from alation_shell.backup.records import (
     shown,
 )
 from alation_shell.errors import CorruptArchive
-from alation_shell.instance import RESTORE_DIR, Instance
+from alation_shell.instance import Instance
+from alation_shell.node.layout import RESTORE_DIR
 from alation_shell.progress import Progress, human_bytes
 from alation_shell.storage import fsync_dir, read_json, write_json
 

@@ -1,7 +1,7 @@
 """When scheduled backups fall due: `alation.backup.scheduled_minute/hour/day`, read as UTC.
 
 As on a real server, a new schedule takes effect only after `sudo /etc/init.d/supervisord restart`. The
-emulator models that with the pending restarts that `alation_conf` records (services.py): while a
+emulator models that with the pending restarts that `alation_conf` records (supervisord.py): while a
 `supervisord` restart is pending for a schedule parameter, the value in effect for that parameter is the
 one recorded when the schedule was last in effect (`var/schedule.json`), else its catalog default.
 """
@@ -111,9 +111,9 @@ def _recorded(file: StateFile, registry: Registry) -> dict[str, object]:
 
 def waiting_for_restart(instance: Instance) -> list[str]:
     """The schedule parameters whose new values wait for `sudo /etc/init.d/supervisord restart`."""
-    from alation_shell import services
+    from alation_shell.node import supervisord
 
-    pending = services.pending_restarts(instance).get(RESTART, [])
+    pending = supervisord.pending_restarts(instance).get(RESTART, [])
     return [name for name in PARAMETERS if name in pending]
 
 

@@ -253,7 +253,7 @@ COMMANDS = CommandTable("Commands of the Alation shell", (
         ),
     ),
     Command(
-        "alation_action", "alation_shell.commands.alation_action:run",
+        "alation_action", "alation_shell.commands.actions:run",
         "run an administration action (backup, restore, restart, keys, cluster)",
         "alation_action ACTION | --help",
         args=(Arg("ACTION", ACTION),),

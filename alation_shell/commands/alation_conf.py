@@ -143,9 +143,9 @@ def _check_pending(ctx: Context, names: list[str]) -> None:
     """Before a change that needs a restart: read the pending restarts it adds to, so that a damaged file stops
     the change (StateCorrupt) instead of failing once the values are set."""
     if any((param := ctx.registry.catalog.get(name)) is not None and param.restart for name in names):
-        from alation_shell import services
+        from alation_shell.node import supervisord
 
-        services.pending_restarts(ctx.instance)
+        supervisord.pending_restarts(ctx.instance)
 
 
 def _after_change(ctx: Context, params: list[Parameter]) -> None:
@@ -157,10 +157,10 @@ def _after_change(ctx: Context, params: list[Parameter]) -> None:
             if param.name not in by_restart[param.restart]:
                 by_restart[param.restart].append(param.name)
     if by_restart:
-        from alation_shell import services
+        from alation_shell.node import supervisord
 
         for restart, names in by_restart.items():
-            services.add_pending_restart(ctx.instance, restart, names)
+            supervisord.add_pending_restart(ctx.instance, restart, names)
             ctx.err("note: " + ctx.registry.catalog.restart_note(restart, names))
     for effect in dict.fromkeys(p.effect for p in params if p.effect):
         module, func = EFFECTS[effect].split(":")

@@ -76,7 +76,7 @@ def alation_ypireti(ctx: Context, args: list[str]) -> int:
 
 
 def _sync(ctx: Context) -> int:
-    from alation_shell.training import clock
+    from alation_shell.node import clock
 
     log = ctx.instance.real_path(YPIRETI_LOG)
     log.parent.mkdir(parents=True, exist_ok=True)

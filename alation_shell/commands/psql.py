@@ -18,9 +18,10 @@ import sqlite3
 from alation_shell.commands.base import Context
 from alation_shell.commands.text import options
 from alation_shell.errors import ShellError, UsageError
+from alation_shell.node import layout
 
 DATABASE = "rosemeta"
-CATALOG_DB = "/data1/pgsql/rosemeta.db"
+CATALOG_DB = "/" + layout.CATALOG_DB
 OWNER = "alation"
 SERVER_VERSION = "13.14"  # the Postgres the emulated server runs (an emulator's choice: the docs do not say)
 HELP = """\

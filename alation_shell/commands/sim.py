@@ -13,9 +13,9 @@ from alation_shell.backup import cycle, schedule
 from alation_shell.backup.cycle import BackupCycle
 from alation_shell.commands.base import Context
 from alation_shell.commands.builtins import described, subcommand_rows
-from alation_shell.errors import Aborted, UsageError
+from alation_shell.errors import UsageError
+from alation_shell.node import clock
 from alation_shell.progress import human_bytes
-from alation_shell.training import clock
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -101,8 +101,8 @@ def advance(ctx: Context, text: str) -> int:
     A cancel stops it between two events: the clock stays at the last one done (a backup's work stops at
     its next step, and the clock stays before it), so that the instance is as a shorter advance leaves it.
     """
-    from alation_shell.backup.actions import run_backup
-    from alation_shell.training.activity import simulate_day
+    from alation_shell.backup.run import run_backup
+    from alation_shell.node.activity import simulate_day
 
     delta = clock.parse_duration(text)
     instance = ctx.instance
@@ -125,7 +125,7 @@ def advance(ctx: Context, text: str) -> int:
             clock.advance_to(instance, when)
             ctx.out(f"{clock.format_time(when)}  activity of {day:%a %Y-%m-%d}: {summary}")
         else:
-            outcome = run_backup(ctx, when, trigger="scheduled backup")
+            outcome = run_backup(instance, ctx.registry, when, trigger="scheduled backup", progress=ctx.progress)
             # Only now: if the backup failed, the clock stays before it and the next advance runs it again.
             clock.advance_to(instance, when)
             ctx.out(timeline_line(outcome.record))
@@ -209,13 +209,11 @@ def verify(ctx: Context, path: str | None) -> int:
 def reset(ctx: Context) -> int:
     """`sim reset`: remove every backup, reset the clock and the cycle (after YES)."""
     from alation_shell.backup import engine, ledger
-    from alation_shell.backup.actions import BackupLog
+    from alation_shell.backup.run import BackupLog
+    from alation_shell.commands.actions import ask_yes
 
-    ctx.err("WARNING: this removes every backup in /data2/backup and puts the virtual clock back to "
+    ask_yes(ctx, "this removes every backup in /data2/backup and puts the virtual clock back to "
             f"{clock.format_time(clock.START)} UTC.")
-    answer = ctx.ask("Type YES to continue: ")
-    if answer is None or answer.strip() != "YES":
-        raise Aborted("answer was not YES; aborted, nothing was changed")
     instance = ctx.instance
     with engine.BackupLock(instance, "reset"):
         # A new ledger first (even if the old one is damaged): labels start again from the clock, which

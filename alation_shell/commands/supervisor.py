@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import time
 
-from alation_shell import services
 from alation_shell.commands.base import Context
 from alation_shell.errors import ShellError, UsageError
+from alation_shell.node import supervisord as services
 
 HELP = """\
 usage: alation_supervisor status [GROUP ...]

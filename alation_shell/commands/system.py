@@ -104,7 +104,7 @@ def date(ctx: Context, args: list[str]) -> int:
     `-R` (RFC 5322), `-I[date|hours|minutes|seconds|ns]` (ISO 8601)."""
     from datetime import UTC
 
-    from alation_shell.training import clock
+    from alation_shell.node import clock
 
     # -I takes an optional value glued to it (`-Iseconds`), which getopt cannot express.
     iso = [a for a in args if a.startswith("-I") or a == "--iso-8601" or a.startswith("--iso-8601=")]

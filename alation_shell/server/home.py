@@ -241,7 +241,9 @@ class ServerHome:
             if not template.is_initialized():
                 if template.root.exists():
                     shutil.rmtree(template.root)  # a seeding that was interrupted
-                template.init()
+                from alation_shell.node.seed import create_instance
+
+                create_instance(template)
         return template
 
     def shared_instance(self) -> Instance:

@@ -231,7 +231,9 @@ async def walkthrough(channel: ChannelSession, terminal: RemoteTerminal, words: 
         if fresh:
             if instance.is_initialized():
                 instance.remove()
-            instance.init()
+            from alation_shell.node.seed import create_instance
+
+            create_instance(instance)
         if demo:
             from alation_shell.training.demo import DemoSource
 

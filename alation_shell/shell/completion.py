@@ -448,18 +448,18 @@ def _accepts(param: Parameter, value: str) -> bool:
 
 # Tables owned by other modules, imported on first use. ------------------------------------------------
 def _actions() -> list[Candidate]:
-    from alation_shell.actions import actions
+    from alation_shell.commands.actions import actions
 
     return [Candidate(a.name, meta=_short(a.description)) for a in actions()]
 
 
 def _verbs() -> list[Candidate]:
-    from alation_shell.services import VERBS
+    from alation_shell.node.supervisord import VERBS
 
     return [Candidate(verb) for verb in VERBS]
 
 
 def _groups() -> list[Candidate]:
-    from alation_shell.services import GROUPS
+    from alation_shell.node.supervisord import GROUPS
 
     return [Candidate(group) for group in GROUPS]

@@ -30,14 +30,14 @@ from datetime import UTC, datetime, timedelta
 from alation_shell.config.catalog import Catalog, Parameter
 from alation_shell.errors import InvalidValue
 from alation_shell.instance import Instance
-from alation_shell.training import clock
+from alation_shell.node import clock
+from alation_shell.node.layout import CATALOG_DB
 
 KINDS = ("full", "incr", "any")
 # Backups a scenario's text (and a path parameter's `equals`) may name; the walkthrough fills them in.
 PLACEHOLDERS = ("latest_full", "latest_incr", "latest_full_eb", "latest_incr_eb")
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _HHMM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
-DB_PATH = "data1/pgsql/rosemeta.db"
 
 
 class Mistake:
@@ -105,9 +105,9 @@ class State:
         return self._now
 
     def pending(self) -> dict[str, list[str]]:
-        from alation_shell import services
+        from alation_shell.node import supervisord
 
-        return services.pending_restarts(self.instance)
+        return supervisord.pending_restarts(self.instance)
 
     def rows(self, table: str) -> int:
         if table not in self._rows:
@@ -117,7 +117,7 @@ class State:
 
 def count_rows(instance: Instance, table: str) -> int:
     """Rows of a catalog table, read-only (`table` is one of the catalog's own, checked when parsed)."""
-    path = instance.root / DB_PATH
+    path = instance.root / CATALOG_DB
     if not path.is_file():
         return 0
     con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=30)
@@ -607,7 +607,7 @@ class _Parser:
 def parse_condition(data: object, path: tuple, mistakes: list[Mistake], catalog: Catalog) -> Condition | None:
     """A condition (or a list of them, meaning all) from parsed TOML; faults are added to `mistakes`."""
     from alation_shell.commands import COMMANDS
-    from alation_shell.training.catalog import CATALOG_TABLES
+    from alation_shell.node.catalog import CATALOG_TABLES
 
     parser = _Parser(catalog, catalog.restarts, set(COMMANDS), CATALOG_TABLES, mistakes)
     return parser.condition(data, path)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from alation_shell.errors import ShellError
 from alation_shell.instance import Instance
+from alation_shell.node.seed import create_instance, open_instance
 
 USAGE = """\
 usage: alation-shell walkthrough [--dir DIR]                 list the scenarios
@@ -207,11 +208,11 @@ def run(opts: Options) -> int:
     scenario = find(opts.name, opts.dirs)
     scratch: str | None = None
     if opts.home is not None:
-        instance = Instance.open(opts.home)
+        instance = open_instance(opts.home)
     elif opts.demo:
         scratch = tempfile.mkdtemp(prefix=f"alation-demo-{scenario.name}-")
         instance = Instance(Path(scratch) / "instance")
-        instance.init()
+        create_instance(instance)
     else:
         instance = Instance(walkthrough_home(scenario.name))
         if instance.root.exists() and not instance.is_initialized() and any(instance.root.iterdir()):
@@ -236,7 +237,7 @@ def run(opts: Options) -> int:
         if fresh and opts.home is None and not opts.demo:
             if instance.is_initialized():
                 instance.remove()
-            instance.init()
+            create_instance(instance)
         if opts.demo:
             return _demo(walk, out, opts, terminal)
         if terminal:

@@ -37,7 +37,7 @@ from datetime import timedelta
 
 from alation_shell.config.catalog import Catalog, Parameter, catalog
 from alation_shell.errors import InvalidValue, ShellError
-from alation_shell.training import clock
+from alation_shell.node import clock
 from alation_shell.training.checks import (
     PLACEHOLDER,
     PLACEHOLDERS,
@@ -253,7 +253,7 @@ def _setup(spec: object, path: tuple, mistakes: list[Mistake], cat: Catalog) -> 
     if not isinstance(deletes, list):
         mistakes.append(Mistake((*path, "delete_rows"), "delete_rows is a list of { table = NAME, count = N }"))
         deletes = []
-    from alation_shell.training.catalog import CATALOG_TABLES
+    from alation_shell.node.catalog import CATALOG_TABLES
 
     for i, item in enumerate(deletes):
         where = (*path, "delete_rows", i)

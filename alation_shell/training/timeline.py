@@ -22,8 +22,8 @@ from __future__ import annotations
 import json
 from datetime import UTC
 
+from alation_shell.node import clock
 from alation_shell.progress import human_bytes
-from alation_shell.training import clock
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -19,11 +19,13 @@ from datetime import datetime
 
 from alation_shell.errors import ShellError
 from alation_shell.instance import Instance
+from alation_shell.node import clock
+from alation_shell.node.layout import CATALOG_DB
+from alation_shell.node.seed import create_instance
 from alation_shell.session import Session
 from alation_shell.storage import atomic_write, read_json, write_json
 from alation_shell.terminal import Terminal
-from alation_shell.training import clock
-from alation_shell.training.checks import DB_PATH, LastCommand, Mistake, State, count_rows
+from alation_shell.training.checks import LastCommand, Mistake, State, count_rows
 from alation_shell.training.scenario import PLACEHOLDERS, Scenario, ScenarioError, Setup, Step
 
 TYPE_CHECKING = False
@@ -343,15 +345,15 @@ class Walkthrough:
 
     def apply_setup(self, setup: Setup, where: tuple) -> None:
         """Settings (in effect, as after their restarts), clock, scheduled backups, then deleted rows."""
-        from alation_shell import services
         from alation_shell.backup import schedule
-        from alation_shell.training.catalog import CATALOG_TABLES
+        from alation_shell.node import supervisord
+        from alation_shell.node.catalog import CATALOG_TABLES
 
         instance = self.instance
         if setup.settings:
             pairs = " ".join(f"{p.name} -s {shlex.quote(raw)}" for p, raw in setup.settings)
             self._setup_command(f"alation_conf {pairs}", (*where, "settings"))
-            services.clear_pending_restarts(instance, list(services.pending_restarts(instance)))
+            supervisord.clear_pending_restarts(instance, list(supervisord.pending_restarts(instance)))
             schedule.record_in_effect(instance, self.session.registry)
         if setup.advance:
             self._setup_command(f"sim advance {setup.advance}", (*where, "advance"))
@@ -362,7 +364,7 @@ class Walkthrough:
             self._setup_command(f"sim advance {max(seconds, 1)}s", (*where, "backups"))
         self.progress["baseline"] = {table: count_rows(instance, table) for table in CATALOG_TABLES}
         if setup.delete_rows:
-            con = sqlite3.connect(instance.root / DB_PATH, timeout=30)
+            con = sqlite3.connect(instance.root / CATALOG_DB, timeout=30)
             try:
                 with con:
                     for table, count in setup.delete_rows:
@@ -483,7 +485,7 @@ def verify(scenario: Scenario) -> list[Mistake]:
 
     with tempfile.TemporaryDirectory(prefix="alation-walkthrough-check-") as tmp:
         instance = Instance(f"{tmp}/instance")
-        instance.init()
+        create_instance(instance)
         out = io.StringIO()
         walk = Walkthrough(scenario, instance, out, verifying=True)
         try:

@@ -15,11 +15,12 @@ import pytest
 from alation_shell.backup import engine
 from alation_shell.commands.base import Result
 from alation_shell.instance import Instance
+from alation_shell.node import clock
+from alation_shell.node.activity import simulate_day
+from alation_shell.node.seed import create_instance
 from alation_shell.progress import Progress
 from alation_shell.session import Session
 from alation_shell.terminal import Terminal
-from alation_shell.training import clock
-from alation_shell.training.activity import simulate_day
 from tests.backup import backup_lock_held_elsewhere, change_catalog, everything
 from tests.conftest import Canceller, copy_of
 
@@ -314,7 +315,7 @@ def test_a_staging_directory_set_by_hand_outside_data2_is_refused_and_home_survi
 def big_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An instance with a 64 MiB catalog: a backup and a restore of it take many progress steps."""
     root = tmp_path_factory.mktemp("big") / "instance"
-    Instance(root).init(size=64 << 20)
+    create_instance(Instance(root), size=64 << 20)
     return root
 
 

@@ -22,7 +22,7 @@ from alation_shell.backup.child import can_fork
 from alation_shell.backup.records import sidecar_path
 from alation_shell.backup.restore import _staging_dir
 from alation_shell.instance import Instance
-from alation_shell.training.activity import simulate_day
+from alation_shell.node.activity import simulate_day
 from tests.backup import DB, change_catalog, night, state
 
 # A backup or restore in a child process, so that it can be killed or limited.

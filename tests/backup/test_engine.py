@@ -32,6 +32,7 @@ from alation_shell.backup.manifest import (
 from alation_shell.backup.records import index_path, read_manifest, sidecar_path, write_index
 from alation_shell.errors import BackupInProgress, CorruptArchive
 from alation_shell.instance import Instance
+from alation_shell.node.seed import create_instance
 from alation_shell.progress import Progress
 from alation_shell.shell.progress import ProgressBar
 from tests.backup import DB, change_catalog, everything, night, state, tree_snapshot
@@ -682,7 +683,7 @@ OPS = st.one_of(
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     inst = Instance(tmp_path_factory.mktemp("template") / "instance")
-    inst.init()
+    create_instance(inst)
     return inst.root
 
 

@@ -16,8 +16,8 @@ import pytest
 from alation_shell.backup import engine, ledger
 from alation_shell.backup.retention import plan_retention
 from alation_shell.instance import Instance
+from alation_shell.node import clock
 from alation_shell.session import Session
-from alation_shell.training import clock
 from tests.backup import night
 
 COMPLETE = re.compile(r"^backup (\d{12}) complete: (full|incremental) \(Backup V2(?:, base full (\d{12}))?\)", re.M)

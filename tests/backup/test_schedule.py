@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alation_shell import services
 from alation_shell.backup import schedule
 from alation_shell.backup.schedule import Schedule
 from alation_shell.config.registry import Registry
 from alation_shell.instance import Instance
+from alation_shell.node import supervisord
 from alation_shell.session import Session
 
 MON_0900 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -73,14 +73,14 @@ def test_change_waits_for_supervisord_restart(shell: Session) -> None:
     assert waiting == [schedule.HOUR, schedule.DAY]
     assert effective == Schedule(0, 1, "mon,tue,wed,thu,fri,sat,sun")
     # The restart clears the pending change: the new schedule applies.
-    services.clear_pending_restarts(instance, ["supervisord"])
+    supervisord.clear_pending_restarts(instance, ["supervisord"])
     assert schedule.in_effect(instance, shell.registry) == (Schedule(0, 9, "tue,sat"), [])
 
 
 def test_old_value_is_the_one_last_in_effect(shell: Session) -> None:
     instance = shell.instance
     shell.execute("alation_conf alation.backup.scheduled_hour -s 9")
-    services.clear_pending_restarts(instance, ["supervisord"])
+    supervisord.clear_pending_restarts(instance, ["supervisord"])
     schedule.record_in_effect(instance, shell.registry)  # what a supervisord restart does
     shell.execute("alation_conf alation.backup.scheduled_hour -s 10")
     effective, waiting = schedule.in_effect(instance, shell.registry)

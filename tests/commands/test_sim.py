@@ -13,8 +13,8 @@ import pytest
 
 from alation_shell.backup import engine
 from alation_shell.instance import Instance
+from alation_shell.node import clock
 from alation_shell.session import Session
-from alation_shell.training import clock
 from tests.backup import backup_lock_held_elsewhere, hostile_nested, hostile_string
 from tests.conftest import Canceller
 

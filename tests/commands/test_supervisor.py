@@ -6,12 +6,12 @@ import re
 
 import pytest
 
-from alation_shell import services
 from alation_shell.backup import schedule
 from alation_shell.commands import supervisor
 from alation_shell.commands.base import Context, Output
 from alation_shell.config.registry import Registry
 from alation_shell.instance import Instance
+from alation_shell.node import supervisord
 from alation_shell.session import Session
 
 STATUS_LINE = re.compile(r"(\S+) +(RUNNING|STOPPED) +(pid (\d+), uptime \d+:\d\d:\d\d|\w{3} \d\d \d\d:\d\d [AP]M)")
@@ -41,7 +41,7 @@ def test_status_layout_is_supervisorctls(shell: Session) -> None:
     r = shell.execute("alation_supervisor status")
     assert r.exit_code == 0
     lines = r.stdout.splitlines()
-    assert [line.split()[0] for line in lines] == sorted(services.PROGRAMS)
+    assert [line.split()[0] for line in lines] == sorted(supervisord.PROGRAMS)
     for line in lines:
         # supervisorctl: name padded to 33 columns, state to 10, then the description
         assert re.fullmatch(r".{33}RUNNING   pid \d+, uptime \d+:\d\d:\d\d", line), line
@@ -71,7 +71,7 @@ def test_restart_prints_stops_then_starts_with_new_pids(shell: Session) -> None:
     before = status(shell)
     r = shell.execute("alation_supervisor restart celery:*")
     assert r.exit_code == 0
-    celery = [p for p in sorted(services.PROGRAMS) if p.startswith("celery:")]
+    celery = [p for p in sorted(supervisord.PROGRAMS) if p.startswith("celery:")]
     assert r.stdout.splitlines() == [f"{p}: stopped" for p in celery] + [f"{p}: started" for p in celery]
     after = status(shell)
     assert all(after[p][1] != before[p][1] for p in celery)
@@ -96,7 +96,8 @@ def test_restart_clears_the_pending_restarts_it_covers(
     pending_everything(shell)
     r = shell.execute(f"alation_supervisor restart {group}")
     assert r.exit_code == 0
-    assert set(services.pending_restarts(instance)) == {"alation", "web", "lineage", "deploy", "supervisord"} - cleared
+    expected = {"alation", "web", "lineage", "deploy", "supervisord"} - cleared
+    assert set(supervisord.pending_restarts(instance)) == expected
     if "web" in cleared:
         assert "note: now in effect: alation.feature_flags.enable_permissions_middleware_feature\n" in r.stderr
 
@@ -135,7 +136,7 @@ def test_usage_errors(shell: Session, line: str) -> None:
 def test_sudo_supervisord_restart(shell: Session, instance: Instance, line: str) -> None:
     pending_everything(shell)
     before = status(shell)
-    old_pid = services.supervisord_pid(instance)
+    old_pid = supervisord.supervisord_pid(instance)
     registry = Registry.for_instance(instance)
     assert schedule.in_effect(instance, registry)[0].hour != 9
 
@@ -144,13 +145,13 @@ def test_sudo_supervisord_restart(shell: Session, instance: Instance, line: str)
     assert r.exit_code == 0
     assert r.stdout == ("Stopping supervisord:" + " " * 38 + "[  OK  ]\n"
                         "Starting supervisord:" + " " * 38 + "[  OK  ]\n")
-    assert services.pending_restarts(instance) == {"deploy": ["alation.install.base_url"]}
+    assert supervisord.pending_restarts(instance) == {"deploy": ["alation.install.base_url"]}
     assert "note: backups now run at 09:00 UTC every day\n" in r.stderr
     assert "still pending: alation.install.base_url" in r.stderr
     assert schedule.in_effect(instance, registry) == (schedule.configured(registry), [])
     after = status(shell)
-    assert all(after[p][0] == "RUNNING" and after[p][1] != before[p][1] for p in services.PROGRAMS)
-    assert services.supervisord_pid(instance) != old_pid
+    assert all(after[p][0] == "RUNNING" and after[p][1] != before[p][1] for p in supervisord.PROGRAMS)
+    assert supervisord.supervisord_pid(instance) != old_pid
 
 
 def _call(session: Session, func, args: list[str]) -> tuple[int, str, str]:  # noqa: ANN001
@@ -165,12 +166,12 @@ def test_supervisord_without_sudo_is_denied(shell: Session, instance: Instance) 
         code, out, err = _call(shell, func, args)
         assert code == 4
         assert "Permission denied" in err and "sudo " in err
-    assert len(services.pending_restarts(instance)) == 5
+    assert len(supervisord.pending_restarts(instance)) == 5
     code, out, _ = _call(shell, supervisor.supervisord, ["status"])  # reading the status needs no root
     assert code == 0 and "is running" in out
     shell.execute("sudo su")
     assert _call(shell, supervisor.supervisord, ["restart"])[0] == 0
-    assert list(services.pending_restarts(instance)) == ["deploy"]
+    assert list(supervisord.pending_restarts(instance)) == ["deploy"]
 
 
 @pytest.mark.parametrize("line", ["sudo /etc/init.d/alation shell", "sudo service alation shell"])

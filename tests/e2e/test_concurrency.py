@@ -46,7 +46,7 @@ SETTER = """
 import sys
 from alation_shell.config.registry import Registry
 from alation_shell.instance import Instance
-reg = Registry.for_instance(Instance.open(sys.argv[1]))
+reg = Registry.for_instance(Instance(sys.argv[1]))
 mine, other = sys.argv[2], sys.argv[3]
 last_other = 0
 for i in range(500):

@@ -17,7 +17,7 @@ from alation_shell.backup import engine
 from alation_shell.backup.records import BackupError, read_manifest
 from alation_shell.backup.restore import check_space
 from alation_shell.instance import Instance
-from alation_shell.training import clock
+from alation_shell.node import clock
 from tests.backup import everything, night
 from tests.conftest import env_for, tool
 

@@ -11,12 +11,12 @@ from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 from pygments.token import Name
 
-from alation_shell import services
-from alation_shell.actions import actions
 from alation_shell.commands import COMMANDS
+from alation_shell.commands.actions import actions
 from alation_shell.config.catalog import catalog
 from alation_shell.config.registry import Registry
 from alation_shell.instance import Instance
+from alation_shell.node import supervisord
 from alation_shell.session import Session
 from alation_shell.shell.completion import (
     ACTION,
@@ -246,8 +246,8 @@ def test_actions_come_from_the_action_table(completer: ShellCompleter) -> None:
 
 
 def test_supervisor_verbs_groups_and_sim_subcommands_come_from_their_modules(completer: ShellCompleter) -> None:
-    assert texts(completer, "alation_supervisor ") == list(services.VERBS)
-    assert texts(completer, "alation_supervisor restart ") == list(services.GROUPS)
+    assert texts(completer, "alation_supervisor ") == list(supervisord.VERBS)
+    assert texts(completer, "alation_supervisor restart ") == list(supervisord.GROUPS)
     assert texts(completer, "alation_supervisor restart web") == ["web:*", "web:uwsgi"]
     assert texts(completer, "sim ") == ["clock", "advance", "backups", "verify", "reset"]
     assert texts(completer, "sim verify /data2/") == ["/data2/backup/", "/data2/tmp/"]

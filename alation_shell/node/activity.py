@@ -18,18 +18,15 @@ import sqlite3
 from datetime import UTC, date, datetime, timedelta
 
 from alation_shell.backup.lock import BackupLock
-from alation_shell.instance import DEFAULT_SEED, Instance
-from alation_shell.training.catalog import (
+from alation_shell.instance import Instance
+from alation_shell.node.catalog import (
     ARTICLE_TITLES,
     ATTACHMENT_NAMES,
     CATALOG_TABLES,
-    DB_PATH,
     DOMAINS,
-    EVENTBUS_DIR,
     FIRST_NAMES,
     LAST_NAMES,
     TAGS,
-    UPLOADS_DIR,
     CatalogError,
     article_body,
     attachment,
@@ -47,6 +44,8 @@ from alation_shell.training.catalog import (
     title_case,
     write_checkpoint,
 )
+from alation_shell.node.layout import CATALOG_DB, EVENTBUS_DIR, UPLOADS_DIR
+from alation_shell.node.seed import DEFAULT_SEED
 
 DAILY_CHANGE = 0.01  # share of the catalog's rows a working day adds, changes or deletes
 WEEKEND_FACTOR = 0.25
@@ -179,8 +178,8 @@ class _Day:
                 raise
         finally:
             self.con.close()
-        self.instance.set_mtime(DB_PATH, self.end)
-        self.instance.set_mtime(DB_PATH.rsplit("/", 1)[0], self.end)  # the rollback journal came and went
+        self.instance.set_mtime(CATALOG_DB, self.end)
+        self.instance.set_mtime(CATALOG_DB.rsplit("/", 1)[0], self.end)  # the rollback journal came and went
         self.page_views(weekend)
         self.uploads(weekend)
         self.eventbus()

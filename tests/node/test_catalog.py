@@ -13,14 +13,15 @@ from pathlib import Path
 import pytest
 
 from alation_shell.instance import SEEDING, Instance
-from alation_shell.search_index import OBJECT_TYPES, build_search_index
-from alation_shell.training.catalog import (
+from alation_shell.node.catalog import (
     CATALOG_TABLES,
     INDEX_ENTRY,
     RECORD_HEADER,
     SEEDED_AT,
     iter_records,
 )
+from alation_shell.node.search_index import OBJECT_TYPES, build_search_index
+from alation_shell.node.seed import create_instance
 
 MiB = 1 << 20
 
@@ -47,7 +48,7 @@ def rows(db: Path) -> dict[str, list[tuple]]:
 
 def seeded(tmp_path: Path, name: str, seed: int, size: int | None = None) -> Instance:
     inst = Instance(tmp_path / name)
-    inst.init(seed=seed, size=size)
+    create_instance(inst, seed=seed, size=size)
     return inst
 
 
@@ -224,7 +225,7 @@ def test_seeding_over_leftovers_gives_the_same_instance(tmp_path: Path) -> None:
     (again.root / "data1/site_data/uploads/csv/stale.csv").write_text("x\n")
     (again.root / "data1/pgsql").mkdir(parents=True)
     (again.root / "data1/pgsql/rosemeta.db-journal").write_bytes(b"junk")
-    again.init(seed=9)
+    create_instance(again, seed=9)
     assert tree(again.root / "data1") == tree(fresh.root / "data1")
 
 

@@ -10,7 +10,7 @@ On-disk formats other modules read:
 - /data1/eventbus/<topic>-<partition>/<base offset:020d>.log: append-only segments, Kafka-like. A record is
   `>QqI` (offset, timestamp in ms, length) + that many bytes of JSON + b"\\n". The `.index` beside a segment
   holds `>II` entries (offset - base offset, byte position) every `INDEX_INTERVAL` bytes.
-- /data1/es/index/<object type>.jsonl: the search index (`alation_shell.search_index`).
+- /data1/es/index/<object type>.jsonl: the search index (`alation_shell.node.search_index`).
 """
 
 from __future__ import annotations
@@ -28,17 +28,14 @@ from pathlib import Path
 
 from alation_shell.errors import InstanceError, ShellError
 from alation_shell.instance import Instance
-from alation_shell.search_index import build_search_index
-from alation_shell.training.clock import START
+from alation_shell.node.clock import START
+from alation_shell.node.layout import CATALOG_DB, EVENTBUS_DIR, SEARCH_DIR, SITE_DATA_DIR, UPLOADS_DIR
+from alation_shell.node.search_index import build_search_index
 
 DEFAULT_SIZE = 4 << 20  # a small catalog: `init` stays well under a second
 SEEDED_AT = int(START.timestamp()) - 3600  # the catalog as it was an hour before the virtual clock starts
 DAY = 86400
 
-DB_PATH = "data1/pgsql/rosemeta.db"
-EVENTBUS_DIR = "data1/eventbus"
-SITE_DATA_DIR = "data1/site_data"
-UPLOADS_DIR = "data1/site_data/uploads"
 
 # How a catalog of `size` bytes is made up. The database (structure, articles, queries) is 60%.
 SHARE_STRUCTURE = 0.33
@@ -411,11 +408,11 @@ def open_database(instance: Instance) -> sqlite3.Connection:
     """A connection to the catalog database in autocommit mode (callers open their own transactions), at its
     real path inside the instance (`Instance.database_path`)."""
     try:
-        path = instance.database_path(DB_PATH)
+        path = instance.database_path(CATALOG_DB)
     except (FileNotFoundError, NotADirectoryError):
         path = None
     if path is None or not path.is_file():
-        raise CatalogError(f"no catalog database at /{DB_PATH}")
+        raise CatalogError(f"no catalog database at /{CATALOG_DB}")
     return sqlite3.connect(path, timeout=30, isolation_level=None)
 
 
@@ -968,7 +965,7 @@ def _seed_site_data(instance: Instance, rng: random.Random, size: int, builder: 
 
 def _clear(instance: Instance) -> None:
     """Remove whatever an earlier, interrupted seeding left in the catalog's directories."""
-    for sub in (EVENTBUS_DIR, SITE_DATA_DIR, "data1/es"):
+    for sub in (EVENTBUS_DIR, SITE_DATA_DIR, SEARCH_DIR):
         path = instance.root / sub
         if path.exists():
             shutil.rmtree(path)
@@ -984,7 +981,7 @@ def seed_catalog(instance: Instance, seed: int, size: int | None = None) -> None
     size = DEFAULT_SIZE if size is None else size
     try:
         _clear(instance)
-        builder = _seed_database(instance.root / DB_PATH, random.Random(f"{seed}:database"), size)
+        builder = _seed_database(instance.root / CATALOG_DB, random.Random(f"{seed}:database"), size)
         _seed_eventbus(instance, random.Random(f"{seed}:eventbus"), int(size * SHARE_EVENTBUS), builder)
         _seed_site_data(instance, random.Random(f"{seed}:site_data"), size, builder, seed)
         build_search_index(instance, mtime=SEEDED_AT)

@@ -17,10 +17,9 @@ from collections.abc import Callable
 
 from alation_shell.errors import ShellError
 from alation_shell.instance import Instance
+from alation_shell.node.layout import CATALOG_DB, SEARCH_INDEX_DIR
 from alation_shell.progress import Progress
 
-CATALOG_DB = "data1/pgsql/rosemeta.db"
-INDEX_DIR = "data1/es/index"
 OBJECT_TYPES = (
     ("data_source", "SELECT id, title, dbtype, description FROM rosemeta_datasource ORDER BY id"),
     ("schema", "SELECT id, ds_id, name, title, description FROM rosemeta_schema ORDER BY id"),
@@ -57,7 +56,7 @@ def build_search_index(
         db = None
     if db is None or not db.is_file():
         raise SearchIndexError(f"the catalog database /{CATALOG_DB} is missing; there is nothing to index")
-    parent, name = INDEX_DIR.rsplit("/", 1)
+    parent, name = SEARCH_INDEX_DIR.rsplit("/", 1)
     es = instance.open_dir(parent, create=True)
     try:
         _remove(es, ".index.new")  # what an interrupted rebuild left

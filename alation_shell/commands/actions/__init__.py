@@ -1,4 +1,6 @@
-"""The catalog of `alation_action` actions (data: actions.json), and the `YES` confirmation they share.
+"""`alation_action`: the catalog of actions (data: actions.json), the command, and the `YES` confirmation.
+
+The handlers live beside this file, one module per family: services, keys, license, cluster, search, backup.
 
 Each action carries the metadata the real ops-action scripts declare in `#!!` lines (reference §2.2):
 `safe`, `hidden`, `description`, `warning`. `alation_action NAME` prints the warning of an unsafe action
@@ -13,7 +15,7 @@ import json
 import os
 from collections.abc import Callable
 
-from alation_shell.errors import Aborted, ShellError
+from alation_shell.errors import Aborted, ShellError, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,10 +27,6 @@ CONFIRM_PROMPT = "Type YES to continue: "
 
 class UnknownAction(ShellError):
     """A name that is no action."""
-
-
-class ActionUnavailable(ShellError):
-    """An action whose code is not part of this build of the emulator yet."""
 
 
 class Action:
@@ -52,16 +50,10 @@ class Action:
         return f"Action({self.name!r})"
 
     def load(self) -> Callable[[Context], int]:
-        """The handler; ActionUnavailable if its module is not there (yet)."""
+        """The handler. A handler path that names nothing fails loudly (ImportError, AttributeError): it is a
+        bug of the catalog, which a test that loads every handler catches."""
         module, func = self.handler.split(":")
-        try:
-            return getattr(importlib.import_module(module), func)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not (module == exc.name or module.startswith(exc.name + ".")):
-                raise  # a module that is there failed to import something: a real bug, not a gap
-        except AttributeError:
-            pass
-        raise ActionUnavailable(f"{self.name} is not available yet in this emulator")
+        return getattr(importlib.import_module(module), func)
 
 
 _all: list[Action] | None = None
@@ -94,9 +86,55 @@ def action(name: str) -> Action:
 
 def confirm(ctx: Context, act: Action) -> None:
     """Print the action's warning and ask for `YES`; Aborted (nothing changed, exit 1) on any other answer."""
-    ctx.err(f"WARNING: {act.warning}")
+    ask_yes(ctx, act.warning, f"{act.name}: ")
+
+
+def ask_yes(ctx: Context, warning: str, prefix: str = "") -> None:
+    """The one reader of a confirmation: print `WARNING: warning`, ask for `YES`; Aborted (nothing changed,
+    exit 1), its message after `prefix`, on any other answer or none."""
+    ctx.err(f"WARNING: {warning}")
     answer = ctx.ask(CONFIRM_PROMPT)
     if answer is None:
-        raise Aborted(f"{act.name}: no answer (end of input); aborted, nothing was changed")
+        raise Aborted(f"{prefix}no answer (end of input); aborted, nothing was changed")
     if answer.strip() != "YES":
-        raise Aborted(f"{act.name}: answer was not YES; aborted, nothing was changed")
+        raise Aborted(f"{prefix}answer was not YES; aborted, nothing was changed")
+
+
+def run(ctx: Context, args: list[str]) -> int:
+    """`alation_action` (list), `alation_action --help` (list), `alation_action NAME` (run)."""
+    if not args or args[0] in ("-h", "--help"):
+        _list(ctx)
+        return 0
+    if args[0].startswith("-"):
+        raise UsageError(f"unknown option {args[0]!r}")
+    if len(args) > 1:
+        raise UsageError(f"{args[0]} takes no arguments")
+    act = action(args[0])
+    handler = act.load()
+    for name, wanted in act.requires.items():
+        value = ctx.registry.catalog.lookup(name).format(ctx.registry.get(name))
+        if value != wanted:
+            raise ShellError(f"{act.name} runs only where {name} is {wanted}; on this node it is {value}")
+    if not act.safe and not act.confirms_itself:
+        confirm(ctx, act)
+    return handler(ctx)
+
+
+def _list(ctx: Context) -> None:
+    listed = actions()
+    width = max(len(a.name) for a in listed) + 2
+    ctx.out("usage: alation_action ACTION")
+    ctx.out()
+    ctx.out("Actions (those marked [asks YES] print a warning and run only when you answer YES):")
+    for act in listed:
+        mark = "" if act.safe else "  [asks YES]"
+        ctx.out(f"  {act.name:<{width}}{act.description}{mark}")
+
+
+def read_file(ctx: Context, path: str, limit: int = -1) -> bytes | None:
+    """Instance file `path` (at most `limit` bytes) read through the instance's confinement; None if there is
+    none."""
+    try:
+        return ctx.instance.read_file(path, limit)
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None

@@ -12,9 +12,10 @@ import pytest
 
 from alation_shell.errors import ShellError
 from alation_shell.instance import Instance
-from alation_shell.training.activity import ActivitySummary, shares, simulate_day
-from alation_shell.training.catalog import CATALOG_TABLES, RECORD_HEADER, iter_records
-from tests.training.test_catalog import tree
+from alation_shell.node.activity import ActivitySummary, shares, simulate_day
+from alation_shell.node.catalog import CATALOG_TABLES, RECORD_HEADER, iter_records
+from alation_shell.node.seed import create_instance
+from tests.node.test_catalog import tree
 
 MONDAY = date(2026, 3, 2)
 UPDATED_AT = ("rosemeta_table", "rosemeta_attribute", "rosemeta_article", "rosemeta_query")
@@ -120,7 +121,7 @@ def test_same_seed_and_days_give_identical_instances(tmp_path: Path) -> None:
     a, b = Instance(tmp_path / "a"), Instance(tmp_path / "b")
     summaries = []
     for inst in (a, b):
-        inst.init(seed=77)
+        create_instance(inst, seed=77)
         summaries.append([str(simulate_day(inst, MONDAY + timedelta(days=i))) for i in range(3)])
     assert summaries[0] == summaries[1]
     assert tree(a.root / "data1") == tree(b.root / "data1")
@@ -128,8 +129,8 @@ def test_same_seed_and_days_give_identical_instances(tmp_path: Path) -> None:
 
 def test_different_days_do_different_things(tmp_path: Path) -> None:
     a, b = Instance(tmp_path / "a"), Instance(tmp_path / "b")
-    a.init(seed=77)
-    b.init(seed=77)
+    create_instance(a, seed=77)
+    create_instance(b, seed=77)
     simulate_day(a, MONDAY)
     simulate_day(b, MONDAY + timedelta(days=1))
     assert (a.root / "data1/pgsql/rosemeta.db").read_bytes() != (b.root / "data1/pgsql/rosemeta.db").read_bytes()

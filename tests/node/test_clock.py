@@ -8,7 +8,8 @@ import pytest
 
 from alation_shell.errors import InvalidValue
 from alation_shell.instance import Instance
-from alation_shell.training import clock
+from alation_shell.node import clock
+from alation_shell.node.seed import create_instance
 
 # Tests run in well under an hour of real time: the clock's real-time part stays below this.
 SLACK = timedelta(hours=1)
@@ -58,8 +59,8 @@ def test_reset_goes_back_to_the_start(instance: Instance) -> None:
 
 def test_each_instance_has_its_own_clock(tmp_path) -> None:  # noqa: ANN001
     a, b = Instance(tmp_path / "a"), Instance(tmp_path / "b")
-    a.init()
-    b.init()
+    create_instance(a)
+    create_instance(b)
     clock.advance(a, timedelta(days=3))
     assert clock.now(b) < clock.START + SLACK
 
