@@ -14,6 +14,7 @@ import pytest
 from alation_shell.instance import Instance
 from alation_shell.session import Session
 from alation_shell.terminal import Terminal
+from alation_shell.training import clock
 from tests.conftest import env_for, tool
 
 
@@ -299,6 +300,9 @@ def test_ls_on_a_terminal_quotes_and_aligns_like_gnu_ls(instance: Instance) -> N
     for name in ("a b", "c", "d\ne"):
         (folder / name).touch()
     os.symlink("t\x1bg", folder / "lnk")
+    when = clock.now(instance).timestamp()  # dated as the emulator dates files: `ls -l` shows HH:MM
+    for name in ("a b", "c", "d\ne", "lnk"):
+        os.utime(folder / name, (when, when), follow_symlinks=False)
     session = Session(instance, terminal=Terminal(width=80, interactive=True))
     assert session.execute("ls /data2/tmp").stdout == "'a b'   c  'd'$'\\n''e'   lnk\n"
     lines = session.execute("ls -l /data2/tmp").stdout.splitlines()
