@@ -41,6 +41,7 @@ class LineRunner:
     def run(self) -> int:
         """Run every line; 0 if all succeeded, else the status of the last failing command."""
         status = 0
+        first = True
         while True:
             if self.prompt_to is not None:
                 self.prompt_to.write(self.session.prompt())
@@ -49,6 +50,8 @@ class LineRunner:
             if raw is None:
                 break
             line = raw.rstrip("\r\n")
+            if first:  # a script saved with a UTF-8 BOM (Windows editors) runs: the BOM is not a command
+                line, first = line.removeprefix("\ufeff"), False
             if self.echo and line.strip():
                 self.out.write(self.session.prompt() + line + "\n")
                 self.out.flush()

@@ -386,7 +386,7 @@ TAIL_USAGE = "tail [-n [+]N | -c [+]N] [-f] [-s SECONDS] [-qv] [FILE ...]"
         (f"tail --lines=+{HUGE} /data2/tmp/f", None),
         ("tail -n \u00b2 /data2/tmp/f", f"tail: invalid number of lines: '\u00b2' (usage: {TAIL_USAGE})"),
         ("tail -n +-3 /data2/tmp/f", None),
-        (f"history {HUGE}", "history: history takes an optional COUNT (a whole number) (usage: history [N])"),
+        (f"history {HUGE}", "history: history takes an optional COUNT (a whole number); usage: history [N]"),
         ("history \u00b2", None),
         (f"exit {HUGE}", "exit: exit takes an optional numeric STATUS (usage: exit [STATUS])"),
         (f"exit -{HUGE}", None),
