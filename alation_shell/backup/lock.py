@@ -117,7 +117,7 @@ def _virtual_now(instance: Instance) -> str:
     """'2026-03-02 09:00:00 UTC': the virtual time, as the backup log and `date` show it."""
     from alation_shell.training import clock
 
-    return clock.now(instance).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return clock.peek(instance).strftime("%Y-%m-%d %H:%M:%S UTC")  # a refused run leaves the instance as it was
 
 
 def _read_all(fd: int) -> bytes:
