@@ -191,7 +191,7 @@ def _run(opts: Options) -> int:
         return runner.run()
     if opts.script is not None:
         try:
-            with open(opts.script, encoding="utf-8") as f:
+            with open(opts.script, encoding="utf-8-sig") as f:  # a BOM (Windows editors) is not a command
                 lines = f.read().splitlines()
         except (OSError, UnicodeDecodeError) as exc:
             print(f"alation-shell: cannot read script {opts.script}: {getattr(exc, 'strerror', exc)}",
@@ -237,7 +237,7 @@ def _recorded(opts: Options, instance) -> int:  # noqa: ANN001 - an Instance
             lines = [opts.command]
         elif opts.script is not None:
             try:
-                with open(opts.script, encoding="utf-8") as f:
+                with open(opts.script, encoding="utf-8-sig") as f:  # a BOM (Windows editors) is not a command
                     lines = f.read().splitlines()
             except (OSError, UnicodeDecodeError) as exc:
                 print(f"alation-shell: cannot read script {opts.script}: {getattr(exc, 'strerror', exc)}",

@@ -289,6 +289,7 @@ class OutputFile:
 
     def __init__(self, session: Session, path: str, *, append: bool) -> None:
         self.shown, self.real = _path(session, path)
+        self.instance = session.instance
         self.append = append
         self.fd = -1
         var = session.instance.var
@@ -313,10 +314,17 @@ class OutputFile:
                 view = memoryview(data)
                 while view:
                     view = view[os.write(self.fd, view):]
+                os.utime(self.fd, (when := self._now(), when))
             finally:
                 self.abandon()
             return
-        replace_file(self.real, data)
+        replace_file(self.real, data, self._now())
+
+    def _now(self) -> float:
+        """The virtual time: files written here are dated on the clock `date` and `ls -l` show."""
+        from alation_shell.node import clock
+
+        return clock.now(self.instance).timestamp()
 
     def abandon(self) -> None:
         if self.fd >= 0:
@@ -324,9 +332,10 @@ class OutputFile:
             self.fd = -1
 
 
-def replace_file(real: Path, data: bytes) -> None:
+def replace_file(real: Path, data: bytes, mtime: float | None = None) -> None:
     """Replace `real` with `data` atomically: a new file beside it (O_EXCL, O_NOFOLLOW: never through a
-    link planted at its name), fsynced, renamed over it, the directory fsynced. Keeps the old file's mode."""
+    link planted at its name), fsynced, renamed over it, the directory fsynced. Keeps the old file's mode;
+    dated `mtime` when given."""
     import secrets
 
     from alation_shell.storage import fsync_dir
@@ -341,6 +350,8 @@ def replace_file(real: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
+            if mtime is not None:
+                os.utime(f.fileno(), (mtime, mtime))
             os.fsync(f.fileno())
         os.replace(tmp, real)
     except BaseException:

@@ -145,7 +145,9 @@ class Session:
                     ctx.err(f"note: {done}")
             return command.load()(ctx, argv[1:])
         except UsageError as exc:
-            self._error(ctx, f"{command.name}: {exc.message} (usage: {command.usage})")
+            # A message that ends in its own parenthesis gets the usage after a semicolon: never `(...) (...)`.
+            usage = f"; usage: {command.usage}" if exc.message.endswith(")") else f" (usage: {command.usage})"
+            self._error(ctx, f"{command.name}: {exc.message}{usage}")
             return exc.exit_code
         except ShellError as exc:
             self._error(ctx, f"{command.name}: {exc.message}")

@@ -14,7 +14,6 @@ import json
 import os
 import socket
 import threading
-from datetime import UTC, datetime
 
 from alation_shell.errors import BackupInProgress
 from alation_shell.instance import Instance
@@ -30,6 +29,7 @@ class BackupLock:
     def __init__(self, instance: Instance, phase: str = "backup", *, cleans: bool = True) -> None:
         """`cleans` False: a holder that does not clean up after a killed run (simulated activity) hands the
         killed run's record on to the next holder, which does."""
+        self.instance = instance
         self.path = instance.root / "data2/backup" / LOCK_NAME
         self.phase = phase
         self.cleans = cleans
@@ -63,7 +63,7 @@ class BackupLock:
             "host": socket.gethostname(),
             "phase": self.phase,
             "state": "running",
-            "start": datetime.now(UTC).isoformat(timespec="seconds"),
+            "start": _virtual_now(self.instance),
         }
         try:
             self._store()
@@ -111,6 +111,13 @@ def busy_message(holder: dict) -> str:
         details.append(f"backup {holder['label']}")
     detail = f" ({', '.join(details)})" if details else ""
     return f"a {phase} is in progress{detail}; try again when it has finished"
+
+
+def _virtual_now(instance: Instance) -> str:
+    """'2026-03-02 09:00:00 UTC': the virtual time, as the backup log and `date` show it."""
+    from alation_shell.node import clock
+
+    return clock.peek(instance).strftime("%Y-%m-%d %H:%M:%S UTC")  # a refused run leaves the instance as it was
 
 
 def _read_all(fd: int) -> bytes:

@@ -189,10 +189,16 @@ def _changed(ctx: Context) -> int:
 
 
 def _describe(ctx: Context, name: str) -> int:
-    param = ctx.registry.catalog.lookup(name)
+    catalog = ctx.registry.catalog
+    param = catalog.get(name)
+    if param is None:
+        partial = catalog.search(name) if name else []
+        if len(partial) != 1:
+            catalog.lookup(name)  # UnknownParameter: the names that match, or the closest
+        param = partial[0]  # a partial name that matches one parameter only: that one
     current = ctx.registry.get(param.name)
-    restart = ctx.registry.catalog.restart_hint(param.restart) if param.restart else "none needed"
-    origin = "the emulator's own setting" if param.emulator else f"Alation ({param.source})"
+    restart = catalog.restart_hint(param.restart) if param.restart else "none needed"
+    origin = "the emulator's own setting" if param.emulator else f"Alation, known from {source_in_words(param.source)}"
     rows = [
         ("type", f"{param.type}: {param.expected()}"),
         ("default", param.format(param.default)),
@@ -207,3 +213,37 @@ def _describe(ctx: Context, name: str) -> int:
         ctx.out(f"  {label + ':':<9} {text}")
     ctx.out(f"  {param.description}")
     return 0
+
+
+# Where a parameter is known from, in words: the reference's source tags (`docs S12`, `scripts C1, C5`) mean
+# nothing to an operator. Titles from ../shared/reference/alation-shell.md, section 0.
+_DOCS = {
+    "S1": "Set Up a Custom Backup Schedule", "S2": "Manage Postgres Backups Separately",
+    "S3": "Backup V1 Process", "S6": "IBM Manta Flow – Alation requirements",
+    "S12": "Disable or Enable User Credentials Storage", "S13": "Elasticsearch Upgrade to 7.4 FAQ",
+    "S14": "Configure Encryption for Downloadable Logs", "S15": "Enable Pagination for Lineage",
+    "S16": "Modifying the Number of Nodes Displayed in Lineage Diagrams",
+    "S17": "Enable Lineage Frameworks", "S18": "Set up Replication on HA Pair", "A3": "Enable the Viewer Role",
+}
+_SCRIPTS = {
+    "C1": "a restore-from-backup script", "C2": "a demo server provisioning script",
+    "C3": "Kubernetes container setup scripts", "C4": "an ops script that reads alation_conf",
+    "C5": "ops scripts that run SQL through alation_psql", "C6": "MCP/OAuth setup notes by Alation engineers",
+    "K1": "Alation Professional Services' upgrade readiness check", "K2": "a restore automation bot",
+    "K6": "notes by Alation engineers",
+}
+
+
+def source_in_words(source: str) -> str:
+    """`docs S15, S16` -> 'the documentation pages "Enable Pagination for Lineage" and "..."'; `seed` and
+    unknown tags in plain words too."""
+    kind, _, tags = source.partition(" ")
+    if kind == "seed":
+        return "the specification this emulator was built to (no public source confirms it)"
+    names = [tag.strip() for tag in tags.split(",") if tag.strip()]
+    if kind == "docs":
+        titles = [f'"{_DOCS[tag]}"' for tag in names if tag in _DOCS]
+        page = "page" if len(titles) == 1 else "pages"
+        return f"the documentation {page} {' and '.join(titles)}" if titles else "Alation's documentation"
+    found = list(dict.fromkeys(_SCRIPTS[tag] for tag in names if tag in _SCRIPTS))
+    return ", ".join(found) if found else "public scripts that drive the real tools"

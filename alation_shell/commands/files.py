@@ -252,7 +252,9 @@ def _print_entries(ctx: Context, entries: list[tuple[str, Path]], flags: set[str
         return
     rows = []
     blocks = 0
-    now = time.time()
+    from alation_shell.node import clock
+
+    now = clock.now(ctx.instance).timestamp()  # the virtual clock, as `date` shows it; files carry its times
     for name, real in entries:
         try:
             st = os.lstat(real)
@@ -293,7 +295,7 @@ def _size(size: int, flags: set[str]) -> str:
 
 
 def _date(mtime: float, now: float) -> str:
-    t = time.localtime(mtime)
+    t = time.gmtime(mtime)  # the emulated server runs on UTC, as `date` says
     recent = now - SIX_MONTHS < mtime <= now + 3600
     when = time.strftime("%H:%M", t) if recent else f" {t.tm_year}"
     return f"{time.strftime('%b', t)} {t.tm_mday:>2} {when}"

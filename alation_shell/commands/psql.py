@@ -312,6 +312,7 @@ class Psql:
             if table.args.get("db") is not None and table.db == "public":
                 table.set("db", None)  # Postgres's default schema; SQLite has none
         names = _output_names(expression) if kind == "SELECT" else None
+        self._virtual_times(expression)
         translated = expression.sql(dialect="sqlite")
         assert self.con is not None
         try:
@@ -326,6 +327,20 @@ class Psql:
         if names is not None and len(names) == len(columns):
             columns = names
         self.print_rows(columns, rows)
+
+    def _virtual_times(self, expression) -> None:  # noqa: ANN001 - a sqlglot Expression
+        """now(), CURRENT_TIMESTAMP, CURRENT_DATE, CURRENT_TIME read the virtual clock (as `date` does), not the
+        host's: SQLite would answer with the host's time."""
+        from sqlglot import exp
+
+        from alation_shell.node import clock
+
+        kinds = {exp.CurrentTimestamp: "%Y-%m-%d %H:%M:%S", exp.CurrentDate: "%Y-%m-%d", exp.CurrentTime: "%H:%M:%S"}
+        found = [node for node in expression.find_all(*kinds) if type(node) in kinds]
+        if found:
+            when = clock.now(self.ctx.instance)
+            for node in found:
+                node.replace(exp.Literal.string(when.strftime(kinds[type(node)])))
 
     def _parse(self, statement: str):  # noqa: ANN202 - a sqlglot Expression or None
         import logging

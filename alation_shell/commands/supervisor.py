@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-import time
-
 from alation_shell.commands.base import Context
 from alation_shell.errors import ShellError, UsageError
 from alation_shell.node import supervisord as services
@@ -49,7 +47,9 @@ def _status(ctx: Context, names: list[str]) -> int:
     chosen = services.select(names) if names else None
     shown = [p for p in services.programs(ctx.instance) if chosen is None or p.name in chosen]
     width = max(30, *(len(p.name) for p in shown)) + 3
-    now = time.time()
+    from alation_shell.node import clock
+
+    now = clock.now(ctx.instance).timestamp()  # uptimes on the virtual clock, as `date` shows it
     for program in shown:
         ctx.out(f"{program.name:<{width}}{program.state:<10}{program.describe(now)}")
     restarts = ctx.registry.catalog.restarts

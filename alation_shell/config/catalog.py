@@ -17,6 +17,7 @@ _FULL_DAYS = {
     d: d[:3] for d in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 }
 MASK = "********"
+PARTIAL_SHOWN = 5  # a partial name matching more is answered with the first few and a count
 _INT = re.compile(r"[+-]?\d{1,18}")
 _URL = re.compile(r"https?://[^\s/:]+(:\d+)?(/\S*)?", re.IGNORECASE)
 TYPES = ("bool", "int", "enum", "days", "string", "secret", "path", "url")
@@ -211,6 +212,15 @@ class Catalog:
         return sorted((p for p in self.parameters if low in p.name.lower()), key=lambda p: p.name)
 
     def unknown_message(self, name: str) -> str:
+        """Why `name` names no parameter: the parameters whose names contain it (a partial name), else the
+        closest names."""
+        partial = [p.name for p in self.search(name)] if name else []
+        if partial:
+            many = len(partial) > PARTIAL_SHOWN
+            shown = ", ".join(partial[:PARTIAL_SHOWN]) + (f" and {len(partial) - PARTIAL_SHOWN} more" if many else "")
+            count = "1 parameter" if len(partial) == 1 else f"{len(partial)} parameters"
+            more = f"; `alation_conf -l {name}` lists them" if many else ""
+            return f"{name!r} is not a full parameter name; it matches {count}: {shown}{more}"
         close = self.close_matches(name)
         hint = f"; did you mean {' or '.join(close)}?" if close else "; `alation_conf --list` lists them all"
         return f"no parameter matches {name!r}{hint}"

@@ -86,6 +86,12 @@ def now(instance: Instance) -> datetime:
     return _now_from(state)
 
 
+def peek(instance: Instance) -> datetime:
+    """now() for a reader that must change nothing on disk: START if the clock has not started yet."""
+    state = _read(instance)
+    return START if state is None else _now_from(state)
+
+
 def advance(instance: Instance, delta: timedelta) -> datetime:
     """Move the clock forward by `delta`; returns the new virtual time."""
     if delta < timedelta(0):

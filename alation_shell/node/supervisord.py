@@ -2,7 +2,7 @@
 
 Programs are named as supervisorctl names them (`group:program`, or just `program` when it is a group of
 its own, like `lineage`). Their state lives in `var/services.json`; an instance that never touched its
-services has every program RUNNING since the instance was created. Uptime is real time.
+services has every program RUNNING since the virtual clock started. Times are on the virtual clock.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class Program:
             return f"pid {self.pid}, uptime {uptime}"
         if self.stop is None:
             return "Not started"
-        return time.strftime("%b %d %I:%M %p", time.localtime(self.stop))
+        return time.strftime("%b %d %I:%M %p", time.gmtime(self.stop))  # virtual times, on the server's UTC
 
     def as_json(self) -> dict:
         return {"state": self.state, "pid": self.pid, "start": self.start, "stop": self.stop}
@@ -95,10 +95,9 @@ def _read_state(instance: Instance) -> dict:
     if data is not None:
         _check_state(file, data)
         return data
-    try:
-        boot = instance.meta_file.stat().st_mtime
-    except FileNotFoundError:
-        boot = time.time()
+    from alation_shell.node.clock import START
+
+    boot = START.timestamp()  # the server came up when the virtual clock starts
     programs = {
         name: {"state": RUNNING, "pid": FIRST_PID + 7 * i, "start": boot, "stop": None}
         for i, name in enumerate(PROGRAMS)
@@ -119,6 +118,13 @@ def _check_state(file: StateFile, data: dict) -> None:
                 spec.get("pid")) and _is_time(spec.get("start", 0)) and _is_time(spec.get("stop", 0))):
             raise file.damaged(f"program {name!r} is not an object with a state (RUNNING or STOPPED), a pid, "
                                "and start and stop times")
+
+
+def _virtual_now(instance: Instance) -> float:
+    """Seconds since 1970 on the virtual clock: start and stop times are on the timeline `date` shows."""
+    from alation_shell.node import clock
+
+    return clock.now(instance).timestamp()
 
 
 def _is_time(value: object) -> bool:
@@ -179,7 +185,7 @@ def _change(instance: Instance, specs: list[str], *, stop: bool, start: bool) ->
     with locked(file.path.with_suffix(".lock")):
         data = _read_state(instance)
         found = _programs_of(data)
-        now = time.time()
+        now = _virtual_now(instance)
         if stop:
             for name, explicit in chosen.items():
                 program = found[name]

@@ -18,7 +18,7 @@ from prompt_toolkit.document import Document
 
 from alation_shell import commands
 from alation_shell.commands import COMMANDS, Arg, Command, CommandTable, Flag
-from alation_shell.config.catalog import Parameter, catalog
+from alation_shell.config.catalog import DAYS, Parameter, catalog
 from alation_shell.errors import ShellError
 
 TYPE_CHECKING = False
@@ -48,7 +48,8 @@ _SUGGESTED = {
     commands.COMMAND: TOPIC,
 }
 _NEEDS_QUOTES = re.compile(r"[\s'\"\\#]")
-META_WIDTH = 40
+META_WIDTH = 40  # at 80 columns; a wider terminal shows more of each description
+BACKUP_DIR = "/data2/backup"
 
 
 class Suggestion:
@@ -259,7 +260,7 @@ def _for_value(name: str | None, word: str, start: int) -> list[Suggestion]:
     param = catalog().get(name) if name is not None else None
     if param is None:
         return []
-    if param.type == "path":
+    if param.type == "path" and not param.name.endswith("restore_file"):
         return [Suggestion(PATH, word, start)]
     return [Suggestion(VALUE, word, start, parameter=param.name)]
 
@@ -317,8 +318,14 @@ def ranked(word: str, candidates: Iterable[Candidate], *, fuzzy: bool = True) ->
     return [candidate for _, _, candidate in scored]
 
 
-def _short(text: str) -> str:
-    return text if len(text) <= META_WIDTH else text[: META_WIDTH - 1] + "…"
+def _short(text: str, width: int = META_WIDTH) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def meta_width(columns: int) -> int:
+    """How much of a description the menu shows on a terminal `columns` wide: META_WIDTH at 80 columns,
+    more on a wider one, never less than 20."""
+    return max(20, columns - 80 + META_WIDTH)
 
 
 def _quoted(text: str) -> str:
@@ -346,6 +353,7 @@ class ShellCompleter(Completer):
 
     def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterator[Completion]:
         text = document.text_before_cursor
+        width = meta_width(self.session.terminal.width)
         seen: set[str] = set()
         for suggestion in suggest(text, self.session.table):
             for candidate in self.candidates(suggestion):
@@ -357,7 +365,7 @@ class ShellCompleter(Completer):
                     inserted,
                     start_position=suggestion.start - len(text),
                     display=candidate.display,
-                    display_meta=candidate.meta,
+                    display_meta=_short(candidate.meta, width),
                 )
 
     def candidates(self, suggestion: Suggestion) -> list[Candidate]:
@@ -369,17 +377,19 @@ class ShellCompleter(Completer):
         if kind == PARAMETER:
             return ranked(word, self._parameters(suggestion.value))
         if kind == VALUE:
-            return ranked(word, self._values(suggestion.parameter), fuzzy=False)
+            found = ranked(word, self._values(suggestion.parameter, word), fuzzy=False)
+            # A restore file is offered from the backups; any other path typed is completed as a path.
+            return found or (list(self._paths(word)) if word.startswith("/") else [])
         if kind == FLAG:
             return ranked(word, self._flags(suggestion.command, suggestion.only), fuzzy=False)
         if kind == WORD:
             return ranked(word, (Candidate(choice) for choice in suggestion.only))
         if kind in (COMMAND, TOPIC):
-            return ranked(word, (Candidate(c.name, meta=_short(c.summary)) for c in self.session.table.visible()))
+            return ranked(word, (Candidate(c.name, meta=c.summary) for c in self.session.table.visible()))
         if kind == SUBCOMMAND:
             command = self.session.table.get(suggestion.command or "")
             subs = command.subcommands if command is not None else ()
-            return ranked(word, (Candidate(sub.name, meta=_short(sub.about)) for sub in subs))
+            return ranked(word, (Candidate(sub.name, meta=sub.about) for sub in subs))
         sources = {ACTION: _actions, VERB: _verbs, GROUP: _groups}
         return ranked(word, sources[kind]())
 
@@ -392,15 +402,34 @@ class ShellCompleter(Completer):
 
     def _meta(self, param: Parameter) -> str:
         shown = param.format(self.values.get(param.name, param.default))
-        return _short(f"{param.type} = {shown or repr('')}")
+        return f"{param.type} = {shown or repr('')}"
 
-    def _values(self, name: str | None) -> list[Candidate]:
+    def _backup_files(self, name: str) -> list[Candidate]:
+        """The tarballs a restore parameter can name, as absolute paths, newest first: the Event Bus ones
+        (`_alation_eb_backup`) for `eb_restore_file`, the others (`_alation_backup`) for `restore_file`."""
+        wanted = "_alation_eb_backup.tar.gz" if name.endswith("eb_restore_file") else "_alation_backup.tar.gz"
+        try:
+            where = self.session.instance.resolve(BACKUP_DIR)
+            found = [e for e in os.scandir(where.real) if e.name.endswith(wanted) and e.is_file(follow_symlinks=False)]
+        except (ShellError, OSError):
+            return []
+        found.sort(key=lambda e: (e.name, e.stat(follow_symlinks=False).st_mtime_ns), reverse=True)
+        return [Candidate(f"{BACKUP_DIR}/{e.name}", display=e.name) for e in found]
+
+    def _values(self, name: str | None, word: str = "") -> list[Candidate]:
         param = catalog().get(name) if name is not None else None
         if param is None:
             return []
+        if param.type == "path" and param.name.endswith("restore_file"):
+            return self._backup_files(param.name)
         current = param.format(self.values.get(param.name, param.default))
         default = param.format(param.default)
         out = []
+        if param.type == "days" and "," in word:
+            # `mon,` goes on with the days not named yet, each completing the whole value.
+            named, _, _ = word.rpartition(",")
+            taken = set(named.split(","))
+            return [Candidate(f"{named},{day}", display=day) for day in DAYS if day not in taken]
         for value in param.value_suggestions():
             meta = "current" if value == current else "default" if value == default else ""
             out.append(Candidate(value, meta=meta))
@@ -410,7 +439,7 @@ class ShellCompleter(Completer):
         command = self.session.table.get(name or "")
         if command is None:
             return []
-        return [Candidate(flag_name, meta=_short(flag.about)) for flag in command.flags for flag_name in flag.names
+        return [Candidate(flag_name, meta=flag.about) for flag in command.flags for flag_name in flag.names
                 if not only or flag_name in only]
 
     def _paths(self, word: str) -> Iterator[Candidate]:
@@ -450,7 +479,7 @@ def _accepts(param: Parameter, value: str) -> bool:
 def _actions() -> list[Candidate]:
     from alation_shell.commands.actions import actions
 
-    return [Candidate(a.name, meta=_short(a.description)) for a in actions()]
+    return [Candidate(a.name, meta=a.description) for a in actions()]
 
 
 def _verbs() -> list[Candidate]:

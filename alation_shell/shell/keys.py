@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prompt_toolkit.filters import completion_is_selected, has_completions
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+from prompt_toolkit.keys import Keys
 
 
-def shell_bindings() -> KeyBindings:
-    """Enter on a selected completion takes it and closes the menu; the next Enter runs the line."""
+def shell_bindings(on_paste: Callable[[list[str], str], None] | None = None) -> KeyBindings:
+    """Enter on a selected completion takes it and closes the menu; the next Enter runs the line. A paste of
+    several lines runs them one after another, as bash does: the first now, the others through `on_paste`
+    (the complete lines, then the unfinished last one, left at the next prompt)."""
     bindings = KeyBindings()
 
     @bindings.add("enter", filter=has_completions & completion_is_selected)
     def _take_completion(event: KeyPressEvent) -> None:
         # The selected completion is already in the text: closing the menu is all that is left to do.
         event.current_buffer.complete_state = None
+
+    @bindings.add(Keys.BracketedPaste)
+    def _paste(event: KeyPressEvent) -> None:
+        text = event.data.replace("\r\n", "\n").replace("\r", "\n")
+        buffer = event.current_buffer
+        if "\n" not in text or on_paste is None:
+            buffer.insert_text(text.replace("\n", " "))
+            return
+        first, *rest = text.split("\n")
+        buffer.insert_text(first)
+        on_paste(rest[:-1], rest[-1])
+        buffer.validate_and_handle()
 
     return bindings

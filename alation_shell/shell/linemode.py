@@ -38,6 +38,7 @@ class LineRunner:
         ask = asker(self.out, self.lines if answers is None else answers, echo=echo, terminal=answers_on_terminal)
         self.session = Session(instance, ask=ask)  # no terminal: no progress bars, no escape codes
         self.status = 0  # 0 if every command succeeded, else the status of the last failing one
+        self.first = True  # the first line may start with a UTF-8 BOM
 
     def run(self) -> int:
         """Run every line; 0 if all succeeded, else the status of the last failing command."""
@@ -52,6 +53,8 @@ class LineRunner:
     def step(self, raw: str) -> bool:
         """Run one line and fold its outcome into `status`; False when the session ends after it."""
         line = raw.rstrip("\r\n")
+        if self.first:  # a script saved with a UTF-8 BOM (Windows editors) runs: the BOM is not a command
+            line, self.first = line.removeprefix("\ufeff"), False
         if self.echo and line.strip():
             self.out.write(self.session.prompt() + line + "\n")
             self.out.flush()

@@ -134,20 +134,21 @@ class Prompt:
         if plain:
             self.session.default_buffer.on_text_changed += self._echo
 
-    def prompt(self, message: AnyFormattedText) -> str:
-        with self._shown(message):
-            return self.session.prompt(message)
+    def prompt(self, message: AnyFormattedText, default: str = "") -> str:
+        """The line typed at `message`, `default` already typed."""
+        with self._shown(message, default):
+            return self.session.prompt(message, default=default)
 
-    async def prompt_async(self, message: AnyFormattedText) -> str:
-        with self._shown(message):
-            return await self.session.prompt_async(message)
+    async def prompt_async(self, message: AnyFormattedText, default: str = "") -> str:
+        with self._shown(message, default):
+            return await self.session.prompt_async(message, default=default)
 
     @contextlib.contextmanager
-    def _shown(self, message: AnyFormattedText) -> Iterator[None]:
+    def _shown(self, message: AnyFormattedText, default: str = "") -> Iterator[None]:
         if not self.plain:
             yield
             return
-        self.output.write(fragment_list_to_text(to_formatted_text(message)))
+        self.output.write(fragment_list_to_text(to_formatted_text(message)) + default)
         self.output.flush()
         try:
             yield
@@ -173,6 +174,8 @@ class Repl:
         self.completer = ShellCompleter(session)
         self._screen = Screen(output)
         self._loop: asyncio.AbstractEventLoop | None = None  # set while run_async runs
+        self._pasted: list[str] = []  # lines of a paste still to run, one per prompt
+        self._unfinished = ""  # the last line of a paste, without its newline: left at the next prompt
         session.asker = self.ask
         if session.progress_bar is None:
             session.progress_bar = ProgressBar
@@ -191,7 +194,7 @@ class Repl:
                 lexer=PygmentsLexer(lexer_for(session.table)) if colour else None,
                 style=STYLE,
                 include_default_pygments_style=False,
-                key_bindings=shell_bindings(),
+                key_bindings=shell_bindings(self._paste),
                 color_depth=depth,
                 input=input,
             )
@@ -208,10 +211,14 @@ class Repl:
         with create_app_session(input=self.input, output=self.output):
             while True:
                 try:
-                    line = self.reader.prompt(self._message())
+                    line = self._pasted_line() or self.reader.prompt(self._message(), self._take_unfinished())
                 except KeyboardInterrupt:
+                    self._pasted.clear()
                     continue  # Ctrl-C drops the line being typed
                 except EOFError:
+                    if self.session.su_stack:
+                        self._run_here("exit")  # Ctrl-D in a `sudo su` shell leaves that shell only
+                        continue
                     return 0
                 if not line.strip():
                     continue  # an empty line does nothing; it never repeats the last command
@@ -229,10 +236,15 @@ class Repl:
             with create_app_session(input=self.input, output=self.output):
                 while True:
                     try:
-                        line = await self.reader.prompt_async(self._message())
+                        line = self._pasted_line() or await self.reader.prompt_async(self._message(),
+                                                                                     self._take_unfinished())
                     except KeyboardInterrupt:
+                        self._pasted.clear()
                         continue
                     except EOFError:
+                        if self.session.su_stack:
+                            await self._run_off_loop("exit", worker)
+                            continue
                         return 0
                     if not line.strip():
                         continue
@@ -243,6 +255,27 @@ class Repl:
             worker.shutdown(wait=False)  # a command cancelled meanwhile ends at its next check
             self._loop = None
             self._screen = Screen(self.output)
+
+    def _paste(self, lines: list[str], unfinished: str) -> None:
+        """The lines of a paste after its first (which runs now): each runs at the next prompt in turn."""
+        self._pasted.extend(lines)
+        self._unfinished = unfinished
+
+    def _pasted_line(self) -> str:
+        """The next non-empty line of a paste, shown after the prompt as if typed; "" when none is left."""
+        while self._pasted:
+            line = self._pasted.pop(0)
+            if line.strip():
+                prompt = fragment_list_to_text(to_formatted_text(self._message()))
+                self.output.write_raw(prompt + line + "\r\n")
+                self.output.flush()
+                self.reader.session.history.append_string(line)
+                return line
+        return ""
+
+    def _take_unfinished(self) -> str:
+        unfinished, self._unfinished = self._unfinished, ""
+        return unfinished
 
     def _message(self) -> str | FormattedText:
         self.completer.refresh()

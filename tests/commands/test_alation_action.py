@@ -129,6 +129,8 @@ def test_deploy_conf_all_writes_config_and_hands_over_to_restart(shell: Session,
     shell.execute("alation_conf alation.email.email_password -s s3cret")
     r = shell.execute("alation_action deploy_conf_all")
     assert r.exit_code == 0
+    assert "wrote /opt/alation/site/config/datadog.conf (1 setting)\n" in r.stdout
+    assert "wrote /opt/alation/site/config/alation.conf (39 settings)\n" in r.stdout
     conf = instance.root / "opt/alation/site/config"
     text = (conf / "alation.conf").read_text()
     assert "alation.install.base_url = https://catalog.example.com\n" in text

@@ -90,7 +90,8 @@ def test_usage_errors(shell: Session) -> None:
         assert r.exit_code == 2, line
         assert fragment in r.stderr, (line, r.stderr)
         assert r.stderr.count("\n") == 1
-        assert "(usage: alation_conf NAME [-s VALUE]" in r.stderr
+        assert "usage: alation_conf NAME [-s VALUE]" in r.stderr
+        assert ") (" not in r.stderr and "((" not in r.stderr and "))" not in r.stderr, r.stderr
 
 
 def test_additions(shell: Session) -> None:
@@ -154,3 +155,43 @@ def test_a_staging_directory_set_by_hand_outside_data2_stays_readable(shell: Ses
     assert shell.execute("alation_conf --reset alation.backup.data_temp_dir").ok
     assert shell.execute("alation_conf alation.backup.data_temp_dir").stdout == (
         "alation.backup.data_temp_dir = /data2/tmp\n")
+
+
+def test_a_partial_name_says_which_parameters_match(shell: Session, instance: Instance) -> None:
+    conf_file = instance.root / "opt/alation/site/config/alation_conf.toml"
+    before = conf_file.read_bytes() if conf_file.exists() else None
+    expected = ("alation_conf: 'restore_file' is not a full parameter name; it matches 2 parameters: "
+                "alation.backup.eb_restore_file, alation.backup.restore_file\n")
+    for line in ("alation_conf --describe restore_file", "alation_conf restore_file -s /data2/backup/x.tar.gz",
+                 "alation_conf --reset restore_file"):
+        r = shell.execute(line)
+        assert (r.exit_code, r.stdout, r.stderr) == (1, "", expected), line
+    r = shell.execute("alation_conf scheduled_hou -s 3")  # one match: named, but nothing set on a guess
+    assert r.stderr == ("alation_conf: 'scheduled_hou' is not a full parameter name; it matches 1 parameter: "
+                        "alation.backup.scheduled_hour\n")
+    r = shell.execute("alation_conf --describe backup")
+    assert r.exit_code == 1 and "it matches 11 parameters: " in r.stderr and " and 6 more; " in r.stderr
+    assert "`alation_conf -l backup` lists them" in r.stderr
+    assert shell.execute("alation_conf --describe zzz_nothing").stderr.startswith("alation_conf: no parameter matches")
+    assert shell.execute("alation_conf --changed").stdout == ""
+    assert (conf_file.read_bytes() if conf_file.exists() else None) == before
+
+
+def test_describe_of_a_partial_name_with_one_match_shows_it(shell: Session) -> None:
+    r = shell.execute("alation_conf --describe eb_restore")
+    assert r.exit_code == 0
+    assert r.stdout == shell.execute("alation_conf --describe alation.backup.eb_restore_file").stdout
+    assert r.stdout.startswith("alation.backup.eb_restore_file\n")
+
+
+def test_describe_names_sources_in_words_not_citation_tags(shell: Session) -> None:
+    import re
+
+    tag = re.compile(r"\b[SACK]\d+\b")  # `docs S15`, `scripts C1, C5`: the reference's citation tags
+    for line in shell.execute("alation_conf --list").stdout.splitlines():
+        name = line.split(" = ")[0]
+        origin = next(row for row in shell.execute(f"alation_conf --describe {name}").stdout.splitlines()
+                      if row.startswith("  origin:"))
+        assert not tag.search(origin), origin
+    described = shell.execute("alation_conf --describe lineage-service.features.enable_pagination").stdout
+    assert 'origin:   Alation, known from the documentation page "Enable Pagination for Lineage"' in described

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from alation_shell.instance import Instance
+from alation_shell.node import clock
 from alation_shell.session import Session
 from alation_shell.terminal import Terminal
 from tests.conftest import env_for, tool
@@ -299,6 +300,9 @@ def test_ls_on_a_terminal_quotes_and_aligns_like_gnu_ls(instance: Instance) -> N
     for name in ("a b", "c", "d\ne"):
         (folder / name).touch()
     os.symlink("t\x1bg", folder / "lnk")
+    when = clock.now(instance).timestamp()  # dated as the emulator dates files: `ls -l` shows HH:MM
+    for name in ("a b", "c", "d\ne", "lnk"):
+        os.utime(folder / name, (when, when), follow_symlinks=False)
     session = Session(instance, terminal=Terminal(width=80, interactive=True))
     assert session.execute("ls /data2/tmp").stdout == "'a b'   c  'd'$'\\n''e'   lnk\n"
     lines = session.execute("ls -l /data2/tmp").stdout.splitlines()
@@ -382,7 +386,7 @@ TAIL_USAGE = "tail [-n [+]N | -c [+]N] [-f] [-s SECONDS] [-qv] [FILE ...]"
         (f"tail --lines=+{HUGE} /data2/tmp/f", None),
         ("tail -n \u00b2 /data2/tmp/f", f"tail: invalid number of lines: '\u00b2' (usage: {TAIL_USAGE})"),
         ("tail -n +-3 /data2/tmp/f", None),
-        (f"history {HUGE}", "history: history takes an optional COUNT (a whole number) (usage: history [N])"),
+        (f"history {HUGE}", "history: history takes an optional COUNT (a whole number); usage: history [N]"),
         ("history \u00b2", None),
         (f"exit {HUGE}", "exit: exit takes an optional numeric STATUS (usage: exit [STATUS])"),
         (f"exit -{HUGE}", None),

@@ -186,3 +186,13 @@ def test_typed_at_a_terminal_with_stdout_redirected(home: Path, tmp_path: Path) 
     child.close()
     assert child.exitstatus == 0
     assert log.read_text() == "alation.backup_v2.incr_backup = False\n"
+
+
+def test_a_script_file_saved_with_a_utf8_bom_runs(home: Path, tmp_path: Path) -> None:
+    script = tmp_path / "procedure.sh"
+    script.write_bytes(b"\xef\xbb\xbf" + SEED_PROCEDURE.encode())
+    r = run([tool("alation-shell"), str(script)], home)
+    assert (r.returncode, r.stderr) == (0, "")
+    assert r.stdout == "alation.backup_v2.incr_backup = True\nalation.backup_v2.incr_backup_versions = 4\n"
+    piped = run([tool("alation-shell")], tmp_path / "other", "\ufeffalation_conf alation.backup_v2.incr_backup\n")
+    assert (piped.returncode, piped.stdout, piped.stderr) == (0, "alation.backup_v2.incr_backup = False\n", "")

@@ -67,7 +67,9 @@ SUDO_FIRST = ("/etc/init.d/supervisord", "service", "/etc/init.d/alation", "chow
         ("alation_conf --describe a.b ", []),
         ("alation_conf --reset a.b c", [Suggestion(PARAMETER, "c", 25)]),
         ("alation_conf --changed ", []),
-        ("alation_conf alation.backup.restore_file -s /da", [Suggestion(PATH, "/da", 44)]),
+        ("alation_conf alation.backup.restore_file -s /da",
+         [Suggestion(VALUE, "/da", 44, parameter="alation.backup.restore_file")]),
+        ("alation_conf alation.backup.data_temp_dir -s /da", [Suggestion(PATH, "/da", 45)]),
         ("alation_conf nosuch.name -s ", []),
         ("alation_action ", [Suggestion(ACTION, "", 15)]),
         ("alation_action backup_all ", []),
@@ -319,3 +321,44 @@ def test_completion_and_highlighting_follow_the_sessions_table(shared: Instance)
     assert suggest("sim ", table) == []
     assert next(iter(lexer_for(table)().get_tokens("sim clock")))[0] == Name
     assert next(iter(lexer_for(COMMANDS)().get_tokens("sim clock")))[0] == Name.Builtin
+
+
+def test_restore_file_values_are_backup_tarballs_of_the_right_kind_newest_first(own: ShellCompleter,
+                                                                                instance: Instance) -> None:
+    from alation_shell.node import clock
+
+    shell = own.session
+    assert shell.execute("alation_action backup_all").exit_code == 0
+    clock.advance(instance, clock.parse_duration("2h"))
+    assert shell.execute("alation_action backup_all").exit_code == 0
+    (instance.root / "data2/backup/notes.txt").write_text("not a backup\n")
+    backups = sorted((instance.root / "data2/backup").glob("*.tar.gz"), reverse=True)
+    main = [f"/data2/backup/{p.name}" for p in backups if "_eb_" not in p.name]
+    events = [f"/data2/backup/{p.name}" for p in backups if "_eb_" in p.name]
+    assert len(main) == len(events) == 2 and main[0].startswith("/data2/backup/202603021100")
+    assert [c.text for c in complete(own, "alation_conf alation.backup.restore_file -s ")] == main
+    assert [c.text for c in complete(own, "alation_conf alation.backup.eb_restore_file -s ")] == events
+    assert [c.text for c in complete(own, "alation_conf alation.backup.restore_file -s /data2/backup/20260302090")] \
+        == main[1:]
+
+
+def test_day_names_complete_after_a_comma(completer: ShellCompleter) -> None:
+    found = complete(completer, "alation_conf alation.backup.scheduled_day -s mon,")
+    assert [c.text for c in found] == ["mon,tue", "mon,wed", "mon,thu", "mon,fri", "mon,sat", "mon,sun"]
+    assert [c.display_text for c in found][:2] == ["tue", "wed"]
+    found = complete(completer, "alation_conf alation.backup.scheduled_day -s mon,wed,f")
+    assert [c.text for c in found] == ["mon,wed,fri"]
+
+
+def test_descriptions_use_the_terminal_width(shared: Instance) -> None:
+    from alation_shell.terminal import Terminal
+
+    def metas(columns: int) -> list[str]:
+        completer = ShellCompleter(Session(shared, terminal=Terminal(width=columns, interactive=True)))
+        completer.refresh()
+        return [c.display_meta_text for c in complete(completer, "alation_action ")]
+
+    narrow, wide = metas(80), metas(160)
+    assert max(map(len, narrow)) == 40 and narrow[0].endswith("…")
+    assert max(map(len, wide)) > 40 and len(wide) == len(narrow)
+    assert all(w.startswith(n.rstrip("…")) for n, w in zip(narrow, wide, strict=True))

@@ -145,3 +145,39 @@ def test_two_repls_on_one_loop_keep_their_own_terminal_and_table(seeded_template
     assert "virtual time  2026-03-02 Mon" in wide_shown.getvalue()
     assert "sim: command not found" in narrow_shown.getvalue()
     assert _COLOUR.search(wide_shown.getvalue()) and not _COLOUR.search(narrow_shown.getvalue())
+
+
+# Keys: paste, Tab, Ctrl-R, Ctrl-D in `sudo su`, history ---------------------------------------------------
+def run_keys(instance: Instance, typed: str, *, term: str = "xterm", output: DummyOutput | None = None) -> tuple:
+    """Run the async REPL on `typed` (ending the session itself); (its output, the Repl)."""
+    output = output or Recorded()
+    session = Session(instance, terminal=Terminal.of_client({"TERM": term, "NO_COLOR": "1"}, 80, 24, pty=True))
+    with create_pipe_input() as keys:
+        keys.send_text(typed)
+        repl = Repl(session, keys, output)
+        assert asyncio.run(repl.run_async()) == 0
+    return output.text, repl
+
+
+def test_a_pasted_block_of_lines_runs_one_line_after_another(instance: Instance) -> None:
+    paste = f"\x1b[200~alation_conf {INCR} -s True\r\ncd /data2\n\npwd\nalation_conf {INCR}\x1b[201~"
+    text, repl = run_keys(instance, paste + "\rexit\r")
+    shown = [line for line in text.replace("\r\n", "\n").splitlines() if "$ " not in line]
+    assert shown == [f"{INCR} = True", "/data2", f"{INCR} = True"]  # the last line, unfinished, ran at the Enter
+    assert "]$ cd /data2\r\n" in text and "]$ pwd\r\n" in text  # each pasted line shown at its prompt, as bash does
+    assert Registry.for_instance(instance).get(INCR) is True
+    assert list(repl.reader.session.history.get_strings()) == [
+        f"alation_conf {INCR} -s True", "cd /data2", "pwd", f"alation_conf {INCR}", "exit"]
+
+
+def test_consecutive_duplicates_are_kept_once_in_history(instance: Instance) -> None:
+    _, repl = run_keys(instance, "pwd\rpwd\rcd /data2\rpwd\rpwd\rexit\r")
+    assert list(repl.reader.session.history.get_strings()) == ["pwd", "cd /data2", "pwd", "exit"]
+
+
+def test_ctrl_d_in_a_sudo_su_shell_returns_to_the_previous_user(instance: Instance) -> None:
+    text, repl = run_keys(instance, "sudo su - alation\rwhoami\r\x04whoami\rexit\r")
+    assert repl.session.su_stack == []
+    assert text.count("alation\n") >= 1 and text.splitlines()[-1] != "alation", text
+    before, _, after = text.partition("alation\n")
+    assert after.strip().splitlines()[-1] == repl.session.user != "alation"

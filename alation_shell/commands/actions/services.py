@@ -48,7 +48,8 @@ def deploy_conf_all(ctx: Context) -> int:
         unchanged = read_file(ctx, path) == content
         if not unchanged:
             ctx.instance.write_file(path, content)
-        ctx.out(f"{'unchanged' if unchanged else 'wrote'} {CONF_DIR}/{name} ({len(lines)} settings)")
+        settings = "1 setting" if len(lines) == 1 else f"{len(lines)} settings"
+        ctx.out(f"{'unchanged' if unchanged else 'wrote'} {CONF_DIR}/{name} ({settings})")
     deployed = supervisord.clear_pending_restarts(ctx.instance, ["deploy"]).get("deploy")
     if deployed:
         supervisord.add_pending_restart(ctx.instance, "alation", deployed)
