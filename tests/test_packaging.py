@@ -17,6 +17,7 @@ def test_the_wheel_builds_without_build_backend_warnings(tmp_path: Path) -> None
     assert "BuildBackendWarning" not in r.stderr and "deprecated" not in r.stderr.lower(), r.stderr
     [wheel] = tmp_path.glob("alation_shell-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "alation_shell/config/parameters.json" in names and "alation_shell/actions.json" in names
+    assert "alation_shell/config/parameters.json" in names and "alation_shell/commands/actions/actions.json" in names
+    assert "alation_shell/training/scenarios/incremental-backups.toml" in names
     assert not any(name.startswith(("tests/", "scripts/")) for name in names)
 
