@@ -894,7 +894,7 @@ def _full_lists(base: dict) -> tuple[bytes, bytes, bytes]:
     old_quick = bytes.fromhex(base.get("xxh3", ""))
     old_pieces = bytes.fromhex(base.get("xxh3_pieces", ""))
     if len(old_pieces) != QUICK_BYTES * -(-len(old) // (DIGEST_BYTES * PIECE_BLOCKS)):
-        old_pieces = b""  # (a full made before piece lists were kept)
+        old_pieces = b""  # (none: the full found the file grown past one block while it read it)
     return old, old_quick, old_pieces
 
 
@@ -914,7 +914,7 @@ def _diff_piece(piece: memoryview, index: int, old: bytes, old_quick: bytes, old
     if old_quick:
         quick = old_quick[first * QUICK_BYTES : (first + blocks) * QUICK_BYTES]
         found = block_digests_against(piece, BLOCK_SIZE, quick, stored)
-    else:  # a full made before XXH3 lists were kept: every block is hashed
+    else:  # a file the full found grown past one block while reading it has no XXH3 lists: all are hashed
         found = block_digests(piece, BLOCK_SIZE)
     if found != stored:
         for i in range(blocks):

@@ -218,7 +218,7 @@ def _sidecar_record(data: dict, alation_file: Path) -> BackupRecord | None:
         size = 0
         for path, info in zip(files, data["files"], strict=True):
             st = path.stat()
-            if st.st_size != info["size"] or info.get("mtime_ns", st.st_mtime_ns) != st.st_mtime_ns:
+            if st.st_size != info["size"] or info["mtime_ns"] != st.st_mtime_ns:
                 return None
             size += info["size"]
         return BackupRecord(

@@ -336,7 +336,7 @@ def _roll_forward(instance: Instance, stage: Path, journal: dict) -> None:
     """Swap the staged trees in; safe to repeat after a crash at any point (each step checks what is done)."""
     roots = [r for r in journal.get("roots", []) if r in PART_ROOTS["all"]]
     present = journal.get("present", [])
-    staged = journal.get("staged", "new")
+    staged = journal.get("staged")
     if not isinstance(staged, str) or "/" in staged or staged in ("", ".", ".."):
         raise BackupError(f"{shown(instance, stage / 'journal.json')}: damaged (staged directory {staged!r})")
     for root in roots:

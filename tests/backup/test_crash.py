@@ -251,17 +251,17 @@ def test_killed_restore_is_never_half_done(instance: Instance, when: str) -> Non
         assert state(instance) == at_backup
 
 
-@pytest.mark.parametrize("staged", ["new-5f0c3a9e1b2d", None])  # None: a journal from before staging names varied
-def test_restore_interrupted_mid_swap_is_completed(instance: Instance, staged: str | None) -> None:
+def test_restore_interrupted_mid_swap_is_completed(instance: Instance) -> None:
     """The journal's promise: once the staged data is complete, an interrupted swap is carried through."""
     at_backup = state(instance)
     stage = instance.root / "data1/.restore"
-    new = stage / (staged or "new")
+    staged = "new-5f0c3a9e1b2d"
+    new = stage / staged
     roots = ["data1/eventbus", "data1/pgsql", "data1/site_data"]
     for root in roots:  # what a restore stages: the trees as they were
         shutil.copytree(instance.root / root, new / root, symlinks=True)
     change_catalog(instance, "after")
-    journal = {"roots": roots, "present": roots} | ({"staged": staged} if staged else {})
+    journal = {"roots": roots, "present": roots, "staged": staged}
     (stage / "journal.json").write_text(json.dumps(journal))
     (stage / "old/data1").mkdir(parents=True)
     os.rename(instance.root / "data1/eventbus", stage / "old/data1/eventbus")  # killed after the first swap
@@ -279,6 +279,10 @@ def test_a_journal_naming_a_staging_directory_outside_the_stage_is_refused(insta
     stage.mkdir()
     (stage / "journal.json").write_text(json.dumps({"roots": ["data1/pgsql"], "present": [], "staged": ".."}))
     with pytest.raises(backup.BackupError, match=r"journal.json: damaged \(staged directory '\.\.'\)"):
+        backup.clean_partials(instance)
+    # A journal that names no staging directory (none is written so) is refused as well, nothing moved.
+    (stage / "journal.json").write_text(json.dumps({"roots": ["data1/pgsql"], "present": ["data1/pgsql"]}))
+    with pytest.raises(backup.BackupError, match=r"journal.json: damaged \(staged directory None\)"):
         backup.clean_partials(instance)
     assert state(instance) == before
 

@@ -622,7 +622,7 @@ def test_an_incremental_is_the_same_without_the_xxh3_prefilter(instance: Instanc
     base = full(instance)
     change_catalog(instance, "day1")
     with_xxh3 = stored(incr(instance, base, 1))
-    rewrite_index(instance, base, lambda entry: entry.pop("xxh3", None))  # as a full made before XXH3 lists
+    rewrite_index(instance, base, lambda entry: entry.pop("xxh3", None))  # as for a file that grew while read
     assert stored(incr(instance, base, 2)) == with_xxh3
 
 
