@@ -36,9 +36,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from alation_shell.backup import engine  # noqa: E402
+from alation_shell import backup  # noqa: E402
+from alation_shell.backup.fast.placement import mark_top_directory  # noqa: E402
 from alation_shell.backup.manifest import PART_ROOTS  # noqa: E402
-from alation_shell.backup.restore import mark_top_directory  # noqa: E402
 from alation_shell.instance import Instance  # noqa: E402
 
 TREES = PART_ROOTS["all"]
@@ -64,17 +64,17 @@ def median_times(runs: int, actions) -> list[float]:  # noqa: ANN001 - (action, 
     return [statistics.median(t) for t in times]
 
 
-def backups(instance: Instance, kind: str, when: datetime, base: engine.BackupRecord | None = None,
-            ) -> tuple[list[engine.BackupRecord], Callable[[], None], Callable[[], None]]:
+def backups(instance: Instance, kind: str, when: datetime, base: backup.BackupRecord | None = None,
+            ) -> tuple[list[backup.BackupRecord], Callable[[], None], Callable[[], None]]:
     """(the backups made, make one, drop them all): a timed action and the `before` that clears its leftovers."""
-    made: list[engine.BackupRecord] = []
+    made: list[backup.BackupRecord] = []
 
     def make() -> None:
-        made.append(engine.create_backup(instance, kind=kind, base=base, fmt="v2", when=when))
+        made.append(backup.create_backup(instance, kind=kind, base=base, fmt="v2", when=when))
 
     def drop() -> None:
         while made:
-            engine.delete_backup(instance, made.pop())
+            backup.delete_backup(instance, made.pop())
 
     return made, make, drop
 
@@ -202,10 +202,10 @@ def main() -> int:
         t_untar, t_restore = median_times(args.runs, [
             (lambda: subprocess.run(["tar", "xzf", str(tarball), "-C", str(extract[0])], check=True),
              fresh_extract_dir),
-            (lambda: engine.restore_backup(instance, full.alation_file, full.eb_file), None),
+            (lambda: backup.restore_backup(instance, full.alation_file, full.eb_file), None),
         ])
         os.sync()
-        t_incr_restore = timed(lambda: engine.restore_backup(instance, incr.alation_file, incr.eb_file))
+        t_incr_restore = timed(lambda: backup.restore_backup(instance, incr.alation_file, incr.eb_file))
         shutil.rmtree(extracts)  # (after: removing them just before would slow the next files created nearby)
 
         ratios = {

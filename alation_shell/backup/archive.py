@@ -20,11 +20,12 @@ import struct
 import tarfile
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 
 from isal import igzip_threaded, isal_zlib
 
+from alation_shell.backup import tuning
 from alation_shell.backup.manifest import (
     DIGEST_BYTES,
     MANIFEST_NAME,
@@ -70,14 +71,6 @@ MANIFEST_CAP = 512 << 20  # the manifest of a full backup of a catalog of about 
 def manifest_limit(tarball_size: int) -> int:
     """The largest manifest (in bytes) a tarball of `tarball_size` bytes may hold."""
     return min(MANIFEST_CAP, max(MANIFEST_FLOOR, MANIFEST_RATIO * tarball_size))
-
-
-def workers() -> int:
-    """Threads to compress or hash with: one per core this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def tar_header(name: str, *, kind: str = "file", size: int = 0, mode: int = 0o644, mtime_ns: int = 0,
@@ -133,8 +126,8 @@ class TarballWriter:
         self._places: list[tuple[int, int, int]] = []  # (offset, fd, length): see hold_place
         if inline:
             return
-        threads = workers()
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="gzip")
+        threads = tuning.tuning().threads
+        self._pool = tuning.shared_pool()  # (the process's: not shut down here)
         # Pieces in flight: enough that a burst of data already in memory (an incremental's changed blocks)
         # is handed over without waiting, few enough to bound the memory a full backup's reading can take.
         self._queue: queue.Queue[Future[bytes] | None] = queue.Queue(8 * threads + 1)
@@ -182,7 +175,11 @@ class TarballWriter:
         if self.inline:
             data = isal_zlib.compress(self._buf, self.level, 31)
             self._buf.clear()
-            pwrite_all(self._fd, data, self._offset)
+            try:
+                pwrite_all(self._fd, data, self._offset)
+            except OSError as exc:
+                self.error = exc  # (so the caller knows it was the tarball that could not be written)
+                raise
             self._offset += len(data)
             return
         data = bytes(self._buf)
@@ -204,8 +201,7 @@ class TarballWriter:
         if self.inline:
             return
         self._queue.put(None)
-        self._writer.join()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._writer.join()  # (it took every piece handed over: none is left on the shared pool)
 
     def finish(self, manifest: Manifest) -> int:
         """Write the end of the archive and the manifest member in front; fsync and close. The size."""
@@ -335,11 +331,11 @@ class TarballReader:
 
     `manifest()` first, then `members()`; each yielded header has been checked for safety, and its data
     must be consumed with `read_data()` (or is skipped). `finish()` checks what follows the end marker.
-    Decompression runs in a thread of its own, unless `threaded` is False (for reading just the manifest,
-    where starting the thread costs more than it saves).
+    Decompression runs in a thread of its own on the fast path (tuning.py), unless `threaded` is False (for
+    reading just the manifest, where starting the thread costs more than it saves).
     """
 
-    def __init__(self, path: Path, *, threaded: bool = True) -> None:
+    def __init__(self, path: Path, *, threaded: bool | None = None) -> None:
         self.path = path
         self.name = path.name
         try:
@@ -347,7 +343,8 @@ class TarballReader:
         except FileNotFoundError:
             raise CorruptArchive(f"{path.name}: no such file") from None
         self._stream = (
-            igzip_threaded.open(self._file, "rb", threads=1, block_size=READ_SIZE) if threaded
+            igzip_threaded.open(self._file, "rb", threads=1, block_size=READ_SIZE)
+            if (tuning.tuning().fast if threaded is None else threaded)
             else _GzipStream(self._file)
         )
         self._unread = 0  # data + padding of the current member not consumed yet

@@ -17,7 +17,7 @@ from alation_shell.storage import StateFile, locked, whole
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from alation_shell.backup.engine import BackupRecord
+    from alation_shell.backup.records import BackupRecord
     from alation_shell.config.registry import Registry
 
 INCR_BACKUP = "alation.backup_v2.incr_backup"
@@ -100,7 +100,7 @@ class BackupCycle:
             return cls("full", None, "v2", "a new cycle starts (incremental settings changed)",
                        versions=versions, mark=mark)
         if records is None:
-            from alation_shell.backup.engine import list_backups
+            from alation_shell.backup.records import list_backups
 
             records = list_backups(instance)
         from alation_shell.backup.ledger import own_backups

@@ -20,8 +20,7 @@ sha256 of the full's manifest (its checksum). An incremental refers to its full 
 taken from the full unread (by the rule below) is listed as just `{"path", "type": "file", "stored": "base"}`,
 its record being the full's; and a file stored by `blocks` lists the digests of its changed runs only, in
 order, with the `sha256` of the whole resulting file. `check_base` fills both in from the full (the resulting
-block list must hash to that `sha256`), which verify and restore do before anything else. (Incrementals made
-before this listed every record in full; they are read as they are.)
+block list must hash to that `sha256`), which verify and restore do before anything else.
 
 Change detection (the rule an incremental uses, see `fingerprint`): a file is taken from the full without
 reading it only when its size, mtime, ctime and inode all equal the full's record and that record is not racy.

@@ -19,6 +19,7 @@ backups.
 
 from __future__ import annotations
 
+import errno
 import json
 import marshal
 import os
@@ -217,7 +218,7 @@ def _sidecar_record(data: dict, alation_file: Path) -> BackupRecord | None:
         size = 0
         for path, info in zip(files, data["files"], strict=True):
             st = path.stat()
-            if st.st_size != info["size"] or info.get("mtime_ns", st.st_mtime_ns) != st.st_mtime_ns:
+            if st.st_size != info["size"] or info["mtime_ns"] != st.st_mtime_ns:
                 return None
             size += info["size"]
         return BackupRecord(
@@ -491,3 +492,16 @@ def find_full(instance: Instance, incr_file: Path, manifest: Manifest) -> Path:
         f"{incr_file.name}: the full backup {base['label']} it is based on is missing from "
         f"{shown(instance, incr_file.parent)}"
     )
+
+
+def os_reason(exc: OSError) -> str:
+    """What went wrong, as a backup's messages say it."""
+    reasons = {
+        errno.ENOSPC: "no space left on device",
+        errno.EDQUOT: "disk quota exceeded",
+        errno.EFBIG: "file too large (a file-size limit was reached)",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "operation not permitted",
+        errno.EROFS: "read-only file system",
+    }
+    return reasons.get(exc.errno, exc.strerror or str(exc))

@@ -13,16 +13,14 @@ file is checked against the incremental's manifest.
 
 from __future__ import annotations
 
-import fcntl
 import os
-import struct
-import threading
-from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+from alation_shell.backup import tuning
 from alation_shell.backup.archive import MemberDigest, TarballReader, pwrite_all
+from alation_shell.backup.fast import placement, removal
+from alation_shell.backup.fast.lanes import Writer, _Target
 from alation_shell.backup.lock import BackupLock
 from alation_shell.backup.manifest import PART_ROOTS, Manifest, Member
 from alation_shell.backup.records import (
@@ -39,10 +37,6 @@ from alation_shell.instance import Instance
 from alation_shell.node.layout import RESTORE_DIR
 from alation_shell.progress import Progress, human_bytes
 from alation_shell.storage import fsync_dir, read_json, write_json
-
-_FS_IOC_GETFLAGS = 0x80086601
-_FS_IOC_SETFLAGS = 0x40086602
-_FS_TOPDIR_FL = 0x00020000  # "the top of a directory hierarchy" (chattr +T)
 
 
 def _no_log(line: str) -> None:
@@ -156,34 +150,14 @@ def check_space(instance: Instance, record: BackupRecord, targets: list[Manifest
 
 
 def _staging_dir(stage: Path) -> Path:
-    """A new, uniquely named directory in `stage` to unpack the restored trees into.
-
-    The stage is marked as the top of directory hierarchies (`mark_top_directory`), so that ext4 places each
-    staging tree in a block group of its own, picked by the hash of its (random) name among the least used,
-    rather than beside the data it replaces. That matters on an ext4 without a journal (as on this project's
-    VMs): there the kernel avoids reusing an inode freed in the last minutes and checks each such inode of the
-    group again for every file it creates, so unpacking next to a tree just removed (the previous restore's
-    old data, a `tar xzf` of the same files) cost up to 0.6 ms per file: three times the whole restore.
-    """
+    """A new, uniquely named directory in `stage` to unpack the restored trees into (on the fast path, the
+    stage is placed apart: fast/placement.py)."""
     stage.mkdir(0o700)
-    mark_top_directory(stage)
+    if tuning.tuning().fast:
+        placement.mark_top_directory(stage)
     new = stage / f"new-{os.urandom(6).hex()}"
     new.mkdir(0o700)
     return new
-
-
-def mark_top_directory(path: Path) -> bool:
-    """Set FS_TOPDIR_FL (`chattr +T`) on a directory: the file system spreads its subdirectories, each placed
-    apart as the top of a tree of its own (ext4's Orlov allocator). False where the flag is not supported."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        flags = struct.unpack("i4x", fcntl.ioctl(fd, _FS_IOC_GETFLAGS, bytes(8)))[0]
-        fcntl.ioctl(fd, _FS_IOC_SETFLAGS, struct.pack("i4x", flags | _FS_TOPDIR_FL))
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-    return True
 
 
 class _Part:
@@ -199,7 +173,9 @@ class _Part:
         for entry in self.target.entries:
             if entry["type"] == "dir":
                 os.mkdir(os.path.join(root, entry["path"]), 0o700)  # writable while filled; its mode comes last
-        with _Writer() as writer:
+        policy = tuning.tuning()
+        with tuning.lanes(Writer.LANES) as granted, (
+                Writer(policy.spread_from) if granted else PlainWriter()) as writer:
             for path, manifest in self.sources:
                 with TarballReader(path) as reader:
                     if reader.manifest_checksum() != manifest.checksum:
@@ -229,7 +205,7 @@ class _Part:
                 _apply_metadata(os.path.join(root, entry["path"]), entry)
 
     def _open(self, root: str, member: Member, digest: MemberDigest, from_target: bool,
-              writer: _Writer) -> _Target | None:
+              writer: Writer | PlainWriter) -> _Target | _PlainTarget | None:
         """Where a member's data goes: a new file, a block of a file from the full, or nowhere (verified only)."""
         rel = member.entry["path"]
         if member.kind == "blocks":
@@ -247,174 +223,57 @@ _NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _EXISTING = os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-class _Writer:
-    """Creates, writes and checks the restored files on two threads of their own ("lanes"), while the reading
-    thread parses the tarball and hands its data over (decompression has a thread of its own, too).
-
-    A file of one piece goes to one lane, which does all of it in order: create it (or open it, for blocks of
-    a file from the full), hash the piece and write it at its offset, close it, check its digest; the pieces
-    of a larger file go to both lanes in turn (see `target`). A restore is mostly small files, so the work is
-    handed over in batches, sent when one holds BATCH bytes or OPS operations (or by `drain`): a small file
-    costs the reading thread a few appends, not a hand-over of its own. At most IN_FLIGHT batches wait. The
-    first error of a lane (a write error, a checksum mismatch) is raised in the reading thread at its next
-    hand-over, or by `drain`; after it, the lanes do nothing more.
-    """
-
-    LANES = 2
-    IN_FLIGHT = 8
-    BATCH = 1 << 20
-    OPS = 128
+class PlainWriter:
+    """Creates, writes and checks the restored files in the reading thread (the plain path; with the same
+    calls as the lanes' `fast.lanes.Writer`)."""
 
     def __init__(self) -> None:
-        self.lanes = [ThreadPoolExecutor(1, thread_name_prefix="restore-lane") for _ in range(self.LANES)]
-        self.batches: list[list[tuple]] = [[] for _ in self.lanes]
-        self.sizes = [0] * self.LANES
-        self.turn = 0
-        self.waiting: deque[Future[None]] = deque()
-        self.open: set[_Target] = set()  # files opened by a lane and not closed yet
-        self.lock = threading.Lock()
-        self.failed = False
+        self.open: set[_PlainTarget] = set()  # closed when the writer stops, if a failure left them open
 
-    def __enter__(self) -> _Writer:
+    def __enter__(self) -> PlainWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        try:
-            if exc[0] is None:
-                self.drain()
-        finally:
-            self.failed = True  # (only after a failure: batches not run yet do nothing)
-            for lane in self.lanes:
-                lane.shutdown(wait=True, cancel_futures=True)
-            for target in self.open:
-                os.close(target.fd)
-            self.open.clear()
+        for target in self.open:
+            os.close(target.fd)
+        self.open.clear()
 
-    def target(self, path: str, flags: int, offset: int, size: int, digest: MemberDigest) -> _Target:
-        """A file to write `digest`'s member (`size` bytes) to, at `offset`, opened with `flags`.
-
-        A member of one piece (most are) is done all on the next lane. A larger one is opened here, and its
-        pieces go to the lanes in turn: they are hashed block by block, each into its own place in the digest
-        list, so none waits for another; the file is closed and checked by whichever thread finishes last.
-        """
-        if size <= digest.piece_size or digest.whole is not None:
-            lane = self.next_lane()
-            target = _Target(self, lane, offset, digest)
-            self.add(lane, target.open_on_lane, path, flags, 0)
-        else:
-            target = _Target(self, -1, offset, digest)
-            target.open_on_lane(path, flags)
+    def target(self, path: str, flags: int, offset: int, size: int, digest: MemberDigest) -> _PlainTarget:
+        """A file to write `digest`'s member to, at `offset`, opened with `flags`."""
+        target = _PlainTarget(self, os.open(path, flags, 0o600), offset, digest)
+        self.open.add(target)
         return target
 
-    def next_lane(self) -> int:
-        """The lanes in turn."""
-        lane = self.turn
-        self.turn = (lane + 1) % self.LANES
-        return lane
-
-    def add(self, lane: int, op: Callable[[object, object], None], a: object, b: object, size: int) -> None:
-        """Queue `op(a, b)` on a lane (`size`: the bytes it holds)."""
-        batch = self.batches[lane]
-        batch.append((op, a, b))
-        self.sizes[lane] += size
-        if self.sizes[lane] >= self.BATCH or len(batch) >= self.OPS:
-            self._send(lane)
-
     def each(self, op: Callable[[object, object], None], args: list[tuple[object, object]]) -> None:
-        """Run `op(a, b)` for each pair, spread over the lanes, and wait for all of it."""
-        for i, (a, b) in enumerate(args):
-            self.add(i % self.LANES, op, a, b, 0)
-        self.drain()
+        for a, b in args:
+            op(a, b)
 
     def drain(self) -> None:
-        """Wait until everything handed over is done (raising the first error of a lane)."""
-        for lane in range(self.LANES):
-            self._send(lane)
-        self._wait(0)
-
-    def _send(self, lane: int) -> None:
-        batch = self.batches[lane]
-        if batch:
-            self.batches[lane] = []
-            self.sizes[lane] = 0
-            self.waiting.append(self.lanes[lane].submit(self._run, batch))
-            self._wait(self.IN_FLIGHT)
-
-    def _run(self, batch: list[tuple]) -> None:
-        if self.failed:
-            return
-        try:
-            for op, a, b in batch:
-                op(a, b)
-        except BaseException:
-            self.failed = True
-            raise
-
-    def _wait(self, limit: int) -> None:
-        while len(self.waiting) > limit:
-            self.waiting.popleft().result()
+        pass
 
 
-class _Target:
-    """A restored file (or a run of blocks in one) being written by the lanes of a `_Writer`: the sink that
-    `TarballReader.check_members` writes to (in the reading thread; the `*_on_lane` methods run on a lane).
-    `lane` is the lane that does all of it, or -1: its pieces are spread over the lanes (`_Writer.target`)."""
+class _PlainTarget:
+    """A restored file (or a run of blocks in one) written by a `PlainWriter`."""
 
-    __slots__ = ("writer", "lane", "offset", "digest", "fd", "holders")
+    __slots__ = ("fd", "offset", "digest", "writer")
 
-    def __init__(self, writer: _Writer, lane: int, offset: int, digest: MemberDigest) -> None:
+    def __init__(self, writer: PlainWriter, fd: int, offset: int, digest: MemberDigest) -> None:
         self.writer = writer
-        self.lane = lane
+        self.fd = fd
         self.offset = offset
         self.digest = digest
-        self.fd = -1
-        self.holders = 1  # spread: the reading thread until close(), and each piece not written yet
 
     def write(self, piece: bytes) -> None:
-        writer = self.writer
-        if self.lane >= 0:
-            writer.add(self.lane, self.write_on_lane, piece, self.offset, len(piece))
-        else:
-            with writer.lock:
-                self.holders += 1
-            writer.add(writer.next_lane(), self.write_spread, (self.digest.reserve(), piece), self.offset, len(piece))
+        self.digest.update(piece)
+        pwrite_all(self.fd, piece, self.offset)
         self.offset += len(piece)
 
     def close(self, complete: bool) -> None:
         if not complete:
             return  # the restore is failing: the descriptor is closed when the writer stops
-        if self.lane >= 0:
-            self.writer.add(self.lane, self.close_on_lane, None, None, 0)
-        else:
-            self._release()
-
-    def open_on_lane(self, path: str, flags: int) -> None:
-        self.fd = os.open(path, flags, 0o600)
-        with self.writer.lock:
-            self.writer.open.add(self)
-
-    def write_on_lane(self, piece: bytes, offset: int) -> None:
-        self.digest.update(piece)
-        pwrite_all(self.fd, piece, offset)
-
-    def close_on_lane(self, _a: object = None, _b: object = None) -> None:
-        with self.writer.lock:
-            self.writer.open.discard(self)
+        self.writer.open.discard(self)
         os.close(self.fd)
         self.digest.check()
-
-    def write_spread(self, place_piece: tuple[int, bytes], offset: int) -> None:
-        place, piece = place_piece
-        self.digest.update_at(place, piece)
-        pwrite_all(self.fd, piece, offset)
-        self._release()
-
-    def _release(self) -> None:
-        with self.writer.lock:
-            self.holders -= 1
-            if self.holders:
-                return
-        self.close_on_lane()
 
 
 def _apply_metadata(path: str, entry: dict) -> None:
@@ -478,7 +337,7 @@ def _roll_forward(instance: Instance, stage: Path, journal: dict) -> None:
     """Swap the staged trees in; safe to repeat after a crash at any point (each step checks what is done)."""
     roots = [r for r in journal.get("roots", []) if r in PART_ROOTS["all"]]
     present = journal.get("present", [])
-    staged = journal.get("staged", "new")
+    staged = journal.get("staged")
     if not isinstance(staged, str) or "/" in staged or staged in ("", ".", ".."):
         raise BackupError(f"{shown(instance, stage / 'journal.json')}: damaged (staged directory {staged!r})")
     for root in roots:
@@ -501,12 +360,8 @@ def _move_aside(live: Path, aside: Path) -> None:
 
 
 def remove_tree(path: Path) -> None:
-    """Remove a file or directory tree, including read-only directories that a restore recreated.
-
-    The files are removed by eight threads at once: on a file system mounted with `discard` and without a
-    journal (as on this project's VMs) each removal waits for the disk to discard the file's blocks, and
-    those waits overlap.
-    """
+    """Remove a file or directory tree, including read-only directories that a restore recreated (on the
+    fast path, its files by several threads at once: fast/removal.py)."""
     if not os.path.lexists(path):
         return
     if not path.is_dir() or path.is_symlink():
@@ -524,10 +379,6 @@ def remove_tree(path: Path) -> None:
         _remove_tree(os.fspath(path))
 
 
-_REMOVERS = 8
-_REMOVED_TOGETHER = 128  # files per task
-
-
 def _remove_tree(top: str) -> None:
     files: list[str] = []
     dirs: list[str] = []
@@ -538,17 +389,10 @@ def _remove_tree(top: str) -> None:
         with os.scandir(directory) as it:
             for entry in it:
                 (pending if entry.is_dir(follow_symlinks=False) else files).append(entry.path)
-    chunks = [files[i : i + _REMOVED_TOGETHER] for i in range(0, len(files), _REMOVED_TOGETHER)]
-    if len(chunks) > 1:
-        with ThreadPoolExecutor(_REMOVERS, thread_name_prefix="remove") as pool:
-            for _ in pool.map(_unlink_all, chunks):
-                pass
-    elif chunks:
-        _unlink_all(chunks[0])
+    if tuning.tuning().fast:
+        removal.unlink_all(files)
+    else:
+        for path in files:
+            os.unlink(path)
     for directory in reversed(dirs):  # (each after the directories found in it)
         os.rmdir(directory)
-
-
-def _unlink_all(paths: list[str]) -> None:
-    for path in paths:
-        os.unlink(path)

@@ -15,7 +15,7 @@ from alation_shell.instance import Instance
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from alation_shell.backup.engine import BackupRecord
+    from alation_shell.backup.records import BackupRecord
 
 KEEP_CYCLES = "alation.backup.keep_cycles"
 
@@ -52,7 +52,8 @@ def apply_retention(instance: Instance, keep: int, taken: BackupRecord | None = 
     """Remove this instance's backups beyond the newest `keep` cycles, never `taken` (the backup this run
     took) or its full; returns what was removed, oldest first."""
     from alation_shell.backup import ledger
-    from alation_shell.backup.engine import delete_backup, list_backups
+    from alation_shell.backup.records import list_backups
+    from alation_shell.backup.verify import delete_backup
 
     doomed = plan_retention(ledger.own_backups(instance, list_backups(instance)), keep, taken)
     # Incrementals before their full, so that a failure part-way never leaves an incremental without its full.

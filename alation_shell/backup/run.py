@@ -12,10 +12,10 @@ import os
 from collections.abc import Callable
 from datetime import datetime
 
-from alation_shell.backup import engine, retention
+from alation_shell import backup
+from alation_shell.backup import retention
 from alation_shell.backup.cycle import INCR_BACKUP, BackupCycle, backup_taken
-from alation_shell.backup.engine import BackupRecord
-from alation_shell.backup.records import scan_backups
+from alation_shell.backup.records import BackupRecord, scan_backups
 from alation_shell.config.registry import Registry
 from alation_shell.errors import BackupInProgress, ShellError
 from alation_shell.instance import Instance
@@ -82,12 +82,12 @@ def run_backup(
 
     notes: list[str] = []
     record: BackupRecord | None = None
-    step = f"taking the backup lock {engine.LOCK_SHOWN}"
+    step = f"taking the backup lock {backup.LOCK_SHOWN}"
     try:
-        with engine.BackupLock(instance, "backup"):
+        with backup.BackupLock(instance, "backup"):
             step = "removing what an interrupted run left"
-            for path in engine.clean_partials(instance):
-                log(f"removed leftover {engine.shown(instance, path)} of an interrupted run")
+            for path in backup.clean_partials(instance):
+                log(f"removed leftover {backup.shown(instance, path)} of an interrupted run")
             step = "deciding the next backup"
             scan = scan_backups(instance)
             for damaged in scan.damaged:  # the cycle and retention go by the sound backups only
@@ -99,7 +99,7 @@ def run_backup(
                 notes.append("note: incremental backups need Backup V2 (alation.backup.use_backup_v2 is False): "
                              "a full Backup V1 backup was taken")
                 file_log(notes[-1])
-            record = engine.create_backup(
+            record = backup.create_backup(
                 instance, kind=plan.kind, base=plan.base, fmt=plan.fmt, when=when,
                 progress=progress, log=log, staging=str(registry.get(STAGING)),
             )
@@ -123,9 +123,9 @@ def run_backup(
         if record is not None:
             raise
         # Before the backup was written (create_backup reports its own failures, as BackupError).
-        message = engine.failure_message(instance, step, exc)
+        message = backup.failure_message(instance, step, exc)
         file_log(message)
-        raise engine.BackupError(message) from None
+        raise backup.BackupError(message) from None
     if file_log.lost is not None:
         notes.append(file_log.lost)
     return BackupOutcome(record, removed, notes)
@@ -137,9 +137,9 @@ def finish_interrupted_restore(instance: Instance) -> str | None:
     too). None when there was nothing to do, or another process holds the lock: a restore that is running has
     its staging to itself."""
     try:
-        with engine.BackupLock(instance, "recovery"):
+        with backup.BackupLock(instance, "recovery"):
             swapping = (instance.root / RESTORE_DIR / "journal.json").exists()
-            removed = engine.clean_partials(instance)
+            removed = backup.clean_partials(instance)
     except BackupInProgress:
         return None
     if not removed:
@@ -148,5 +148,5 @@ def finish_interrupted_restore(instance: Instance) -> str | None:
         what = "completed the swap of an interrupted restore: the data is the restored backup's"
     else:
         what = "removed the staging of a restore interrupted before its swap: the data is as it was before it"
-    BackupLog(instance)(f"{what} (removed " + ", ".join(engine.shown(instance, p) for p in removed) + ")")
+    BackupLog(instance)(f"{what} (removed " + ", ".join(backup.shown(instance, p) for p in removed) + ")")
     return what

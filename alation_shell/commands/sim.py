@@ -19,7 +19,7 @@ from alation_shell.progress import human_bytes
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from alation_shell.backup.engine import BackupRecord
+    from alation_shell.backup import BackupRecord
     from alation_shell.backup.records import DamagedBackup
 
 # After the usage lines, which list the subcommands the table declares.
@@ -172,7 +172,7 @@ def backups(ctx: Context, json_out: bool = False) -> int:
 def verify(ctx: Context, path: str | None) -> int:
     """`sim verify [FILE]`: exit 1 if any backup checked is damaged (or, with no FILE, any file in
     /data2/backup named like a backup is not one)."""
-    from alation_shell.backup.engine import find_backup, verify_backup
+    from alation_shell.backup import find_backup, verify_backup
     from alation_shell.backup.records import DamagedBackup, scan_backups
 
     instance = ctx.instance
@@ -208,21 +208,22 @@ def verify(ctx: Context, path: str | None) -> int:
 
 def reset(ctx: Context) -> int:
     """`sim reset`: remove every backup, reset the clock and the cycle (after YES)."""
-    from alation_shell.backup import engine, ledger
+    from alation_shell import backup
+    from alation_shell.backup import ledger
     from alation_shell.backup.run import BackupLog
     from alation_shell.commands.actions import ask_yes
 
     ask_yes(ctx, "this removes every backup in /data2/backup and puts the virtual clock back to "
             f"{clock.format_time(clock.START)} UTC.")
     instance = ctx.instance
-    with engine.BackupLock(instance, "reset"):
+    with backup.BackupLock(instance, "reset"):
         # A new ledger first (even if the old one is damaged): labels start again from the clock, which
         # starts again too.
         ledger.reset(instance)
-        records = engine.list_backups(instance)
+        records = backup.list_backups(instance)
         for record in reversed(records):  # incrementals go before the full they need
-            engine.delete_backup(instance, record)
-        partials = engine.clean_partials(instance)
+            backup.delete_backup(instance, record)
+        partials = backup.clean_partials(instance)
         cycle.reset(instance)
         clock.reset(instance)
         BackupLog(instance)(f"sim reset: removed {len(records)} backups; virtual clock back to the start")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from alation_shell.backup import engine
+from alation_shell import backup
 from alation_shell.commands.base import Result
 from alation_shell.instance import Instance
 from alation_shell.node import clock
@@ -85,7 +85,7 @@ def test_backup_all_by_hand_takes_the_next_place_in_the_cycle(shell: Session) ->
         result = shell.execute("alation_action backup_all")
         assert result.ok, result.stderr
         outputs.append(result.stdout)
-    records = engine.list_backups(shell.instance)
+    records = backup.list_backups(shell.instance)
     assert [(r.kind, r.base) for r in records] == [
         ("full", None), ("incr", records[0].label), ("incr", records[0].label), ("full", None)]
     assert "incremental (Backup V2, base full " + records[0].label in outputs[1]
@@ -105,7 +105,7 @@ def test_v1_gives_one_full_tarball_and_says_why(shell: Session) -> None:
         assert "a full Backup V1 backup was taken" in result.stderr
     names = tarballs(shell.instance)
     assert len(names) == 2 and all(V2_PAIR.fullmatch(n).group(2, 3) == (None, None) for n in names)
-    assert [r.format for r in engine.list_backups(shell.instance)] == ["v1", "v1"]
+    assert [r.format for r in backup.list_backups(shell.instance)] == ["v1", "v1"]
 
 
 def test_retention_removes_old_cycles_after_a_backup(shell: Session) -> None:
@@ -116,7 +116,7 @@ def test_retention_removes_old_cycles_after_a_backup(shell: Session) -> None:
     for _ in range(3):  # full, incr, full: the second full ends the first cycle
         next_day(shell.instance)
         results.append(shell.execute("alation_action backup_all"))
-    records = engine.list_backups(shell.instance)
+    records = backup.list_backups(shell.instance)
     assert [r.kind for r in records] == ["full"]
     assert len(tarballs(shell.instance)) == 2
     assert "removed old full backup" in results[2].stdout and "removed old incr backup" in results[2].stdout
@@ -143,7 +143,7 @@ def test_a_second_backup_is_refused_while_one_runs(shell: Session) -> None:
 
 # Restore ------------------------------------------------------------------------------------------
 @pytest.fixture
-def two_backups(shell: Session) -> tuple[Session, list[engine.BackupRecord], dict[str, str]]:
+def two_backups(shell: Session) -> tuple[Session, list[backup.BackupRecord], dict[str, str]]:
     """A full, then a day, then an incremental (whose state is returned), then another day of changes."""
     shell.execute("alation_conf alation.backup_v2.incr_backup -s True")
     shell.execute("alation_conf alation.backup_v2.incr_backup_versions -s 4")
@@ -152,13 +152,13 @@ def two_backups(shell: Session) -> tuple[Session, list[engine.BackupRecord], dic
     shell.execute("alation_action backup_all")
     at_incr = state(shell.instance)
     next_day(shell.instance)
-    records = engine.list_backups(shell.instance)
+    records = backup.list_backups(shell.instance)
     assert [r.kind for r in records] == ["full", "incr"]
     assert state(shell.instance) != at_incr
     return shell, records, at_incr
 
 
-def point_at(shell: Session, record: engine.BackupRecord) -> None:
+def point_at(shell: Session, record: backup.BackupRecord) -> None:
     for name, path in zip(("restore_file", "eb_restore_file"), record.files, strict=False):
         result = shell.execute(f"alation_conf alation.backup.{name} -s {shell.instance.shell_path(path)}")
         assert result.ok, result.stderr
@@ -266,7 +266,7 @@ def test_v1_backup_restores_from_its_one_tarball(shell: Session) -> None:
     assert shell.execute("alation_action backup_all").ok
     at_backup = state(shell.instance)
     next_day(shell.instance)
-    (record,) = engine.list_backups(shell.instance)
+    (record,) = backup.list_backups(shell.instance)
     shell.execute(f"alation_conf alation.backup.restore_file -s {shell.instance.shell_path(record.files[0])}")
     shell.execute(f"alation_conf alation.backup.eb_restore_file -s {shell.instance.shell_path(record.files[0])}")
     result = answering(shell.instance, "YES").execute("alation_action destructive_restore_all")
@@ -350,7 +350,7 @@ def test_a_cancelled_backup_leaves_no_file_and_the_lock_free(big: Instance) -> N
     assert [p for p in big.real_path("/data2/tmp").rglob("*") if p.is_file()] == []  # staging emptied
     assert "abandoned; no file of it is left" in big.backup_log.read_text()
     assert everything(big.root) == before
-    with engine.BackupLock(big, "backup"):  # released
+    with backup.BackupLock(big, "backup"):  # released
         pass
     shell = Session(big)
     assert shell.execute("alation_action backup_all").ok
@@ -360,7 +360,7 @@ def test_a_cancelled_backup_leaves_no_file_and_the_lock_free(big: Instance) -> N
 def test_a_restore_cancelled_before_its_swap_leaves_the_data_untouched(big: Instance) -> None:
     shell = Session(big)
     assert shell.execute("alation_action backup_all").ok
-    [record] = engine.list_backups(big)
+    [record] = backup.list_backups(big)
     point_at(shell, record)
     change_catalog(big, "after the backup")
     before = everything(big.root)
@@ -368,5 +368,5 @@ def test_a_restore_cancelled_before_its_swap_leaves_the_data_untouched(big: Inst
     assert (result.exit_code, result.stderr.splitlines()[-1]) == (130, "alation_action: interrupted")
     assert everything(big.root) == before
     assert not (big.root / "data1/.restore").exists()
-    with engine.BackupLock(big, "restore"):  # released
+    with backup.BackupLock(big, "restore"):  # released
         pass

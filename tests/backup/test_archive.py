@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alation_shell.backup import engine
+from alation_shell import backup
 from alation_shell.backup.archive import (
     MANIFEST_CAP,
     MANIFEST_FLOOR,
@@ -240,7 +240,7 @@ def test_runs_group_consecutive_blocks() -> None:
 
 @pytest.fixture
 def real_manifest(instance: Instance) -> dict:
-    record = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+    record = backup.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
     return json.loads(read_manifest(record.alation_file).raw)
 
 
@@ -304,9 +304,9 @@ def test_manifest_validation_refuses(real_manifest: dict, how: str) -> None:
 
 
 def test_changed_block_runs_must_be_ordered_and_inside_the_file(instance: Instance) -> None:
-    base = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+    base = backup.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
     change_catalog(instance, "x")
-    record = engine.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(1))
+    record = backup.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(1))
     data = json.loads(read_manifest(record.alation_file).raw)
     db = next(e for e in data["entries"] if e.get("stored") == "blocks")
     count = block_count(db["size"], BLOCK_SIZE)  # (its `blocks` lists the changed runs only)
@@ -317,10 +317,10 @@ def test_changed_block_runs_must_be_ordered_and_inside_the_file(instance: Instan
 
 
 def test_check_base_needs_the_same_full(instance: Instance) -> None:
-    base = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
-    other = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(1))
+    base = backup.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+    other = backup.create_backup(instance, kind="full", base=None, fmt="v2", when=night(1))
     change_catalog(instance, "x")
-    record = engine.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(2))
+    record = backup.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(2))
     manifest = read_manifest(record.alation_file)
     manifest.check_base(read_manifest(base.alation_file))
     with pytest.raises(CorruptArchive, match="not made from this full"):
@@ -330,10 +330,10 @@ def test_check_base_needs_the_same_full(instance: Instance) -> None:
 def test_check_base_fills_in_what_an_incremental_refers_to_and_checks_it(instance: Instance) -> None:
     """An incremental lists unread files by reference and only its changed blocks' digests: both are filled
     in from the full, and must add up to the checksums it records."""
-    base = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+    base = backup.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
     full = read_manifest(base.alation_file)
     change_catalog(instance, "x")
-    record = engine.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(2))
+    record = backup.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(2))
     data = json.loads(read_manifest(record.alation_file).raw)
     db = next(e for e in data["entries"] if e.get("stored") == "blocks")
     assert len(db["blocks"]) == 32 * sum(n for _, n in db["changed"])
@@ -440,9 +440,9 @@ def test_nesting_deeper_than_the_format_is_refused_before_parsing() -> None:
 
 def test_the_deepest_real_manifest_passes_the_depth_limit(instance: Instance) -> None:
     """An incremental's changed runs are the deepest the format goes: manifest, entries, entry, runs, run."""
-    base = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+    base = backup.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
     change_catalog(instance, "x")
-    record = engine.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(1))
+    record = backup.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(1))
     manifest = read_manifest(record.alation_file)
     assert any(entry.get("changed") for entry in manifest.entries)
     assert Manifest.parse(manifest.raw).data == manifest.data
@@ -500,10 +500,10 @@ def test_real_manifests_are_well_within_the_bound_on_their_size(instance: Instan
     """The bound is MANIFEST_RATIO times the tarball's size: the most compressible real manifest, an
     incremental's when nothing changed (then the tarball is little but the manifest), stays below a third of
     it; a full's manifest is a few percent of its tarball."""
-    base = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
-    same = engine.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(0))
+    base = backup.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+    same = backup.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(0))
     change_catalog(instance, "x")
-    changed = engine.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(1))
+    changed = backup.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(1))
     for record in (base, same, changed):
         for path in record.files:
             raw = read_manifest(path).raw

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from alation_shell.backup import child
+from alation_shell.backup.fast import child
 
 pytestmark = pytest.mark.skipif(not child.can_fork(), reason="fork only")
 

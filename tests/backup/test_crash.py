@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from alation_shell.backup import engine
-from alation_shell.backup.child import can_fork
+from alation_shell import backup
+from alation_shell.backup import tuning
+from alation_shell.backup.fast import inplace
 from alation_shell.backup.records import sidecar_path
 from alation_shell.backup.restore import _staging_dir
 from alation_shell.instance import Instance
@@ -29,17 +30,17 @@ from tests.backup import DB, change_catalog, night, state
 CHILD = """
 import json, os, sys
 from datetime import datetime
-from alation_shell.backup import engine
-from alation_shell.backup.child import can_fork
+from alation_shell import backup
+from alation_shell.backup.fast.child import can_fork
 from alation_shell.backup.records import sidecar_path
 from alation_shell.errors import ShellError
 from alation_shell.instance import Instance
 instance = Instance(sys.argv[1])
 try:
     if sys.argv[2] == "backup":
-        engine.create_backup(instance, kind="full", base=None, fmt="v2", when=datetime.fromisoformat(sys.argv[3]))
+        backup.create_backup(instance, kind="full", base=None, fmt="v2", when=datetime.fromisoformat(sys.argv[3]))
     else:
-        engine.restore_backup(instance, sys.argv[3], sys.argv[4])
+        backup.restore_backup(instance, sys.argv[3], sys.argv[4])
 except ShellError as exc:
     print(exc.message, file=sys.stderr)
     sys.exit(1)
@@ -80,32 +81,32 @@ def wait_for(predicate, timeout: float = 20.0) -> bool:  # noqa: ANN001 - a call
 @pytest.mark.parametrize("delay", [0.0, 0.015, 0.04, 0.08])
 def test_killed_backup_leaves_nothing_that_looks_complete(instance: Instance, delay: float) -> None:
     bulk(instance)
-    earlier = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+    earlier = backup.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
     proc = child(instance, "backup", night(1).isoformat())
     assert wait_for(lambda: partials(instance) or proc.poll() is not None)
     time.sleep(delay)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     # Every final name belongs to a complete backup that verifies; the killed run's files are partials only.
-    listed = engine.list_backups(instance)
+    listed = backup.list_backups(instance)
     assert finals(instance) == {p.name for r in listed for p in r.files}
     for record in listed:
-        assert engine.verify_backup(instance, record) == []
+        assert backup.verify_backup(instance, record) == []
     if proc.returncode == -signal.SIGKILL:
         assert listed == [earlier]
     lines: list[str] = []
-    after = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(2), log=lines.append)
+    after = backup.create_backup(instance, kind="full", base=None, fmt="v2", when=night(2), log=lines.append)
     assert partials(instance) == []
     assert not any((instance.root / "data2/tmp").iterdir())
-    assert engine.verify_backup(instance, after) == [] and engine.verify_backup(instance, earlier) == []
+    assert backup.verify_backup(instance, after) == [] and backup.verify_backup(instance, earlier) == []
     if proc.returncode == -signal.SIGKILL and delay:
         assert any("leftover" in line for line in lines)
 
 
 @pytest.mark.parametrize("activity_first", [False, True])
 def test_run_killed_between_its_two_renames_is_cleaned_up(instance: Instance, activity_first: bool) -> None:
-    earlier = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
-    killed = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(1))
+    earlier = backup.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+    killed = backup.create_backup(instance, kind="full", base=None, fmt="v2", when=night(1))
     # The state such a kill leaves: the event-bus tarball renamed, the alation one not yet, the lock file
     # still saying "running" for that label.
     killed.alation_file.rename(killed.alation_file.with_name(killed.alation_file.name + ".partial"))
@@ -113,17 +114,17 @@ def test_run_killed_between_its_two_renames_is_cleaned_up(instance: Instance, ac
     lock = instance.root / "data2/backup/.backup.lock"
     lock.write_text(json.dumps({"pid": 999999, "phase": "backup", "state": "running", "label": killed.label,
                                 "files": [p.name for p in killed.files]}))
-    assert engine.list_backups(instance) == [earlier]
+    assert backup.list_backups(instance) == [earlier]
     if activity_first:  # it takes the backup lock too, but cleans nothing: the killed run's record is kept
         simulate_day(instance, night(1).date())
-    removed = engine.clean_partials(instance)
+    removed = backup.clean_partials(instance)
     assert {p.name for p in removed} == {killed.alation_file.name + ".partial", killed.eb_file.name}
     assert finals(instance) == {p.name for p in earlier.files}
-    assert engine.verify_backup(instance, earlier) == []
+    assert backup.verify_backup(instance, earlier) == []
 
 
 def test_backup_over_a_file_size_limit_fails_cleanly(instance: Instance) -> None:
-    earlier = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+    earlier = backup.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
     before = finals(instance)
     (instance.root / "data1/site_data/uploads/video.bin").write_bytes(os.urandom(6 << 20))
     limit = 4 << 20  # the staged database and the event-bus tarball fit; the alation tarball does not
@@ -139,15 +140,15 @@ def test_backup_over_a_file_size_limit_fails_cleanly(instance: Instance) -> None
     assert "earlier backups are intact" in err and "Traceback" not in err
     assert finals(instance) == before and partials(instance) == []
     assert not any((instance.root / "data2/tmp").iterdir())
-    assert engine.list_backups(instance) == [earlier]
-    assert engine.verify_backup(instance, earlier) == []
+    assert backup.list_backups(instance) == [earlier]
+    assert backup.verify_backup(instance, earlier) == []
 
 
 def test_restore_over_a_file_size_limit_fails_cleanly(instance: Instance) -> None:
     """A large file's pieces are written on the restore's writer threads: a write that fails there (EFBIG,
     as ENOSPC would) fails the restore with a clear message, and the current data is untouched."""
     (instance.root / "data1/site_data/uploads/video.bin").write_bytes(os.urandom(6 << 20))
-    record = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+    record = backup.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
     (instance.root / "data1/site_data/uploads/video.bin").unlink()
     change_catalog(instance, "day1")
     now = state(instance)
@@ -177,7 +178,7 @@ def drop_root_privileges() -> None:
 
 def test_backup_directory_not_writable_fails_cleanly(instance: Instance) -> None:
     """EACCES: /data2/backup cannot be written to."""
-    earlier = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+    earlier = backup.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
     backup_dir = instance.root / "data2/backup"
     os.chmod(backup_dir, 0o555)
     try:
@@ -187,13 +188,13 @@ def test_backup_directory_not_writable_fails_cleanly(instance: Instance) -> None
         os.chmod(backup_dir, 0o755)
     assert proc.returncode == 1, err
     assert "permission denied" in err and "earlier backups are intact" in err and "Traceback" not in err
-    assert engine.list_backups(instance) == [earlier] and partials(instance) == []
-    assert engine.verify_backup(instance, earlier) == []
+    assert backup.list_backups(instance) == [earlier] and partials(instance) == []
+    assert backup.verify_backup(instance, earlier) == []
 
 
 def test_backup_on_a_full_disk_fails_cleanly(instance: Instance) -> None:
     """ENOSPC: /data2/backup is a 1 MiB tmpfs (mounted in a private mount namespace of the child only)."""
-    earlier = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+    earlier = backup.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
     backup_dir = instance.root / "data2/backup"
     mount = ("unshare", "--mount", "--propagation", "private", "sh", "-c",
              'mount -t tmpfs -o size=1m tmpfs "$0" && exec "$@"', str(backup_dir))
@@ -208,13 +209,13 @@ def test_backup_on_a_full_disk_fails_cleanly(instance: Instance) -> None:
     assert err.endswith("; no backup was written\n") and "Traceback" not in err
     seen_in_tmpfs = json.loads(out.splitlines()[-1])
     assert seen_in_tmpfs == [".backup.lock"]  # nothing half-written left on the full disk
-    assert engine.list_backups(instance) == [earlier] and partials(instance) == []
-    assert engine.verify_backup(instance, earlier) == []
+    assert backup.list_backups(instance) == [earlier] and partials(instance) == []
+    assert backup.verify_backup(instance, earlier) == []
 
 
 def test_unreadable_file_fails_the_backup_cleanly(instance: Instance) -> None:
     """EACCES while reading: a site file the backup may not read."""
-    earlier = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+    earlier = backup.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
     secret = instance.root / "data1/site_data/config/secret.cfg"
     secret.write_text("x")
     secret.chmod(0)
@@ -222,14 +223,14 @@ def test_unreadable_file_fails_the_backup_cleanly(instance: Instance) -> None:
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1, err
     assert "while reading /data1/site_data/config/secret.cfg: permission denied" in err, err
-    assert engine.list_backups(instance) == [earlier] and partials(instance) == []
+    assert backup.list_backups(instance) == [earlier] and partials(instance) == []
     assert not any((instance.root / "data2/tmp").iterdir())
 
 
 @pytest.mark.parametrize("when", ["staging", "swap"])
 def test_killed_restore_is_never_half_done(instance: Instance, when: str) -> None:
     bulk(instance, 16)
-    record = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+    record = backup.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
     at_backup = state(instance)
     change_catalog(instance, "after")
     (instance.root / "data1/site_data/uploads/bulk.csv").unlink()
@@ -243,30 +244,30 @@ def test_killed_restore_is_never_half_done(instance: Instance, when: str) -> Non
     assert wait_for(lambda: reached() or proc.poll() is not None)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    engine.clean_partials(instance)  # what the next backup or restore does first
+    backup.clean_partials(instance)  # what the next backup or restore does first
     assert not stage.exists()
     assert state(instance) in (at_backup, current)
     if when == "swap" or proc.returncode == 0:
         assert state(instance) == at_backup
 
 
-@pytest.mark.parametrize("staged", ["new-5f0c3a9e1b2d", None])  # None: a journal from before staging names varied
-def test_restore_interrupted_mid_swap_is_completed(instance: Instance, staged: str | None) -> None:
+def test_restore_interrupted_mid_swap_is_completed(instance: Instance) -> None:
     """The journal's promise: once the staged data is complete, an interrupted swap is carried through."""
     at_backup = state(instance)
     stage = instance.root / "data1/.restore"
-    new = stage / (staged or "new")
+    staged = "new-5f0c3a9e1b2d"
+    new = stage / staged
     roots = ["data1/eventbus", "data1/pgsql", "data1/site_data"]
     for root in roots:  # what a restore stages: the trees as they were
         shutil.copytree(instance.root / root, new / root, symlinks=True)
     change_catalog(instance, "after")
-    journal = {"roots": roots, "present": roots} | ({"staged": staged} if staged else {})
+    journal = {"roots": roots, "present": roots, "staged": staged}
     (stage / "journal.json").write_text(json.dumps(journal))
     (stage / "old/data1").mkdir(parents=True)
     os.rename(instance.root / "data1/eventbus", stage / "old/data1/eventbus")  # killed after the first swap
     os.rename(new / "data1/eventbus", instance.root / "data1/eventbus")
     os.rename(instance.root / "data1/pgsql", stage / "old/data1/pgsql")  # ... and half of the second
-    removed = engine.clean_partials(instance)
+    removed = backup.clean_partials(instance)
     assert removed == [stage] and not stage.exists()
     assert state(instance) == at_backup
     assert (instance.root / DB).exists()
@@ -277,8 +278,12 @@ def test_a_journal_naming_a_staging_directory_outside_the_stage_is_refused(insta
     stage = instance.root / "data1/.restore"
     stage.mkdir()
     (stage / "journal.json").write_text(json.dumps({"roots": ["data1/pgsql"], "present": [], "staged": ".."}))
-    with pytest.raises(engine.BackupError, match=r"journal.json: damaged \(staged directory '\.\.'\)"):
-        engine.clean_partials(instance)
+    with pytest.raises(backup.BackupError, match=r"journal.json: damaged \(staged directory '\.\.'\)"):
+        backup.clean_partials(instance)
+    # A journal that names no staging directory (none is written so) is refused as well, nothing moved.
+    (stage / "journal.json").write_text(json.dumps({"roots": ["data1/pgsql"], "present": ["data1/pgsql"]}))
+    with pytest.raises(backup.BackupError, match=r"journal.json: damaged \(staged directory None\)"):
+        backup.clean_partials(instance)
     assert state(instance) == before
 
 
@@ -289,6 +294,8 @@ def test_each_restore_stages_into_a_new_directory_placed_as_a_tree_of_its_own(in
     shutil.rmtree(first.parent)
     second = _staging_dir(instance.root / "data1/.restore")
     assert first.name != second.name and first.name.startswith("new-") and second.is_dir()
+    if not tuning.tuning().fast:
+        pytest.skip("the stage is placed apart (FS_TOPDIR_FL) on the fast path only")
 
     def flags(path: Path, add: int = 0) -> int:
         fd = os.open(path, os.O_RDONLY)
@@ -310,28 +317,28 @@ def test_each_restore_stages_into_a_new_directory_placed_as_a_tree_of_its_own(in
     assert flags(second.parent) & 0x00020000, "FS_TOPDIR_FL is not set on the stage"
 
 
-@pytest.mark.skipif(not can_fork(), reason="the catalog is read by a forked process only where fork exists")
+@pytest.mark.skipif(not tuning.tuning().fork, reason="the catalog is read by a forked process on the fast path only")
 def test_a_killed_reading_process_fails_the_incremental_cleanly(instance: Instance,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """The catalog is read in place by a child process (child.py): killed, the backup fails with a clear
     message, leaves nothing behind, and the next one succeeds."""
-    earlier = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+    earlier = backup.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
     change_catalog(instance, "day1")
     at_incr = state(instance)
 
     def killed(*args: object) -> None:
         os.kill(os.getpid(), signal.SIGKILL)  # in the child, which runs this
 
-    monkeypatch.setattr(engine, "_diff_mapped", killed)
-    with pytest.raises(engine.BackupError) as failed:
-        engine.create_backup(instance, kind="incr", base=earlier, fmt="v2", when=night(1))
+    monkeypatch.setattr(inplace, "_diff_mapped", killed)
+    with pytest.raises(backup.BackupError) as failed:
+        backup.create_backup(instance, kind="incr", base=earlier, fmt="v2", when=night(1))
     assert failed.value.message == (
         "backup failed while reading the catalog database /data1/pgsql/rosemeta.db: the process reading it was "
         "killed by signal 9; no backup was written; earlier backups are intact")
     assert finals(instance) == {p.name for p in earlier.files} and partials(instance) == []
     assert not any((instance.root / "data2/tmp").iterdir())
     monkeypatch.undo()
-    record = engine.create_backup(instance, kind="incr", base=earlier, fmt="v2", when=night(1))
-    assert engine.verify_backup(instance, record) == []
-    engine.restore_backup(instance, record.alation_file)
+    record = backup.create_backup(instance, kind="incr", base=earlier, fmt="v2", when=night(1))
+    assert backup.verify_backup(instance, record) == []
+    backup.restore_backup(instance, record.alation_file)
     assert state(instance) == at_incr

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alation_shell.backup import cycle, engine
+from alation_shell import backup
+from alation_shell.backup import cycle
 from alation_shell.backup.cycle import BackupCycle
 from alation_shell.session import Session
 
@@ -18,15 +19,15 @@ def take(shell: Session, count: int = 1) -> list[str]:
     kinds = []
     for _ in range(count):
         plan = BackupCycle.plan(shell.instance, shell.registry)
-        night = FIRST_NIGHT + timedelta(days=len(engine.list_backups(shell.instance)))
-        record = engine.create_backup(shell.instance, kind=plan.kind, base=plan.base, fmt=plan.fmt, when=night)
+        night = FIRST_NIGHT + timedelta(days=len(backup.list_backups(shell.instance)))
+        record = backup.create_backup(shell.instance, kind=plan.kind, base=plan.base, fmt=plan.fmt, when=night)
         cycle.backup_taken(shell.instance, plan, record)
         kinds.append(f"incr<-{record.base}" if record.kind == "incr" else f"full/{record.format}")
     return kinds
 
 
 def labels(shell: Session) -> list[str]:
-    return [r.label for r in engine.list_backups(shell.instance)]
+    return [r.label for r in backup.list_backups(shell.instance)]
 
 
 def conf(shell: Session, *lines: str) -> None:
@@ -91,12 +92,12 @@ def test_use_backup_v2_false_is_always_full_v1(shell: Session) -> None:
 def test_missing_or_damaged_base_full_gives_a_full(shell: Session) -> None:
     conf(shell, "alation.backup_v2.incr_backup -s True", "alation.backup_v2.incr_backup_versions -s 4")
     take(shell, 2)
-    full = engine.list_backups(shell.instance)[0]
+    full = backup.list_backups(shell.instance)[0]
     full.files[1].unlink()  # its event-bus tarball is gone
     plan = BackupCycle.plan(shell.instance, shell.registry, [full])
     assert (plan.kind, plan.reason) == ("full", f"the last full backup {full.label} is missing or damaged")
     assert take(shell) == ["full/v2"]  # the incomplete full is no longer listed at all
-    newest = engine.list_backups(shell.instance)[-1]
+    newest = backup.list_backups(shell.instance)[-1]
     newest.files[0].write_bytes(newest.files[0].read_bytes()[:200])  # truncated: its manifest is unreadable
     assert not cycle.quick_check(newest)
     assert BackupCycle.plan(shell.instance, shell.registry, [newest]).kind == "full"
@@ -106,7 +107,7 @@ def test_change_during_a_backup_still_starts_a_new_cycle(shell: Session) -> None
     conf(shell, "alation.backup_v2.incr_backup -s True", "alation.backup_v2.incr_backup_versions -s 4")
     plan = BackupCycle.plan(shell.instance, shell.registry)  # a full, planned ...
     conf(shell, "alation.backup_v2.incr_backup_versions -s 3")  # ... the operator changes the cycle ...
-    record = engine.create_backup(shell.instance, kind=plan.kind, base=None, fmt=plan.fmt, when=FIRST_NIGHT)
+    record = backup.create_backup(shell.instance, kind=plan.kind, base=None, fmt=plan.fmt, when=FIRST_NIGHT)
     cycle.backup_taken(shell.instance, plan, record)  # ... and the full completes
     assert BackupCycle.plan(shell.instance, shell.registry).kind == "full"
 

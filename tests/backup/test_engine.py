@@ -12,6 +12,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,7 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alation_shell.backup import engine
+from alation_shell import backup
+from alation_shell.backup import create
 from alation_shell.backup.lock import BackupLock
 from alation_shell.backup.manifest import (
     BLOCK_SIZE,
@@ -40,16 +43,16 @@ from tests.backup import DB, change_catalog, everything, night, state, tree_snap
 BUILD = "17-0-0-49181"
 
 
-def full(instance: Instance, n: int = 0, **kw) -> engine.BackupRecord:
-    return engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(n), **kw)
+def full(instance: Instance, n: int = 0, **kw) -> backup.BackupRecord:
+    return backup.create_backup(instance, kind="full", base=None, fmt="v2", when=night(n), **kw)
 
 
-def incr(instance: Instance, base: engine.BackupRecord, n: int = 1, **kw) -> engine.BackupRecord:
-    return engine.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(n), **kw)
+def incr(instance: Instance, base: backup.BackupRecord, n: int = 1, **kw) -> backup.BackupRecord:
+    return backup.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(n), **kw)
 
 
-def restore(instance: Instance, record: engine.BackupRecord) -> None:
-    engine.restore_backup(instance, record.alation_file, record.eb_file)
+def restore(instance: Instance, record: backup.BackupRecord) -> None:
+    backup.restore_backup(instance, record.alation_file, record.eb_file)
 
 
 def test_full_v2_writes_the_two_named_tarballs_and_logs_each_step(instance: Instance) -> None:
@@ -73,8 +76,8 @@ def test_full_v2_writes_the_two_named_tarballs_and_logs_each_step(instance: Inst
     for step in ("started", "staging in /data2/tmp/alation-backup-202603030100-", "online backup API", "wrote",
                  "published", "complete"):
         assert step in text
-    assert engine.verify_backup(instance, record) == []
-    assert engine.list_backups(instance) == [record]
+    assert backup.verify_backup(instance, record) == []
+    assert backup.list_backups(instance) == [record]
 
 
 def test_progress_is_reported_for_each_tarball_backup_verify_and_restore(instance: Instance) -> None:
@@ -85,8 +88,8 @@ def test_progress_is_reported_for_each_tarball_backup_verify_and_restore(instanc
         return bars[-1]
 
     record = full(instance, progress=progress)
-    engine.verify_backup(instance, record, progress=progress)
-    engine.restore_backup(instance, record.alation_file, record.eb_file, progress=progress)
+    backup.verify_backup(instance, record, progress=progress)
+    backup.restore_backup(instance, record.alation_file, record.eb_file, progress=progress)
     assert [bar.label.split()[0] for bar in bars] == ["backup", "backup", "verify", "verify", "restore"]
     assert {bar.label.split()[1] for bar in bars[:4]} == {p.name for p in record.files}
     for bar in bars:
@@ -110,14 +113,14 @@ def test_tarballs_hold_the_right_trees_and_nothing_else(instance: Instance) -> N
 
 def test_v1_is_one_full_tarball_with_all_three_trees(instance: Instance) -> None:
     before = state(instance)
-    record = engine.create_backup(instance, kind="full", base=None, fmt="v1", when=night(0))
+    record = backup.create_backup(instance, kind="full", base=None, fmt="v1", when=night(0))
     assert [p.name for p in record.files] == [f"202603030100_{BUILD}_alation_backup.tar.gz"]
     assert read_manifest(record.files[0]).part == "all"
     change_catalog(instance, "later")
-    engine.restore_backup(instance, record.alation_file, None)
+    backup.restore_backup(instance, record.alation_file, None)
     assert state(instance) == before
-    with pytest.raises(engine.BackupError, match="full backups only"):
-        engine.create_backup(instance, kind="incr", base=record, fmt="v1", when=night(1))
+    with pytest.raises(backup.BackupError, match="full backups only"):
+        backup.create_backup(instance, kind="incr", base=record, fmt="v1", when=night(1))
 
 
 def test_full_round_trip_file_for_file_and_row_for_row(instance: Instance) -> None:
@@ -129,7 +132,7 @@ def test_full_round_trip_file_for_file_and_row_for_row(instance: Instance) -> No
     (instance.root / "data1/site_data/config/new.cfg").write_text("x = 1\n")
     assert state(instance) != at_backup
     lines: list[str] = []
-    engine.restore_backup(instance, record.alation_file, record.eb_file, log=lines.append)
+    backup.restore_backup(instance, record.alation_file, record.eb_file, log=lines.append)
     assert state(instance) == at_backup
     assert tree_snapshot(instance.root, ("data1/es",)) == es_before  # the search index is not in a backup
     assert sorted((instance.root / "etc").rglob("*")) == (conf_before or [])
@@ -164,7 +167,7 @@ def test_incremental_holds_only_changes_and_restores_full_plus_changes(instance:
     stored = {e["stored"] for e in entries.values() if e["type"] == "file"}
     assert stored >= {"base", "whole"}
     assert record.size < base.size / 3
-    assert engine.verify_backup(instance, record) == []
+    assert backup.verify_backup(instance, record) == []
     change_catalog(instance, "day2")
     restore(instance, record)
     assert state(instance) == at_incr
@@ -181,7 +184,7 @@ def test_a_file_that_only_shrank_is_restored_to_its_new_size(instance: Instance)
     record = incr(instance, base)
     entry = read_manifest(record.eb_file).by_path()[str(segment.relative_to(instance.root))]
     assert (entry["stored"], entry["changed"], entry["size"]) == ("blocks", [], 2 * BLOCK_SIZE)
-    assert engine.verify_backup(instance, record) == []
+    assert backup.verify_backup(instance, record) == []
     change_catalog(instance, "day2")
     restore(instance, record)
     assert state(instance) == at_incr
@@ -195,7 +198,7 @@ def test_an_incremental_of_an_instance_whose_catalog_is_gone(instance: Instance)
     record = incr(instance, base, log=lines.append)
     assert DB in read_manifest(record.alation_file).deleted
     assert any("no catalog database at /data1/pgsql/rosemeta.db" in line for line in lines)
-    assert engine.verify_backup(instance, record) == []
+    assert backup.verify_backup(instance, record) == []
     restore(instance, base)
     restore(instance, record)
     assert tree_snapshot(instance.root) == at_incr and not (instance.root / DB).exists()
@@ -249,8 +252,16 @@ def test_incremental_reads_the_catalog_in_place_while_writers_wait(instance: Ins
     at_incr = state(instance)
     assert sorted(p.name for p in (instance.root / "data1/pgsql").iterdir()) == ["rosemeta.db"]
     attempts: list[subprocess.CompletedProcess] = []
-    # Another process tries to commit while the catalog is being read in place.
-    monkeypatch.setattr(engine, "_while_read_in_place", lambda: attempts.append(write_a_row(instance)))
+    read_in_place = create.read_in_place
+
+    @contextmanager
+    def writer_meanwhile(live: Path) -> Iterator[int | None]:
+        # Another process tries to commit while the catalog is being read in place.
+        with read_in_place(live) as fd:
+            attempts.append(write_a_row(instance))
+            yield fd
+
+    monkeypatch.setattr(create, "read_in_place", writer_meanwhile)
     lines: list[str] = []
     record = incr(instance, base, log=lines.append)
     assert len(attempts) == 1
@@ -318,7 +329,7 @@ def test_catalog_switched_to_wal_mode_while_an_incremental_runs_is_copied_after_
     change_catalog(instance, "day1")
     switched: list[sqlite3.Connection] = []
     at_incr: list[tuple] = []
-    read_in_place = engine._read_in_place
+    read_in_place = create.read_in_place
 
     def switching_first(live: Path):  # noqa: ANN202 - a context manager
         # After the backup started, just before the catalog's read transaction begins.
@@ -326,7 +337,7 @@ def test_catalog_switched_to_wal_mode_while_an_incremental_runs_is_copied_after_
         at_incr.append(state(instance))
         return read_in_place(live)
 
-    monkeypatch.setattr(engine, "_read_in_place", switching_first)
+    monkeypatch.setattr(create, "read_in_place", switching_first)
     try:
         record = incr(instance, base)
     finally:
@@ -352,7 +363,7 @@ def test_incrementals_are_taken_against_the_last_full_never_the_previous_increme
     second = incr(instance, base, 2)
     assert second.base == base.label
     assert read_manifest(second.alation_file).base == {"label": base.label, "checksum": base.checksum}
-    engine.delete_backup(instance, first)  # a restore needs exactly the full and the one incremental
+    backup.delete_backup(instance, first)  # a restore needs exactly the full and the one incremental
     change_catalog(instance, "day3")
     restore(instance, second)
     assert state(instance) == at_second
@@ -384,7 +395,7 @@ def test_unchanged_file_is_taken_from_the_full_unread(instance: Instance) -> Non
 
 
 def unchanged_since(base: dict, st: SimpleNamespace, racy_from_ns: int) -> bool:
-    """The rule as the incremental's scan applies it (engine._BackupRun._scan)."""
+    """The rule as the incremental's scan applies it (create._BackupRun._scan)."""
     return fingerprint(base, racy_from_ns) == stat_fingerprint(st)  # type: ignore[arg-type]
 
 
@@ -409,8 +420,8 @@ def test_two_backups_in_one_minute_get_distinct_labels(instance: Instance) -> No
     second = full(instance)
     assert (first.label, second.label) == ("202603030100", "202603030101")
     assert first.alation_file.exists() and second.alation_file.exists()
-    assert engine.verify_backup(instance, first) == [] and engine.verify_backup(instance, second) == []
-    assert [r.label for r in engine.list_backups(instance)] == [first.label, second.label]
+    assert backup.verify_backup(instance, first) == [] and backup.verify_backup(instance, second) == []
+    assert [r.label for r in backup.list_backups(instance)] == [first.label, second.label]
 
 
 def test_a_second_backup_or_a_restore_is_refused_while_one_runs(instance: Instance) -> None:
@@ -434,7 +445,7 @@ def test_a_second_backup_or_a_restore_is_refused_while_one_runs(instance: Instan
             full(instance, 1)
         with pytest.raises(BackupInProgress, match=f"pid {holder.pid}"):
             restore(instance, record)
-        assert engine.list_backups(instance) == [record]
+        assert backup.list_backups(instance) == [record]
     finally:
         holder.communicate("\n", timeout=10)
     assert full(instance, 1).label == "202603040100"  # free again once the holder is gone
@@ -444,7 +455,7 @@ def test_lock_refuses_another_thread_but_nests_in_the_same_thread(instance: Inst
     errors: list[Exception] = []
     with BackupLock(instance, "backup") as lock:
         record = full(instance)  # nested in this thread: allowed (the cycle holds it over backup + retention)
-        engine.delete_backup(instance, record)
+        backup.delete_backup(instance, record)
 
         def other() -> None:
             try:
@@ -472,18 +483,18 @@ def test_staging_outside_data2_or_among_the_backups_is_refused(instance: Instanc
                                                                ) -> None:
     (instance.root / "home/alationadmin/notes.txt").write_text("the operator's")
     before = everything(instance.root) | tree_snapshot(instance.root, ("home", "var", "opt"))
-    with pytest.raises(engine.BackupError) as refused:
+    with pytest.raises(backup.BackupError) as refused:
         full(instance, staging=staging)
     assert refused.value.message == refusal
     assert everything(instance.root) | tree_snapshot(instance.root, ("home", "var", "opt")) == before
-    assert engine.list_backups(instance) == []
+    assert backup.list_backups(instance) == []
 
 
 def test_staging_through_a_link_out_of_data2_is_refused(instance: Instance) -> None:
     (instance.root / "data2/tmp").rmdir()
     (instance.root / "data2/tmp").symlink_to("../home/alationadmin")
     (instance.root / "home/alationadmin/notes.txt").write_text("the operator's")
-    with pytest.raises(engine.BackupError, match=r"is /data2/tmp \(that is, /home/alationadmin\), which is not inside"):
+    with pytest.raises(backup.BackupError, match=r"is /data2/tmp \(that is, /home/alationadmin\), which is not inside"):
         full(instance)
     assert [p.name for p in (instance.root / "home/alationadmin").iterdir()] == ["notes.txt"]
 
@@ -505,7 +516,7 @@ def test_staging_removes_only_what_backups_put_there(instance: Instance) -> None
     assert (staging / "keep/deep/file").read_text() == "the operator's"
     assert "removed leftover /data2/othertmp/alation-backup-202603020900-0123456789ab of an interrupted run" in lines
     assert any(line.startswith("staging in /data2/othertmp/alation-backup-202603030100-") for line in lines)
-    assert engine.verify_backup(instance, record) == []
+    assert backup.verify_backup(instance, record) == []
 
 
 def test_listing_shows_complete_backups_only(instance: Instance) -> None:
@@ -517,11 +528,11 @@ def test_listing_shows_complete_backups_only(instance: Instance) -> None:
     shutil.copy(record.alation_file, renamed)
     lone = full(instance, 5)
     lone.eb_file.unlink()  # an alation tarball without its event-bus partner
-    assert engine.list_backups(instance) == [record]
+    assert backup.list_backups(instance) == [record]
     with pytest.raises(CorruptArchive, match="name does not match its manifest"):
-        engine.find_backup(instance, renamed)
+        backup.find_backup(instance, renamed)
     with pytest.raises(CorruptArchive, match="event-bus tarball that goes with"):
-        engine.find_backup(instance, lone.alation_file)
+        backup.find_backup(instance, lone.alation_file)
 
 
 def test_sidecar_is_a_cache_never_the_truth(instance: Instance) -> None:
@@ -529,11 +540,11 @@ def test_sidecar_is_a_cache_never_the_truth(instance: Instance) -> None:
     sidecar = sidecar_path(record.alation_file)
     assert json.loads(sidecar.read_text())["label"] == record.label
     sidecar.write_text("{not json")
-    assert engine.list_backups(instance) == [record]  # read from the manifests instead
-    assert any("sidecar" in problem for problem in engine.verify_backup(instance, record))
+    assert backup.list_backups(instance) == [record]  # read from the manifests instead
+    assert any("sidecar" in problem for problem in backup.verify_backup(instance, record))
     sidecar.unlink()
-    assert engine.list_backups(instance) == [record]
-    assert engine.verify_backup(instance, record) == []
+    assert backup.list_backups(instance) == [record]
+    assert backup.verify_backup(instance, record) == []
 
 
 def test_a_full_lists_each_blocks_xxh3_for_its_incrementals(instance: Instance) -> None:
@@ -546,13 +557,13 @@ def test_a_full_lists_each_blocks_xxh3_for_its_incrementals(instance: Instance) 
     assert not any("xxh3" in e for m in map(read_manifest, record.files) for e in m.entries)
 
 
-def stored(record: engine.BackupRecord) -> dict[str, tuple]:
+def stored(record: backup.BackupRecord) -> dict[str, tuple]:
     """path -> how an incremental stores it (and its digests), for both of its tarballs."""
     return {e["path"]: (e.get("stored"), e.get("sha256"), e.get("blocks"), e.get("changed"))
             for m in map(read_manifest, record.files) for e in m.entries}
 
 
-def rewrite_index(instance: Instance, base: engine.BackupRecord, change, later_ns: int = 0) -> None:  # noqa: ANN001
+def rewrite_index(instance: Instance, base: backup.BackupRecord, change, later_ns: int = 0) -> None:  # noqa: ANN001
     """Replace the full's base index by one whose entries went through `change(entry)` and whose full
     started its scan `later_ns` later."""
     manifests = [read_manifest(path) for path in base.files]
@@ -586,7 +597,7 @@ def test_the_base_index_is_what_an_incremental_reads_of_its_full(instance: Insta
     rewrite_index(instance, base, misremember, later_ns=10 * RACY_WINDOW_NS)
     record = incr(instance, base, 3)
     assert stored(record)[lic][:2] == ("base", digest)  # the index's record no longer fits: read and hashed
-    assert engine.verify_backup(instance, record) == []
+    assert backup.verify_backup(instance, record) == []
 
 
 def test_a_damaged_or_stale_base_index_is_not_used(instance: Instance) -> None:
@@ -612,14 +623,14 @@ def test_an_incremental_is_the_same_without_the_xxh3_prefilter(instance: Instanc
     base = full(instance)
     change_catalog(instance, "day1")
     with_xxh3 = stored(incr(instance, base, 1))
-    rewrite_index(instance, base, lambda entry: entry.pop("xxh3", None))  # as a full made before XXH3 lists
+    rewrite_index(instance, base, lambda entry: entry.pop("xxh3", None))  # as for a file that grew while read
     assert stored(incr(instance, base, 2)) == with_xxh3
 
 
 def test_base_indexes_go_with_their_fulls(instance: Instance) -> None:
     first = full(instance)
     second = full(instance, 1)
-    engine.delete_backup(instance, first)
+    backup.delete_backup(instance, first)
     assert not index_path(instance, first.alation_file).exists()
     for path in second.files:
         path.unlink()  # removed by other means than delete_backup
@@ -630,11 +641,11 @@ def test_base_indexes_go_with_their_fulls(instance: Instance) -> None:
 
 def test_find_backup_from_either_tarball_and_delete(instance: Instance) -> None:
     record = full(instance)
-    assert engine.find_backup(instance, record.eb_file) == record
-    assert engine.find_backup(instance, record.alation_file) == record
-    engine.delete_backup(instance, record)
+    assert backup.find_backup(instance, record.eb_file) == record
+    assert backup.find_backup(instance, record.alation_file) == record
+    backup.delete_backup(instance, record)
     assert not any(p.exists() for p in record.files) and not sidecar_path(record.alation_file).exists()
-    assert engine.list_backups(instance) == []
+    assert backup.list_backups(instance) == []
 
 
 def test_verify_reports_an_incremental_whose_full_is_gone(instance: Instance) -> None:
@@ -643,7 +654,7 @@ def test_verify_reports_an_incremental_whose_full_is_gone(instance: Instance) ->
     record = incr(instance, base)
     for path in base.files:
         path.unlink()
-    problems = engine.verify_backup(instance, record)
+    problems = backup.verify_backup(instance, record)
     assert problems and all(f"full backup {base.label} it is based on is missing" in p for p in problems)
 
 
@@ -739,14 +750,14 @@ def test_every_backup_restores_its_own_moment(template: Path, ops: list[tuple]) 
         root = Path(tmp) / "instance"
         shutil.copytree(template, root, symlinks=True)
         instance = Instance(root)
-        taken: list[tuple[engine.BackupRecord, tuple]] = []
+        taken: list[tuple[backup.BackupRecord, tuple]] = []
         last_full = None
         for op in [*ops, ("backup", "incr", 0, 0)]:
             if op[0] != "backup":
                 apply(root, op)
                 continue
             kind = op[1] if last_full is not None else "full"
-            record = engine.create_backup(instance, kind=kind, base=last_full if kind == "incr" else None,
+            record = backup.create_backup(instance, kind=kind, base=last_full if kind == "incr" else None,
                                           fmt="v2", when=night(len(taken)))
             if kind == "full":
                 last_full = record

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from alation_shell.backup import engine, ledger
+from alation_shell import backup
+from alation_shell.backup import ledger
 from alation_shell.backup.retention import plan_retention
 from alation_shell.instance import Instance
 from alation_shell.node import clock
@@ -62,17 +63,17 @@ def test_backups_by_hand_with_the_clock_standing_still(shell: Session, versions:
         label, kind, base = backup_all(shell)
         assert not given or label > given[-1], (label, given)
         given.append(label)
-        records = engine.list_backups(shell.instance)
+        records = backup.list_backups(shell.instance)
         taken = next(r for r in records if r.label == label)  # the backup just taken is still there
         assert all(p.is_file() for p in taken.files)
-        assert engine.verify_backup(shell.instance, taken) == []
+        assert backup.verify_backup(shell.instance, taken) == []
         if kind == "incremental":
             assert base < label and base in {r.label for r in records}
         # Name, recorded time and clock agree.
         assert taken.created == datetime.strptime(label, "%Y%m%d%H%M").replace(tzinfo=UTC)
         assert clock.now(shell.instance) == taken.created
     # Retention kept the newest `keep` cycles, and everything it kept is whole.
-    kept = engine.list_backups(shell.instance)
+    kept = backup.list_backups(shell.instance)
     fulls = [r for r in kept if r.kind == "full"]
     assert len(fulls) == keep and kept[-1].label == given[-1]
     assert all(r.base in {f.label for f in fulls} for r in kept if r.kind == "incr")
@@ -99,7 +100,7 @@ def foreign_backup(tmp_path: Path, template: Path, when: datetime) -> list[Path]
     """A full backup pair made by another instance, as an operator would bring it to restore."""
     other = Instance(tmp_path / "other")
     shutil.copytree(template, other.root, symlinks=True)
-    record = engine.create_backup(other, kind="full", base=None, fmt="v2", when=when)
+    record = backup.create_backup(other, kind="full", base=None, fmt="v2", when=when)
     return record.files
 
 
@@ -125,7 +126,7 @@ def test_a_foreign_backup_is_never_removed_nor_built_on(shell: Session, tmp_path
         assert any(p.name.startswith(label) for p in backups.iterdir())
     now = digests(backups)
     assert {name: now.get(name) for name in foreign} == foreign  # still there, byte for byte
-    own = [r for r in engine.list_backups(shell.instance) if r.files[0].name not in foreign]
+    own = [r for r in backup.list_backups(shell.instance) if r.files[0].name not in foreign]
     assert [r.kind for r in own] == ["full", "incr"] and own[0].label == fulls[-1]
 
 

@@ -7,14 +7,14 @@ import shutil
 
 import pytest
 
-from alation_shell.backup import engine
+from alation_shell import backup
 from alation_shell.backup.records import damaged_cache_path, scan_backups, sidecar_path
 from alation_shell.instance import Instance
 from tests.backup import Opens, hostile_nested, hostile_string, night
 
 
-def full(instance: Instance, n: int) -> engine.BackupRecord:
-    return engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(n))
+def full(instance: Instance, n: int) -> backup.BackupRecord:
+    return backup.create_backup(instance, kind="full", base=None, fmt="v2", when=night(n))
 
 
 def problems(instance: Instance) -> dict[tuple[str, ...], str]:
@@ -32,7 +32,7 @@ def test_a_missing_event_bus_partner(instance: Instance) -> None:
     sidecar_path(lone.alation_file).unlink()  # found from the manifests alike
     assert problems(instance) == {(lone.alation_file.name,): (
         f"{lone.eb_file.name}, the event-bus tarball that goes with {lone.alation_file.name}, is missing")}
-    assert engine.list_backups(instance) == [sound]
+    assert backup.list_backups(instance) == [sound]
 
 
 def test_a_missing_alation_partner(instance: Instance) -> None:
@@ -57,7 +57,7 @@ def test_a_truncated_tarball(instance: Instance, keep: int) -> None:
     else:
         assert problem == (f"{cut.alation_file.name}: {len(data) + keep} bytes, but it was written with "
                            f"{len(data)} (truncated or changed since)")
-    assert engine.list_backups(instance) == [sound]
+    assert backup.list_backups(instance) == [sound]
 
 
 def test_halves_that_disagree(instance: Instance) -> None:

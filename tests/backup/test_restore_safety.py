@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from alation_shell.backup import engine
+from alation_shell import backup
 from alation_shell.backup.manifest import MANIFEST_NAME
 from alation_shell.errors import CorruptArchive
 from alation_shell.instance import Instance
@@ -127,16 +127,16 @@ HOSTILE: dict[str, tuple[Callable[[Items], Items], str]] = {
 
 
 @pytest.fixture
-def backed_up(instance: Instance) -> tuple[Instance, engine.BackupRecord]:
-    record = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+def backed_up(instance: Instance) -> tuple[Instance, backup.BackupRecord]:
+    record = backup.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
     change_catalog(instance, "live")  # the live data differs from the backup, so a restore would show
     return instance, record
 
 
-def assert_refused(instance: Instance, record: engine.BackupRecord, pattern: str, eb: Path | None = None) -> None:
+def assert_refused(instance: Instance, record: backup.BackupRecord, pattern: str, eb: Path | None = None) -> None:
     before = everything(instance.root)
     with pytest.raises(CorruptArchive, match=pattern):
-        engine.restore_backup(instance, record.alation_file, eb or record.eb_file)
+        backup.restore_backup(instance, record.alation_file, eb or record.eb_file)
     assert everything(instance.root) == before
     assert not (instance.root / "data1/.restore").exists()
 
@@ -147,7 +147,7 @@ def test_hostile_or_damaged_members_are_refused_before_anything_is_touched(backe
     change, pattern = HOSTILE[case]
     write_members(record.alation_file, change(read_members(record.alation_file)))
     assert_refused(instance, record, pattern)
-    assert engine.verify_backup(instance, record) != []
+    assert backup.verify_backup(instance, record) != []
     assert not os.path.lexists(OUTSIDE)
     assert not (instance.root.parent / "escaped.txt").exists()
 
@@ -157,7 +157,7 @@ def test_truncated_tarball_is_refused(backed_up) -> None:
     data = record.alation_file.read_bytes()
     record.alation_file.write_bytes(data[: len(data) // 2])
     assert_refused(instance, record, "truncated")
-    assert any("truncated" in p for p in engine.verify_backup(instance, record))
+    assert any("truncated" in p for p in backup.verify_backup(instance, record))
 
 
 @pytest.mark.parametrize("where", [0.3, 0.5, 0.9])
@@ -167,18 +167,18 @@ def test_flipped_byte_is_refused(backed_up, where: float) -> None:
     data[int(len(data) * where)] ^= 0x01
     record.alation_file.write_bytes(bytes(data))
     assert_refused(instance, record, record.alation_file.name)
-    assert engine.verify_backup(instance, record) != []
+    assert backup.verify_backup(instance, record) != []
 
 
 def test_event_bus_tarball_of_another_backup_is_refused(backed_up) -> None:
     instance, record = backed_up
-    other = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(1))
+    other = backup.create_backup(instance, kind="full", base=None, fmt="v2", when=night(1))
     assert_refused(instance, record, "does not belong", eb=other.eb_file)
 
 
 def test_incremental_without_its_full_is_refused(backed_up) -> None:
     instance, base = backed_up
-    record = engine.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(1))
+    record = backup.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(1))
     change_catalog(instance, "later")
     for path in base.files:
         path.unlink()
@@ -187,8 +187,8 @@ def test_incremental_without_its_full_is_refused(backed_up) -> None:
 
 def test_incremental_with_a_different_full_under_its_name_is_refused(backed_up) -> None:
     instance, base = backed_up
-    record = engine.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(1))
-    impostor = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(2))
+    record = backup.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(1))
+    impostor = backup.create_backup(instance, kind="full", base=None, fmt="v2", when=night(2))
     for theirs, ours in zip(impostor.files, base.files, strict=True):
         os.replace(theirs, ours)
     assert_refused(instance, record, "was not made from this full backup")
@@ -196,14 +196,14 @@ def test_incremental_with_a_different_full_under_its_name_is_refused(backed_up) 
 
 def test_incremental_restored_from_a_copy_elsewhere_finds_its_full_beside_it(backed_up, tmp_path: Path) -> None:
     instance, base = backed_up
-    record = engine.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(1))
+    record = backup.create_backup(instance, kind="incr", base=base, fmt="v2", when=night(1))
     elsewhere = instance.root / "home/alationadmin/restore"
     elsewhere.mkdir(parents=True)
     for path in record.files:  # the incremental alone, without its full: refused with where it looked
         os.link(path, elsewhere / path.name)
     with pytest.raises(CorruptArchive, match="missing from /home/alationadmin/restore"):
-        engine.restore_backup(instance, elsewhere / record.alation_file.name, None)
+        backup.restore_backup(instance, elsewhere / record.alation_file.name, None)
     for path in base.files:
         os.link(path, elsewhere / path.name)
-    restored = engine.restore_backup(instance, elsewhere / record.alation_file.name, None)
+    restored = backup.restore_backup(instance, elsewhere / record.alation_file.name, None)
     assert restored.label == record.label

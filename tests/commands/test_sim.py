@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from alation_shell.backup import engine
+from alation_shell import backup
 from alation_shell.instance import Instance
 from alation_shell.node import clock
 from alation_shell.session import Session
@@ -156,7 +156,7 @@ def test_verify_all_one_and_damaged(shell: Session) -> None:
     run(shell, "sim advance 2d")
     out = run(shell, "sim verify")
     assert [line[:9] for line in out.splitlines()] == ["OK       "] * 2
-    full, incr = engine.list_backups(shell.instance)
+    full, incr = backup.list_backups(shell.instance)
     run(shell, "cd /data2/backup")
     out = run(shell, f"sim verify {incr.files[1].name}")  # the event-bus tarball names its backup too
     assert out.startswith(f"OK       {incr.label} incr  {incr.files[0].name}")
@@ -213,7 +213,7 @@ def test_backups_and_verify_show_every_damaged_file(shell: Session) -> None:
     """A missing event-bus partner, a truncated tarball, halves that disagree and the two hostile tarballs:
     `sim backups` shows each as DAMAGED with its file name and what is wrong; `sim verify` names them all."""
     run(shell, "sim advance 5d")
-    first, lone, cut, mixed, last = engine.list_backups(shell.instance)
+    first, lone, cut, mixed, last = backup.list_backups(shell.instance)
     lone.eb_file.unlink()
     cut.alation_file.write_bytes(cut.alation_file.read_bytes()[:1000])
     shutil.copyfile(last.eb_file, mixed.eb_file)
@@ -253,7 +253,7 @@ def test_the_cycle_builds_on_sound_backups_only(shell: Session) -> None:
     run(shell, "alation_conf alation.backup_v2.incr_backup -s True")
     run(shell, "alation_conf alation.backup_v2.incr_backup_versions -s 4")
     run(shell, "sim advance 1d")
-    (full,) = engine.list_backups(shell.instance)
+    (full,) = backup.list_backups(shell.instance)
     # A later "full" that is damaged: the cycle must not build on it (nor count it).
     later = full.alation_file.with_name(full.alation_file.name.replace(full.label, "202603031200"))
     later.write_bytes(full.alation_file.read_bytes()[:5000])
@@ -274,7 +274,7 @@ def test_a_tree_deeper_than_the_recursion_limit_is_backed_up_and_restored(
     shell = Session(instance)
     out = run(shell, "sim advance 1d")  # the day's activity looks through the uploads; the nightly backup scans
     assert "full" in out
-    [record] = engine.list_backups(instance)
+    [record] = backup.list_backups(instance)
     assert run(shell, "sim verify").split()[:3] == ["OK", record.label, "full"]
     remove_tree(top)
     for name, path in zip(("restore_file", "eb_restore_file"), record.files, strict=True):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from alation_shell.backup import engine
+from alation_shell import backup
 from alation_shell.backup.records import BackupError, read_manifest
 from alation_shell.backup.restore import check_space
 from alation_shell.instance import Instance
@@ -100,7 +100,7 @@ def test_a_restore_that_does_not_fit_on_data1_is_refused_before_anything_is_unpa
     home = tmp_path / "instance"
     shutil.copytree(seeded_template, home, symlinks=True)
     instance = Instance(home)
-    record = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+    record = backup.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
     used = sum(p.lstat().st_blocks * 512 for p in (home / "data1").rglob("*"))
     size = f"{(used + (2 << 20)) // 1024}k"  # the data, and 2 MiB: less than the restore needs
     for name in ("alation.backup.restore_file", "alation.backup.eb_restore_file"):
@@ -123,7 +123,7 @@ def test_a_restore_that_does_not_fit_on_data1_is_refused_before_anything_is_unpa
 def test_the_space_a_restore_needs_is_counted_from_its_manifests(instance: Instance) -> None:
     """check_space, on the real /data1 with its real free space: a backup fits; the same backup as a
     manifest that says its files are larger than the free space does not."""
-    record = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+    record = backup.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
     manifests = [read_manifest(path) for path in record.files]
     check_space(instance, record, manifests)
     fs = os.statvfs(instance.root / "data1")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from alation_shell.backup import engine
+from alation_shell import backup
 from alation_shell.backup.manifest import MANIFEST_NAME
 from alation_shell.backup.records import read_manifest
 from alation_shell.instance import Instance
@@ -44,7 +44,7 @@ def big_instance(instance: Instance) -> Instance:
 
 def test_gnu_tar_lists_and_extracts_a_full_backup(big_instance: Instance, tmp_path: Path) -> None:
     root = big_instance.root
-    record = engine.create_backup(big_instance, kind="full", base=None, fmt="v2", when=night(0))
+    record = backup.create_backup(big_instance, kind="full", base=None, fmt="v2", when=night(0))
     for path in record.files:
         subprocess.run(["gzip", "-t", str(path)], check=True)
         manifest = read_manifest(path)
@@ -66,10 +66,10 @@ def test_gnu_tar_lists_and_extracts_a_full_backup(big_instance: Instance, tmp_pa
 
 
 def test_gnu_tar_reads_incremental_and_v1_tarballs(big_instance: Instance, tmp_path: Path) -> None:
-    base = engine.create_backup(big_instance, kind="full", base=None, fmt="v2", when=night(0))
+    base = backup.create_backup(big_instance, kind="full", base=None, fmt="v2", when=night(0))
     change_catalog(big_instance, "day1")
-    record = engine.create_backup(big_instance, kind="incr", base=base, fmt="v2", when=night(1))
-    v1 = engine.create_backup(big_instance, kind="full", base=None, fmt="v1", when=night(2))
+    record = backup.create_backup(big_instance, kind="incr", base=base, fmt="v2", when=night(1))
+    v1 = backup.create_backup(big_instance, kind="full", base=None, fmt="v1", when=night(2))
     listed = tar("-tzf", str(record.alation_file)).splitlines()
     assert listed[0] == MANIFEST_NAME
     assert any(name.startswith("incr/blocks/data1/pgsql/rosemeta.db.") for name in listed)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from alation_shell.backup import engine
+from alation_shell import backup
 from alation_shell.instance import Instance
 from alation_shell.session import Session
 from tests.backup import change_catalog, night, state
@@ -24,7 +24,7 @@ ROOTS = ["data1/eventbus", "data1/pgsql", "data1/site_data"]
 def interrupted_mid_swap(instance: Instance) -> tuple[dict, dict]:
     """A restore killed after it swapped in the restored event bus, before the catalog and site data (the
     mix the issue found `sim advance` working on). Returns the restored state and the state before."""
-    engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+    backup.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
     at_backup = state(instance)
     stage = instance.root / "data1/.restore"
     new = stage / "new-5f0c3a9e1b2d"
@@ -56,7 +56,7 @@ def test_sim_advance_runs_the_day_on_the_restored_data_only(shell: Session, tmp_
     interrupted_mid_swap(instance)
     # The same instance with the swap completed by hand: what the day's activity must have worked on.
     control = Instance(shutil.copytree(instance.root, tmp_path / "control", symlinks=True))
-    engine.clean_partials(control)
+    backup.clean_partials(control)
     result = shell.execute("sim advance 1d")
     assert result.ok, result.stderr
     assert "note: completed the swap of an interrupted restore" in result.stderr

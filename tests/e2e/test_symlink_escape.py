@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from alation_shell.backup import engine
+from alation_shell import backup
 from alation_shell.backup.manifest import MANIFEST_NAME
 from alation_shell.instance import Instance
 from alation_shell.session import Session
@@ -78,7 +78,7 @@ def hijack_event_bus(items: Items, escape: str) -> Items:
 
 def test_a_restored_chain_of_links_out_of_the_instance_is_refused(shell: Session, host: Path) -> None:
     instance = shell.instance
-    record = engine.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
+    record = backup.create_backup(instance, kind="full", base=None, fmt="v2", when=night(0))
     # A pair copied in to be restored: the backup's, its event-bus tarball made hostile.
     copied = instance.root / "home/alationadmin/restore"
     copied.mkdir()
@@ -162,10 +162,10 @@ def test_live_links_are_backed_up_only_if_a_restore_would_accept_them(shell: Ses
     assert "skipped /data1/site_data/db: a symbolic link out of the tree (-> ../pgsql/rosemeta.db)" in log
     assert "skipped /data1/site_data/via: a symbolic link out of the tree (-> db)" in log
     assert "skipped /data1/site_data/dangling: a symbolic link to nothing in the tree" in log
-    record = engine.list_backups(instance)[0]
+    record = backup.list_backups(instance)[0]
     for name in ("db", "via", "dangling"):
         (site / name).unlink()
     (site / "conf").unlink()
-    engine.restore_backup(instance, record.alation_file, record.eb_file)
+    backup.restore_backup(instance, record.alation_file, record.eb_file)
     assert os.readlink(site / "conf") == "config/site.conf"
     assert not any(os.path.lexists(site / name) for name in ("db", "via", "dangling"))

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alation_shell.backup import engine, retention
+from alation_shell import backup
+from alation_shell.backup import retention
 from alation_shell.backup.manifest import Manifest
 from alation_shell.backup.records import partner_name, read_manifest, record_from_manifests
 from alation_shell.backup.restore import check_room
@@ -37,7 +38,7 @@ def backup_all(ctx: Context) -> int:
         now = clock.now(ctx.instance)
     except OSError as exc:  # (the clock's state is written on first use)
         step = "starting the virtual clock in /var/clock.json"
-        raise engine.BackupError(engine.failure_message(ctx.instance, step, exc)) from None
+        raise backup.BackupError(backup.failure_message(ctx.instance, step, exc)) from None
     outcome = run_backup(ctx.instance, ctx.registry, now, trigger="alation_action backup_all",
                          progress=ctx.progress, milestone=milestone)
     for note in outcome.notes:
@@ -62,7 +63,7 @@ def _restore_path(ctx: Context, name: str) -> Path | None:
         return None
     location = ctx.instance.resolve(value)
     if not location.real.is_file():
-        raise engine.BackupError(f"{name} is {value}, which does not exist (or is not a file)")
+        raise backup.BackupError(f"{name} is {value}, which does not exist (or is not a file)")
     return location.real
 
 
@@ -71,27 +72,27 @@ def destructive_restore_all(ctx: Context) -> int:
     instance = ctx.instance
     alation_file = _restore_path(ctx, RESTORE_FILE)
     if alation_file is None:
-        raise engine.BackupError(
+        raise backup.BackupError(
             f"{RESTORE_FILE} is not set: `alation_conf {RESTORE_FILE} -s /data2/backup/<...>_alation_backup.tar.gz`"
         )
     eb_file = _restore_path(ctx, EB_RESTORE_FILE)
     log = BackupLog(instance)
-    with engine.BackupLock(instance, "restore"):
+    with backup.BackupLock(instance, "restore"):
         log("destructive_restore_all: verifying " + ", ".join(
-            engine.shown(instance, p) for p in (alation_file, eb_file) if p is not None))
+            backup.shown(instance, p) for p in (alation_file, eb_file) if p is not None))
         try:
             first = read_manifest(alation_file)
             _check_pairing(ctx, alation_file, eb_file, first)
             files = [alation_file] if eb_file is None else [alation_file, eb_file]
             record = record_from_manifests(files, [first, *(read_manifest(path) for path in files[1:])])
             check_room(instance, alation_file, eb_file)  # before reading it all, and before asking
-            problems = engine.verify_backup(instance, record, progress=ctx.progress)
-        except engine.CorruptArchive as exc:
+            problems = backup.verify_backup(instance, record, progress=ctx.progress)
+        except backup.CorruptArchive as exc:
             problems = [exc.message]
         if problems:
             for problem in problems:
                 log(f"restore refused: {problem}")
-            raise engine.CorruptArchive(
+            raise backup.CorruptArchive(
                 f"{alation_file.name} failed verification, nothing was changed: " + "; ".join(problems)
             )
         base = f" on full {record.base}" if record.base else ""
@@ -101,7 +102,7 @@ def destructive_restore_all(ctx: Context) -> int:
         except ShellError as exc:
             log(f"restore of backup {record.label} aborted: {exc.message}")
             raise
-        restored = engine.restore_backup(instance, alation_file, eb_file, progress=ctx.progress, log=log)
+        restored = backup.restore_backup(instance, alation_file, eb_file, progress=ctx.progress, log=log)
     ctx.out(f"restored backup {restored.label} ({restored.kind}{base}): the catalog database, site data and "
             "event bus are as they were at "
             f"{clock.format_time(restored.created)} UTC")
@@ -113,17 +114,17 @@ def destructive_restore_all(ctx: Context) -> int:
 def _check_pairing(ctx: Context, alation_file: Path, eb_file: Path | None, manifest: Manifest) -> None:
     """The restore parameters name what the backup needs: the alation tarball, and for V2 its event-bus one."""
     if manifest.part == "eb":
-        raise engine.BackupError(
+        raise backup.BackupError(
             f"{RESTORE_FILE} names the event-bus tarball {alation_file.name}; set it to "
             f"{partner_name(manifest, 'alation')} and {EB_RESTORE_FILE} to the event-bus one"
         )
     if manifest.backup_format == "v2" and eb_file is None:
         partner = alation_file.with_name(partner_name(manifest, "eb"))
-        raise engine.BackupError(
-            f"{EB_RESTORE_FILE} is not set: `alation_conf {EB_RESTORE_FILE} -s {engine.shown(ctx.instance, partner)}`"
+        raise backup.BackupError(
+            f"{EB_RESTORE_FILE} is not set: `alation_conf {EB_RESTORE_FILE} -s {backup.shown(ctx.instance, partner)}`"
         )
     if manifest.backup_format == "v1" and eb_file is not None:
-        raise engine.BackupError(
+        raise backup.BackupError(
             f"{alation_file.name} is a Backup V1 backup, which holds the event bus too: "
             f"`alation_conf --reset {EB_RESTORE_FILE}`"
         )

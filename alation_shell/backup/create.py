@@ -1,4 +1,4 @@
-"""The backup engine (SPEC §6): take, list, verify, delete and clean up backups; restore is in restore.py.
+"""Take full and incremental backups (SPEC §6); verify, delete and clean up are in verify.py, restore in restore.py.
 
 A backup runs under the BackupLock. It stages in a directory of its own inside the staging directory
 (/data2/tmp or `alation.backup.data_temp_dir`, which must lie inside /data2), removed at the end; nothing
@@ -13,7 +13,8 @@ catalog changes, in one of two ways (the manifest records which):
   reads the live file in place, without a copy, while a read transaction holds SQLite's SHARED lock on it: no
   writer can commit meanwhile, so the file is the database at one instant, the same guarantee the backup API
   gives (it copies under a read transaction too). Only the blocks that differ from the full's are stored.
-  The reading is done by a forked child process beside the rest of the backup (`_read_catalog_in_place`).
+  On the fast path (tuning.py) it is read by a forked child beside the rest of the backup (fast/inplace.py);
+  on the plain path, by this thread when the tarball reaches it.
 
 Each tarball is written as `<name>.partial` beside its final name, fsynced, and renamed: the event-bus tarball
 first and the alation tarball last, so a backup is visible only once all of it is complete. An error or an
@@ -28,7 +29,6 @@ when it has a sound one, else read from its tarballs.
 from __future__ import annotations
 
 import errno
-import mmap
 import os
 import re
 import secrets
@@ -47,11 +47,9 @@ from pathlib import Path
 from typing import BinaryIO, TypeVar
 from urllib.parse import quote
 
-from isal import isal_zlib
-
-from alation_shell.backup import child, ledger
-from alation_shell.backup.archive import COMPRESS_LEVEL, TarballReader, TarballWriter, padding, tar_header
-from alation_shell.backup.archive import workers as _workers
+from alation_shell.backup import ledger, tuning
+from alation_shell.backup.archive import TarballWriter, padding, tar_header
+from alation_shell.backup.fast import inplace
 from alation_shell.backup.lock import LOCK_NAME, BackupLock
 from alation_shell.backup.manifest import (
     BLOCK_SIZE,
@@ -85,44 +83,24 @@ from alation_shell.backup.records import (
     BackupError,
     BackupRecord,
     backup_dir,
-    find_backup,
-    find_full,
-    index_path,
-    list_backups,
+    os_reason,
     read_index,
     read_index_catalog,
     read_manifest,
-    read_sidecar,
     record_from_manifests,
     shown,
-    sidecar_path,
     tarball_names,
     write_index,
     write_sidecar,
 )
-from alation_shell.backup.restore import recover_restore, restore_backup
+from alation_shell.backup.verify import clean_leftovers
 from alation_shell.display import clipped
-from alation_shell.errors import BackupInProgress, CorruptArchive
+from alation_shell.errors import CorruptArchive
 from alation_shell.instance import Instance
 from alation_shell.node import clock
 from alation_shell.node.layout import CATALOG_DB
 from alation_shell.progress import Progress, human_bytes
 from alation_shell.storage import fsync_dir
-
-__all__ = [
-    "BackupError",
-    "BackupInProgress",
-    "BackupLock",
-    "BackupRecord",
-    "CorruptArchive",
-    "clean_partials",
-    "create_backup",
-    "delete_backup",
-    "find_backup",
-    "list_backups",
-    "restore_backup",
-    "verify_backup",
-]
 
 DEFAULT_STAGING = "/data2/tmp"
 READ_SIZE = PIECE_BLOCKS * BLOCK_SIZE  # 1 MiB reads, whole blocks: a piece
@@ -172,7 +150,7 @@ def create_backup(
     try:
         with BackupLock(instance, "backup") as lock:
             step = "removing what an interrupted run left"
-            for path in _clean(instance, lock.previous):
+            for path in clean_leftovers(instance, lock.previous):
                 log(f"removed leftover {shown(instance, path)} of an interrupted run")
             step = f"recovering the catalog database /{CATALOG_DB}"
             _recover_catalog_journal(instance, log)
@@ -204,7 +182,7 @@ def failure_message(instance: Instance, step: str, exc: OSError) -> str:
     """`backup failed while <step>: <reason> (<file>); no backup was written` (and that earlier backups are
     intact, if there are any), for a backup that failed with `exc` and left nothing."""
     where = f" ({shown(instance, Path(os.fsdecode(exc.filename)))})" if exc.filename else ""
-    return f"backup failed while {step}: {_os_reason(exc)}{where}; {_nothing_written(instance)}"
+    return f"backup failed while {step}: {os_reason(exc)}{where}; {_nothing_written(instance)}"
 
 
 def _nothing_written(instance: Instance) -> str:
@@ -240,12 +218,13 @@ class _BackupRun:
         self.log = log
         self.step = "starting"
         self.written: list[Path] = []  # partial and final files of this run, removed if it fails
-        self.hasher: ThreadPoolExecutor | None = None  # hashes blocks while the file is read on
+        self.policy = tuning.tuning()
+        self.hasher: ThreadPoolExecutor | None = None  # hashes blocks while the file is read on (fast path)
         # Files are read into these, in turn (`_Tarball._pieces`): a new 1 MiB bytes object per read costs
         # more than the read, as fresh memory is page-faulted in.
         self.buffers: list[bytearray] = []
-        # Whether the catalog database is being read in place (`_read_catalog_in_place`), known as soon as
-        # the reading starts: the alation tarball then writes the files after it meanwhile.
+        # Whether the catalog database is being read in place beside the rest (fast/inplace.py), known as
+        # soon as the reading starts: the alation tarball then writes the files after it meanwhile.
         self.in_place: Future[bool] = Future()
 
     def run(self, names: list[str], base_record: BackupRecord | None, staging: Path, backup_id: str,
@@ -260,9 +239,11 @@ class _BackupRun:
             self.log(f"staging in {shown(self.instance, stage_dir)}")
             scan_started = time.time_ns()
             manifests: list[Manifest] = []
-            with ThreadPoolExecutor(1, "stage") as stager, ThreadPoolExecutor(_workers(), "hash") as self.hasher:
-                # The database is captured (staged, or read in place) while the full's manifests are loaded,
-                # the event-bus tarball, which does not need it, is written and the other trees are scanned.
+            # The fast path captures the database (staged, or read in place) in a thread of its own while the
+            # full's manifests are loaded, the event-bus tarball, which does not need it, is written and the
+            # other trees are scanned; the plain path captures it first (or reads it in place when reached).
+            self.hasher = tuning.shared_pool() if self.policy.fast else None
+            with ThreadPoolExecutor(1, "stage") if self.policy.fast else tuning.InlineExecutor() as stager:
                 early = read_index_catalog(self.instance, base_record) if base_record is not None else None
                 capturing = None
                 try:
@@ -280,7 +261,7 @@ class _BackupRun:
                     if capturing is not None:
                         wait([capturing])
                         read = None if capturing.cancelled() or capturing.exception() else capturing.result()
-                        if isinstance(read, _InPlace):
+                        if isinstance(read, inplace.InPlace):
                             read.packed.close()
             manifests.sort(key=lambda m: parts.index(m.part))
             files = self._publish(names)
@@ -298,18 +279,18 @@ class _BackupRun:
                 if stage_dir is not None:
                     shutil.rmtree(stage_dir)
             except OSError as exc:  # (the next run removes it)
-                self.log(f"could not remove staging directory {shown(self.instance, stage_dir)}: {_os_reason(exc)}")
+                self.log(f"could not remove staging directory {shown(self.instance, stage_dir)}: {os_reason(exc)}")
         record = record_from_manifests(files, manifests)
         try:
             write_sidecar(record)
         except OSError as exc:  # the backup is complete; listing falls back to the manifests
-            self.log(f"could not write the listing sidecar: {_os_reason(exc)}")
+            self.log(f"could not write the listing sidecar: {os_reason(exc)}")
         if self.kind == "full" and self.fmt == "v2":
             try:
                 catalog = _catalog_base(manifests[0].by_path().get(CATALOG_DB), manifests[0].block_size)
                 write_index(self.instance, record, manifests, catalog)
             except OSError as exc:  # the backup is complete; its incrementals read its manifests instead
-                self.log(f"could not write the base index: {_os_reason(exc)}")
+                self.log(f"could not write the base index: {os_reason(exc)}")
         self.log(
             f"backup {self.label} complete: {', '.join(p.name for p in files)} "
             f"({human_bytes(record.size)}, {time.monotonic() - started:.1f} s)"
@@ -323,94 +304,30 @@ class _BackupRun:
             except FileNotFoundError:
                 pass
             except OSError as exc:
-                self.log(f"could not remove {shown(self.instance, path)}: {_os_reason(exc)}")
+                self.log(f"could not remove {shown(self.instance, path)}: {os_reason(exc)}")
         self.log(f"backup {self.label} abandoned; no file of it is left in {shown(self.instance, self.directory)}")
 
     # Steps ---------------------------------------------------------------------------------------
-    def _capture_catalog(self, stage_dir: Path, base: dict | None) -> Path | _InPlace | None:
-        """The catalog database as the alation tarball stores it (in the stager thread, while the rest runs):
-        for an incremental whose full has a block list of it, read in place (`_read_catalog_in_place`) unless
-        it is in WAL mode; else copied into staging (`_stage_catalog`). None if there is no catalog."""
+    def _capture_catalog(self, stage_dir: Path, base: dict | None) -> Path | inplace.InPlace | _Later | None:
+        """The catalog database as the alation tarball stores it (in the stager thread, while the rest runs,
+        on the fast path): for an incremental whose full has a block list of it, read in place
+        (`inplace.read_catalog_in_place`; on the plain path, `_Later`) unless it is in WAL mode; else copied
+        into staging (`_stage_catalog`). None if there is no catalog."""
         try:
             if self.kind == "incr" and base is not None:
-                read = self._read_catalog_in_place(stage_dir, base)
-                if read is not None:
-                    return read
+                if not self.policy.fast:
+                    live = self.instance.root / CATALOG_DB
+                    if os.path.isfile(live) and not os.path.islink(live) and self._catalog_in_place():
+                        return _Later(base)
+                else:
+                    read = inplace.read_catalog_in_place(self, stage_dir, base)
+                    if read is not None:
+                        return read
             self.in_place.set_result(False)
             return self._stage_catalog(stage_dir)
         finally:
             if not self.in_place.done():
                 self.in_place.set_result(False)
-
-    def _read_catalog_in_place(self, stage_dir: Path, base: dict) -> _InPlace | None:
-        """Read the live catalog database where it lies, while a read transaction holds writers off, and
-        compare it block by block with the full's record `base`; None if it is in WAL mode (its main file
-        alone is not the database), missing, or one block or less (then it is staged).
-
-        The work is done by a child process (child.py says why), beside the scan of the other trees: it maps
-        the file rather than reads it (`_diff_mapped`), and makes the changed blocks into the incremental's
-        tar members, compressed as they are found (`_RunPacker`), in a file in staging that the alation
-        tarball takes them from (`TarballWriter.fill_place`: it writes the files after the catalog
-        meanwhile). This process holds the transaction until the child has answered (POSIX ties the lock to
-        the process that took it).
-        """
-        live = self.instance.root / CATALOG_DB
-        if not os.path.isfile(live) or os.path.islink(live) or not self._catalog_in_place():
-            return None  # (then there is nothing to stage either, which _stage_catalog says)
-        packed: BinaryIO | None = None
-        try:
-            with _read_in_place(live) as fd:
-                if fd is None:
-                    return None
-                now = os.fstat(fd)
-                if now.st_size <= BLOCK_SIZE:
-                    return None
-                packed = open(os.open(stage_dir / "catalog-changed-blocks",  # noqa: SIM115 - closed by the caller
-                                      os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), "w+b")
-                out = packed.fileno()
-
-                # The mapping is not closed by `work`: a child's exit unmaps it after the answer is sent
-                # (child.py), and without a child it goes when this function returns.
-                kept: list[object] = []
-
-                def work() -> tuple[int, bytes, list[int], bytes, int]:
-                    # Mapped: only for a file that nothing can shrink meanwhile (a mapped page past the end of
-                    # a file raises SIGBUS): the catalog under its read transaction, which SQLite only ever
-                    # truncates while it holds the EXCLUSIVE lock; and in a child, which it would end alone.
-                    mapped = mmap.mmap(fd, now.st_size, prot=mmap.PROT_READ)
-                    view = memoryview(mapped)
-                    kept.extend((mapped, view))
-                    with ThreadPoolExecutor(1) as pool:
-                        packer = _RunPacker(view, now.st_mtime_ns, out, pool)
-                        diff = _diff_mapped(view, base, packer)
-                        compressed = packer.finish()
-                    return diff.size, b"".join(diff.digests), diff.changed, diff.first, compressed
-
-                self.in_place.set_result(True)  # from here on, an _InPlace or an error
-                if child.can_fork():
-                    size, digests, changed, first, compressed = child.run_in_child(
-                        work, _while_read_in_place, keep=(fd, out))
-                else:
-                    _while_read_in_place()
-                    size, digests, changed, first, compressed = work()
-        except FileNotFoundError:
-            if packed is not None:
-                packed.close()
-            return None
-        except (sqlite3.Error, OSError) as exc:
-            if packed is not None:
-                packed.close()
-            reason = _os_reason(exc) if isinstance(exc, OSError) else _sqlite_reason(exc)
-            raise BackupError(f"backup failed while reading the catalog database {shown(self.instance, live)}: "
-                              f"{reason}; {_nothing_written(self.instance)}") from None
-        except BaseException:
-            if packed is not None:
-                packed.close()
-            raise
-        diff = _Diff()
-        diff.size, diff.changed, diff.first = size, changed, first
-        diff.digests.append(digests)
-        return _InPlace(now, base, diff, packed, compressed)
 
     def _catalog_in_place(self) -> bool:
         """Whether the catalog database SQLite is to open is at its own place, with no link on the way to it
@@ -447,7 +364,7 @@ class _BackupRun:
                 source.close()
             size = staged.stat().st_size
         except (sqlite3.Error, OSError) as exc:
-            reason = _os_reason(exc) if isinstance(exc, OSError) else _sqlite_reason(exc)
+            reason = os_reason(exc) if isinstance(exc, OSError) else _sqlite_reason(exc)
             where = f"staging the catalog database {shown(self.instance, live)} in {shown(self.instance, stage_dir)}"
             raise BackupError(f"backup failed while {where}: {reason}; {_nothing_written(self.instance)}") from None
         self.log(
@@ -461,7 +378,7 @@ class _BackupRun:
         part: str,
         name: str,
         base: FullPart | None,
-        capturing: Future[Path | _InPlace | None],
+        capturing: Future[Path | inplace.InPlace | _Later | None],
         backup_id: str,
         scan_started: int,
         stage_dir: Path,
@@ -472,7 +389,8 @@ class _BackupRun:
         self.written.append(partial)
         # A full's manifest goes into space reserved ahead of the data; an incremental's data is small: it is
         # compressed in this thread and simply copied behind its manifest.
-        writer = TarballWriter(partial, reserve=_manifest_bound(items) if base is None else 0, inline=base is not None)
+        writer = TarballWriter(partial, reserve=_manifest_bound(items) if base is None else 0,
+                              inline=base is not None or not self.policy.fast)
         try:
             tarball = _Tarball(self, writer, base, stage_dir, items, PART_ROOTS[part])
             # Decided (and their manifest entries written) while the catalog may still be being captured.
@@ -638,7 +556,7 @@ class _Tarball:
         self.writer = writer
         self.base = base  # the full's manifest of this tarball, for an incremental
         self.base_blocks_usable = base is not None and base.block_size == BLOCK_SIZE
-        self.capture: Path | _InPlace | None = None  # the catalog database, staged or read (_capture_catalog)
+        self.capture: Path | inplace.InPlace | _Later | None = None  # the catalog database (_capture_catalog)
         self.place = -1  # where the catalog read in place goes in the stream (`TarballWriter.hold_place`)
         self.stored = 0  # bytes of file data stored
         self.stage_dir = stage_dir
@@ -734,8 +652,10 @@ class _Tarball:
         }
         if staged:
             entry.update(staged=True, capture="backup-api")
-        if path == CATALOG_DB and isinstance(self.capture, _InPlace):
+        if path == CATALOG_DB and isinstance(self.capture, inplace.InPlace):
             return self._add_catalog_in_place(entry, self.capture)
+        if path == CATALOG_DB and isinstance(self.capture, _Later):
+            return self._read_catalog_here(entry, self.capture.base, st, mode)
         source = self.capture if staged else self.root / path
         self.run.step = f"reading {self._shown(path)}"
         try:
@@ -759,20 +679,51 @@ class _Tarball:
         self.run.step = self.writing
         return entry
 
-    def _add_catalog_in_place(self, entry: dict, read: _InPlace) -> dict:
-        """An incremental's catalog database, read in place already (`_BackupRun._read_catalog_in_place`):
-        its changed blocks are stored now."""
+    def _add_catalog_in_place(self, entry: dict, read: inplace.InPlace) -> dict:
+        """An incremental's catalog database, read in place already (`inplace.read_catalog_in_place`): its
+        changed blocks are stored now."""
         now = read.stat
         entry.update(capture="in-place", mtime_ns=now.st_mtime_ns, ctime_ns=now.st_ctime_ns, ino=now.st_ino)
         self.advance(read.diff.size)
         self._store_blocks(entry, read.base, read.packed, read.diff, read.compressed)
+        self._read_in_place_logged(entry)
+        return entry
+
+    def _read_catalog_here(self, entry: dict, base: dict, st: os.stat_result, mode: int) -> dict | None:
+        """The plain path's in-place read of an incremental's catalog database, in this thread when the tarball
+        reaches it: read and compared with the full's record `base` while a read transaction holds writers
+        off; staged after all (`_stage_catalog`) if it cannot be (WAL mode, one block or less)."""
+        live = self.root / CATALOG_DB
+        self.run.step = f"reading {self._shown(CATALOG_DB)}"
+        scratch = None
+        try:
+            with read_in_place(live) as fd:
+                if fd is not None and (now := os.fstat(fd)).st_size > BLOCK_SIZE:
+                    scratch = tempfile.SpooledTemporaryFile(SPOOL_BYTES, dir=self.stage_dir)  # noqa: SIM115
+                    diff = self._diff_blocks(entry, fd, base, scratch)
+        except FileNotFoundError:
+            self.run.log(f"skipped {self._shown(CATALOG_DB)}: removed while the backup ran")
+            return None
+        except (sqlite3.Error, OSError) as exc:
+            if scratch is not None:
+                scratch.close()
+            raise catalog_unreadable(self.run.instance, live, exc) from None
+        if scratch is None:
+            self.capture = self.run._stage_catalog(self.stage_dir)
+            return self._add_file(CATALOG_DB, st, mode) if self.capture is not None else None
+        with scratch:
+            entry.update(capture="in-place", mtime_ns=now.st_mtime_ns, ctime_ns=now.st_ctime_ns, ino=now.st_ino)
+            self._store_blocks(entry, base, scratch, diff)
+        self._read_in_place_logged(entry)
+        return entry
+
+    def _read_in_place_logged(self, entry: dict) -> None:
         self.run.log(
             f"read the catalog database {self._shown(CATALOG_DB)} in place, writers held off by a read "
             f"transaction meanwhile ({human_bytes(entry['size'])}, {len(entry.get('changed', ()))} runs "
             "of changed blocks)"
         )
         self.run.step = self.writing
-        return entry
 
     def _add_small(self, entry: dict, data: bytes, base: dict | None) -> None:
         if len(data) > BLOCK_SIZE:  # grew since it was looked at
@@ -799,11 +750,10 @@ class _Tarball:
         announced in the tar header already); without, up to the end of the file. A piece is a view of a
         buffer that is read into again: it must be used (copied, written out) before the next is asked for.
         """
-        if inline:
+        if inline or self.run.hasher is None:
             for piece, offset in self._read(fd, size, 1):
                 yield piece, digest(piece, offset // BLOCK_SIZE)
             return
-        assert self.run.hasher is not None
         ahead: deque[tuple[memoryview, Future[_D]]] = deque()
         for piece, offset in self._read(fd, size, AHEAD + 2):
             ahead.append((piece, self.run.hasher.submit(digest, piece, offset // BLOCK_SIZE)))
@@ -912,16 +862,12 @@ class _Tarball:
                                   mtime_ns=entry["mtime_ns"])
 
 
-class _InPlace:
-    """The catalog database as read in place for an incremental: its stat then, the full's record it was
-    compared with, what the comparison found, and the changed runs ready to store (`packed`)."""
+class _Later:
+    """The plain path's capture of an incremental's catalog: read in place when the tarball reaches it,
+    compared with the full's record `base` (`_Tarball._read_catalog_here`)."""
 
-    def __init__(self, stat: os.stat_result, base: dict, diff: _Diff, packed: BinaryIO, compressed: int) -> None:
-        self.stat = stat
+    def __init__(self, base: dict) -> None:
         self.base = base
-        self.diff = diff
-        self.packed = packed  # the changed runs as tar members, in gzip members: `compressed` bytes
-        self.compressed = compressed
 
 
 class _Diff:
@@ -934,86 +880,11 @@ class _Diff:
         self.first = b""  # the file's content if it turned out to be one block or less
 
 
-class _RunPacker:
-    """Writes the catalog database's runs of changed blocks, taken from the mapped file `view` as they are
-    found (`add`, in order), to the file `out` as the incremental's tar members, in gzip members of about a
-    piece each compressed on `pool` meanwhile the comparison goes on (this runs in the child process of
-    `_read_catalog_in_place`)."""
-
-    def __init__(self, view: memoryview, mtime_ns: int, out: int, pool: ThreadPoolExecutor) -> None:
-        self.view = view
-        self.mtime_ns = mtime_ns
-        self.out = out
-        self.pool = pool
-        self.run: list[int] = []  # [first block, count] of the run being found
-        self.pending = bytearray()
-        self.ahead: deque[Future[bytes]] = deque()
-        self.written = 0
-
-    def add(self, block: int) -> None:
-        if self.run and self.run[0] + self.run[1] == block:
-            self.run[1] += 1
-            return
-        self._member()
-        self.run = [block, 1]
-
-    def finish(self) -> int:
-        """Write out the rest; the bytes written in all."""
-        self._member()
-        if self.pending:
-            self.ahead.append(self.pool.submit(isal_zlib.compress, self.pending, COMPRESS_LEVEL, 31))
-        self._write_out(0)
-        return self.written
-
-    def _member(self) -> None:
-        if not self.run:
-            return
-        first, count = self.run
-        start = first * BLOCK_SIZE
-        end = min((first + count) * BLOCK_SIZE, len(self.view))
-        self.pending += tar_header(block_member(CATALOG_DB, first), size=end - start, mtime_ns=self.mtime_ns)
-        self.pending += self.view[start:end]
-        self.pending += padding(end - start)
-        if len(self.pending) >= READ_SIZE:
-            self.ahead.append(self.pool.submit(isal_zlib.compress, self.pending, COMPRESS_LEVEL, 31))
-            self.pending = bytearray()
-            self._write_out(AHEAD)
-
-    def _write_out(self, limit: int) -> None:
-        while len(self.ahead) > limit:
-            data = self.ahead.popleft().result()
-            _write_all(self.out, data)
-            self.written += len(data)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
 def _catalog_base(record: dict | None, block_size: int) -> dict | None:
     """The full's record of the catalog database, if an incremental can compare it block by block."""
     if record is None or block_size != BLOCK_SIZE:
         return None
     return record if record["type"] == "file" and record.get("blocks") else None
-
-
-def _diff_mapped(view: memoryview, base: dict, packer: _RunPacker) -> _Diff:
-    """`_Tarball._diff_blocks` for the catalog database in place, `view` of it mapped rather than read (which saves
-    copying it); the changed blocks are not copied out either: `packer` takes them from `view`."""
-    old, old_quick, old_pieces = _full_lists(base)
-    diff = _Diff()
-    diff.size = len(view)
-    for index in range(-(-len(view) // READ_SIZE)):
-        found = len(diff.changed)
-        with view[index * READ_SIZE : (index + 1) * READ_SIZE] as piece:
-            diff.digests.append(_diff_piece(piece, index, old, old_quick, old_pieces, diff.changed, None))
-        for block in diff.changed[found:]:
-            packer.add(block)
-    if len(view) <= BLOCK_SIZE:
-        diff.first = bytes(view)
-    return diff
 
 
 def _full_lists(base: dict) -> tuple[bytes, bytes, bytes]:
@@ -1023,7 +894,7 @@ def _full_lists(base: dict) -> tuple[bytes, bytes, bytes]:
     old_quick = bytes.fromhex(base.get("xxh3", ""))
     old_pieces = bytes.fromhex(base.get("xxh3_pieces", ""))
     if len(old_pieces) != QUICK_BYTES * -(-len(old) // (DIGEST_BYTES * PIECE_BLOCKS)):
-        old_pieces = b""  # (a full made before piece lists were kept)
+        old_pieces = b""  # (none: the full found the file grown past one block while it read it)
     return old, old_quick, old_pieces
 
 
@@ -1043,7 +914,7 @@ def _diff_piece(piece: memoryview, index: int, old: bytes, old_quick: bytes, old
     if old_quick:
         quick = old_quick[first * QUICK_BYTES : (first + blocks) * QUICK_BYTES]
         found = block_digests_against(piece, BLOCK_SIZE, quick, stored)
-    else:  # a full made before XXH3 lists were kept: every block is hashed
+    else:  # a file the full found grown past one block while reading it has no XXH3 lists: all are hashed
         found = block_digests(piece, BLOCK_SIZE)
     if found != stored:
         for i in range(blocks):
@@ -1073,8 +944,11 @@ def _sha_digests(piece: memoryview, first: int) -> tuple[bytes, bytes, bytes]:
     return block_digests(piece, BLOCK_SIZE), b"", b""
 
 
-def _while_read_in_place() -> None:
-    """Runs while the catalog is being read in place (a hook for the tests: nothing to do)."""
+def catalog_unreadable(instance: Instance, live: Path, exc: sqlite3.Error | OSError) -> BackupError:
+    """The error of a backup that could not read the catalog database in place."""
+    reason = os_reason(exc) if isinstance(exc, OSError) else _sqlite_reason(exc)
+    return BackupError(f"backup failed while reading the catalog database {shown(instance, live)}: {reason}; "
+                       f"{_nothing_written(instance)}")
 
 
 def _in_wal_mode(con: sqlite3.Connection) -> bool:
@@ -1082,7 +956,7 @@ def _in_wal_mode(con: sqlite3.Connection) -> bool:
 
 
 @contextmanager
-def _read_in_place(live: Path) -> Iterator[int | None]:
+def read_in_place(live: Path) -> Iterator[int | None]:
     """An fd on the live catalog database that no writer can change while it is open; None if the database
     is in WAL mode (its main file alone is not the database; stage it instead).
 
@@ -1138,7 +1012,7 @@ def _base_parts(instance: Instance, base: BackupRecord) -> list[FullPart]:
         try:
             parts = [FullPart.of(read_manifest(path)) for path in base.files]
         except (CorruptArchive, OSError) as exc:
-            reason = exc.message if isinstance(exc, CorruptArchive) else _os_reason(exc)
+            reason = exc.message if isinstance(exc, CorruptArchive) else os_reason(exc)
             raise BackupError(f"the full backup {base.label} to build on cannot be read: {reason}") from None
     for i, part in enumerate(parts):
         expected = PARTS["v2"][i]
@@ -1233,103 +1107,3 @@ def _sqlite_reason(exc: sqlite3.Error) -> str:
     if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
         return "no space left on device"  # (SQLite says "database or disk is full")
     return str(exc)
-
-
-def _os_reason(exc: OSError) -> str:
-    reasons = {
-        errno.ENOSPC: "no space left on device",
-        errno.EDQUOT: "disk quota exceeded",
-        errno.EFBIG: "file too large (a file-size limit was reached)",
-        errno.EACCES: "permission denied",
-        errno.EPERM: "operation not permitted",
-        errno.EROFS: "read-only file system",
-    }
-    return reasons.get(exc.errno, exc.strerror or str(exc))
-
-
-def verify_backup(instance: Instance, record: BackupRecord, progress: ProgressFactory | None = None) -> list[str]:
-    """Read every tarball of `record` and check it against its manifest; the problems found ([] if sound).
-
-    Also: the tarballs belong together, the sidecar (if any) agrees, and an incremental's full exists beside
-    it with the manifest checksum the incremental names.
-    """
-    problems: list[str] = []
-    manifests: list[Manifest] = []
-    for path in record.files:
-        try:
-            with TarballReader(path) as reader:
-                manifest = reader.manifest()
-                bar = progress(f"verify {path.name}", manifest.stored_bytes()) if progress else None
-                reader.check_members(manifest, progress=bar)
-                if bar is not None:
-                    bar.finish()
-            manifests.append(manifest)
-        except CorruptArchive as exc:
-            problems.append(exc.message)
-        except OSError as exc:
-            problems.append(f"{path.name}: cannot be read: {_os_reason(exc)}")
-    if problems:
-        return problems
-    try:
-        record_from_manifests(record.files, manifests)
-    except CorruptArchive as exc:
-        problems.append(exc.message)
-    sidecar = sidecar_path(record.alation_file)
-    if sidecar.exists():
-        cached = read_sidecar(record.alation_file)
-        if cached is None or cached.checksums != [m.checksum for m in manifests]:
-            problems.append(f"{sidecar.name}: the listing sidecar does not match the manifests in the tarballs")
-    if manifests[0].kind == "incr":
-        for path, manifest in zip(record.files, manifests, strict=True):
-            try:
-                manifest.check_base(read_manifest(find_full(instance, path, manifest)))
-            except CorruptArchive as exc:
-                problems.append(exc.message)
-    return problems
-
-
-def delete_backup(instance: Instance, record: BackupRecord) -> None:
-    """Remove a backup's files (alation tarball first, so it stops being listed at once) and its sidecar."""
-    with BackupLock(instance, "retention"):
-        for path in [*record.files, sidecar_path(record.alation_file), index_path(instance, record.alation_file)]:
-            path.unlink(missing_ok=True)
-        fsync_dir(record.alation_file.parent)
-        ledger.forget(instance, record)
-
-
-def clean_partials(instance: Instance) -> list[Path]:
-    """Remove what interrupted runs left behind (partial tarballs, stray temp files, a half-done restore)."""
-    with BackupLock(instance, "cleanup") as lock:
-        return _clean(instance, lock.previous)
-
-
-def _clean(instance: Instance, previous: dict) -> list[Path]:
-    """The cleanup, for a holder of the lock; `previous` is what the last holder left in the lock file."""
-    removed = recover_restore(instance)
-    directory = backup_dir(instance)
-    try:
-        names = os.listdir(directory)
-    except FileNotFoundError:
-        return removed
-    for name in names:
-        path = directory / name
-        stale = name.endswith(".partial") or (name.startswith(".") and name.endswith(".tmp"))
-        orphan = name.startswith(".") and name.endswith(".json") and not (directory / name[1:-5]).exists()
-        if stale or orphan:
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path)
-            else:
-                path.unlink()
-            removed.append(path)
-    # A run killed between its two renames: the event-bus tarball is final but the alation one is not.
-    files = previous.get("files")
-    if previous.get("state") == "running" and isinstance(files, list) and files:
-        finals = [directory / n for n in files if isinstance(n, str) and NAME.fullmatch(n)]
-        if len(finals) == len(files) and not finals[0].exists():
-            for path in finals[1:]:
-                if path.exists():
-                    path.unlink()
-                    removed.append(path)
-    if removed:
-        fsync_dir(directory)
-    return removed
