@@ -190,14 +190,10 @@ def _run(opts: Options) -> int:
                             answers_on_terminal=sys.stdin.isatty())
         return runner.run()
     if opts.script is not None:
-        try:
-            with open(opts.script, encoding="utf-8-sig") as f:  # a BOM (Windows editors) is not a command
-                lines = f.read().splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            print(f"alation-shell: cannot read script {opts.script}: {getattr(exc, 'strerror', exc)}",
-                  file=sys.stderr)
+        script = _script_lines(opts.script)
+        if script is None:
             return 2
-        return LineRunner(instance, lines, echo=opts.echo, stop_on_error=opts.stop_on_error).run()
+        return LineRunner(instance, script, echo=opts.echo, stop_on_error=opts.stop_on_error).run()
     if sys.stdin.isatty() and sys.stdout.isatty():
         from alation_shell.shell.repl import run_repl
 
@@ -206,6 +202,17 @@ def _run(opts: Options) -> int:
     prompt_to = sys.stderr if sys.stdin.isatty() else None
     return LineRunner(instance, sys.stdin, echo=opts.echo, stop_on_error=opts.stop_on_error,
                       answers_on_terminal=prompt_to is not None, prompt_to=prompt_to).run()
+
+
+def _script_lines(path: str) -> list[str] | None:
+    """The lines of a script file (a BOM, as Windows editors write it, is not a command); None, after one line
+    on stderr, when it cannot be read."""
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            return f.read().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"alation-shell: cannot read script {path}: {getattr(exc, 'strerror', exc)}", file=sys.stderr)
+        return None
 
 
 def _recorded(opts: Options, instance) -> int:  # noqa: ANN001 - an Instance
@@ -236,13 +243,10 @@ def _recorded(opts: Options, instance) -> int:  # noqa: ANN001 - an Instance
         if opts.command is not None:
             lines = [opts.command]
         elif opts.script is not None:
-            try:
-                with open(opts.script, encoding="utf-8-sig") as f:  # a BOM (Windows editors) is not a command
-                    lines = f.read().splitlines()
-            except (OSError, UnicodeDecodeError) as exc:
-                print(f"alation-shell: cannot read script {opts.script}: {getattr(exc, 'strerror', exc)}",
-                      file=sys.stderr)
+            script = _script_lines(opts.script)
+            if script is None:
                 return 2
+            lines = script
         else:
             lines = sys.stdin
 

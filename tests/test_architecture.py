@@ -94,3 +94,14 @@ def test_the_check_sees_every_form_of_import(
     monkeypatch.setattr(__import__(__name__, fromlist=["PACKAGE"]), "PACKAGE", fake)
     found = violations()
     assert len(found) == 1 and found[0].startswith(f"alation_shell/{room_name}/bad.py:") and arrow in found[0]
+
+
+def test_every_module_imports() -> None:
+    """Every module of the package imports (a name moved elsewhere fails here, not in the one run that needs it)."""
+    import importlib
+    import pkgutil
+
+    import alation_shell
+
+    for module in pkgutil.walk_packages(alation_shell.__path__, "alation_shell."):
+        importlib.import_module(module.name)

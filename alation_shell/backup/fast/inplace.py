@@ -23,7 +23,8 @@ from isal import isal_zlib
 from alation_shell.backup import create, tuning
 from alation_shell.backup.archive import COMPRESS_LEVEL, padding, tar_header
 from alation_shell.backup.fast import child
-from alation_shell.backup.manifest import BLOCK_SIZE, CATALOG_DB, block_member
+from alation_shell.backup.manifest import BLOCK_SIZE, block_member
+from alation_shell.node.layout import CATALOG_DB
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
