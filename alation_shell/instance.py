@@ -48,6 +48,25 @@ def _is_name(value: object) -> bool:
     return isinstance(value, str) and 0 < len(value) <= 256 and value.isprintable()
 
 
+# The emulator's own state, under the instance's var/: every file of it named here, in one place.
+VAR_META = "instance.json"  # hostname, label, user, release, build
+VAR_CLOCK = "clock.json"  # the virtual clock (node/clock.py)
+VAR_CLOCK_LOCK = "clock.lock"
+VAR_SCHEDULE = "schedule.json"  # the backup schedule in effect (backup/schedule.py)
+VAR_SERVICES = "services.json"  # supervisord's programs (node/supervisord.py)
+VAR_PENDING_RESTARTS = "pending_restarts.json"
+VAR_BACKUP_CYCLE = "backup_cycle.json"  # "a new cycle starts" (backup/cycle.py)
+VAR_BACKUP_LEDGER = "backup_ledger.json"  # the backups this instance wrote (backup/ledger.py)
+VAR_DAMAGED_BACKUPS = "damaged_backups.json"  # tarballs found damaged (backup/records.py)
+VAR_BACKUP_INDEX = "backup_index"  # a directory: fulls' parsed manifests (backup/records.py)
+VAR_LICENSE = "license.json"  # the license applied (commands/actions/license.py)
+VAR_DJANGO_SETTINGS = "django_settings.json"  # what alation_django_shell's documented calls set
+VAR_INDEX_REBUILD_LOCK = "rebuild_es_index.lock"
+VAR_CONF_CACHE = "cache/alation_conf.marshal"  # alation_conf.toml parsed (config/registry.py)
+VAR_HISTORY = "shell_history"  # the REPL's history
+VAR_WALKTHROUGH = "walkthrough.json"  # a walkthrough's progress (training/walkthrough.py)
+
+
 class Location:
     """A path as the shell shows it (`shell`) and where it really is (`real`)."""
 
@@ -81,7 +100,7 @@ class Instance:
 
     @property
     def meta_file(self) -> Path:
-        return self.var / "instance.json"
+        return self.var / VAR_META
 
     @property
     def backup_log(self) -> Path:

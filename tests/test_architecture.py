@@ -105,3 +105,24 @@ def test_every_module_imports() -> None:
 
     for module in pkgutil.walk_packages(alation_shell.__path__, "alation_shell."):
         importlib.import_module(module.name)
+
+
+def test_no_module_invents_its_own_state_file() -> None:
+    """Every file under an instance's var/ is named in instance.py (VAR_*): `x.var / "name"` is written nowhere,
+    nor a `StateFile.under_var(..., "name", ...)` with a name of its own."""
+    import ast
+
+    import alation_shell
+
+    offenders = []
+    for path in sorted(Path(alation_shell.__file__).parent.rglob("*.py")):
+        if path.name == "instance.py" and path.parent.name == "alation_shell":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and isinstance(node.left, ast.Attribute)
+                    and node.left.attr == "var" and isinstance(node.right, ast.Constant)):
+                offenders.append(f"{path.name}:{node.lineno}")
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "under_var"
+                    and len(node.args) > 1 and isinstance(node.args[1], ast.Constant)):
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert offenders == []

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 
-from alation_shell.instance import Instance
+from alation_shell.instance import VAR_BACKUP_CYCLE, Instance
 from alation_shell.storage import StateFile, locked, whole
 
 TYPE_CHECKING = False
@@ -27,7 +27,7 @@ USE_V2 = "alation.backup.use_backup_v2"
 
 def _state_file(instance: Instance) -> StateFile:
     return StateFile.under_var(
-        instance, "backup_cycle.json",
+        instance, VAR_BACKUP_CYCLE,
         "remove it (the next backup then takes its place in the cycle of the backups in /data2/backup), "
         "or set alation.backup_v2.incr_backup again to start a new cycle",
     )

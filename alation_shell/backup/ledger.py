@@ -26,10 +26,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from alation_shell.backup.records import BackupError, BackupRecord, shown
-from alation_shell.instance import Instance
+from alation_shell.instance import VAR_BACKUP_LEDGER, Instance
 from alation_shell.storage import write_json
 
-FILE = "backup_ledger.json"  # under the instance's var/
+FILE = VAR_BACKUP_LEDGER
 LABEL_FORMAT = "%Y%m%d%H%M"
 _LABEL = re.compile(r"\d{12}")
 

@@ -33,15 +33,15 @@ from xxhash import xxh3_128_digest
 from alation_shell.backup.archive import TarballReader
 from alation_shell.backup.manifest import FullPart, Manifest
 from alation_shell.errors import CorruptArchive, ShellError
-from alation_shell.instance import Instance
+from alation_shell.instance import VAR_BACKUP_INDEX, VAR_DAMAGED_BACKUPS, Instance
 from alation_shell.storage import atomic_write, locked, write_json
 
 BACKUP_DIR = "/data2/backup"
 NAME = re.compile(r"(?P<label>\d{12})_(?P<build>\d+(?:-\d+)*)_alation_(?P<eb>eb_)?(?P<incr>incr_)?backup\.tar\.gz")
 SIDECAR_VERSION = 1
-DAMAGED_CACHE = "damaged_backups.json"  # under the instance's var/
+DAMAGED_CACHE = VAR_DAMAGED_BACKUPS
 DAMAGED_VERSION = 1
-INDEX_DIR = "backup_index"  # under the instance's var/
+INDEX_DIR = VAR_BACKUP_INDEX
 INDEX_FORMAT = b"alation-shell base index 3\n"
 _SECTION_HEAD = 24  # a section's length (8 bytes) and XXH3-128
 

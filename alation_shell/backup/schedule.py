@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from alation_shell.config.catalog import DAYS
 from alation_shell.errors import InvalidValue
-from alation_shell.instance import Instance
+from alation_shell.instance import VAR_SCHEDULE, Instance
 from alation_shell.storage import StateFile, locked
 
 TYPE_CHECKING = False
@@ -89,7 +89,7 @@ def due_times(registry: Registry, start: datetime, end: datetime) -> list[dateti
 
 def _state_file(instance: Instance) -> StateFile:
     return StateFile.under_var(
-        instance, "schedule.json",
+        instance, VAR_SCHEDULE,
         "`sudo /etc/init.d/supervisord restart` replaces it with the schedule set in alation_conf",
     )
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import ast
 
 from alation_shell.commands.base import Context
+from alation_shell.instance import VAR_DJANGO_SETTINGS
 from alation_shell.storage import read_json, write_json
 
-STATE_FILE = "django_settings.json"  # under the instance's var/
+STATE_FILE = VAR_DJANGO_SETTINGS
 CALLS = ("enable_ldap_group_sync()",)
 REFUSED = ("alation_django_shell: not run: this emulator does not run arbitrary Python "
            f"(it answers the documented calls: {', '.join(CALLS)})")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alation_shell.config.catalog import Catalog, Parameter, catalog
 from alation_shell.config.store import ConfigStore, Values
+from alation_shell.instance import VAR_CONF_CACHE
 
 
 class Registry:
@@ -18,7 +19,7 @@ class Registry:
         store = ConfigStore(
             instance.conf_file,
             catalog(),
-            cache=instance.var / "cache" / "alation_conf.marshal",
+            cache=instance.var / VAR_CONF_CACHE,
             shown_as="/etc/alation/alation_conf.toml",
         )
         return cls(store)

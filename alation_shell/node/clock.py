@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from alation_shell.errors import InvalidValue
-from alation_shell.instance import Instance
+from alation_shell.instance import VAR_CLOCK, VAR_CLOCK_LOCK, Instance
 from alation_shell.storage import StateFile, locked, whole
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -31,13 +31,13 @@ _PART = re.compile(r"(\d+)([smhdw])")
 
 def _state_file(instance: Instance) -> StateFile:
     return StateFile.under_var(
-        instance, "clock.json",
+        instance, VAR_CLOCK,
         f"remove it to start the virtual clock again at {START:%a %Y-%m-%d %H:%M} UTC (`sim reset` does that too)",
     )
 
 
 def _lock_file(instance: Instance):  # noqa: ANN202 - a Path
-    return instance.var / "clock.lock"
+    return instance.var / VAR_CLOCK_LOCK
 
 
 def _real_us() -> int:

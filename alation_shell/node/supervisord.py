@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from alation_shell.errors import ShellError
-from alation_shell.instance import Instance
+from alation_shell.instance import VAR_PENDING_RESTARTS, VAR_SERVICES, Instance
 from alation_shell.storage import StateFile, locked, whole
 
 VERBS = ("status", "start", "stop", "restart")
@@ -85,7 +85,7 @@ class Program:
 
 
 def _state_file(instance: Instance) -> StateFile:
-    return StateFile.under_var(instance, "services.json", "remove it to have every program RUNNING again")
+    return StateFile.under_var(instance, VAR_SERVICES, "remove it to have every program RUNNING again")
 
 
 def _read_state(instance: Instance) -> dict:
@@ -243,7 +243,7 @@ def covered_kinds(started: list[str]) -> list[str]:
 # Pending restarts ------------------------------------------------------------------------------
 def _pending_file(instance: Instance) -> StateFile:
     return StateFile.under_var(
-        instance, "pending_restarts.json",
+        instance, VAR_PENDING_RESTARTS,
         "remove it to forget the pending restarts (the changed values stay set in alation_conf)",
     )
 

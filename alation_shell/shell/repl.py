@@ -33,7 +33,7 @@ from prompt_toolkit.styles import Style
 
 from alation_shell.commands.base import Result
 from alation_shell.errors import Cancelled
-from alation_shell.instance import Instance
+from alation_shell.instance import VAR_HISTORY, Instance
 from alation_shell.session import Session
 from alation_shell.shell.completion import ShellCompleter
 from alation_shell.shell.keys import shell_bindings
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
     from prompt_toolkit.formatted_text import AnyFormattedText
 
-HISTORY_FILE = "shell_history"  # under the instance's var/
+HISTORY_FILE = VAR_HISTORY
 
 STYLE = Style.from_dict(
     {

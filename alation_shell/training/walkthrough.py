@@ -18,7 +18,7 @@ import time
 from datetime import datetime
 
 from alation_shell.errors import ShellError
-from alation_shell.instance import Instance
+from alation_shell.instance import VAR_BACKUP_CYCLE, VAR_PENDING_RESTARTS, VAR_SCHEDULE, VAR_WALKTHROUGH, Instance
 from alation_shell.node import clock
 from alation_shell.node.layout import CATALOG_DB
 from alation_shell.node.seed import create_instance
@@ -39,11 +39,11 @@ if TYPE_CHECKING:
         def answer(self, question: str) -> str | None: ...
 
 
-PROGRESS_FILE = "walkthrough.json"  # under the instance's var/
+PROGRESS_FILE = VAR_WALKTHROUGH
 KEYWORDS = ("hint", "solution", "skip", "restart", "quit")
 # What `restart` puts back as it was when the step began (settings and what they set off).
-SNAPSHOT = ("etc/alation/alation_conf.toml", "var/pending_restarts.json", "var/backup_cycle.json",
-            "var/schedule.json")
+SNAPSHOT = ("etc/alation/alation_conf.toml", f"var/{VAR_PENDING_RESTARTS}", f"var/{VAR_BACKUP_CYCLE}",
+            f"var/{VAR_SCHEDULE}")
 
 _COLOURS = {"title": "1", "done": "32", "wrong": "33", "hint": "36", "dim": "2"}
 

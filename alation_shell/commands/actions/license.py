@@ -5,6 +5,7 @@ from __future__ import annotations
 from alation_shell.commands.actions import read_file
 from alation_shell.commands.base import Context
 from alation_shell.errors import ShellError
+from alation_shell.instance import VAR_LICENSE
 from alation_shell.node import layout
 from alation_shell.storage import StateFile
 
@@ -75,7 +76,7 @@ def apply_license(ctx: Context) -> int:
     summary = (f"{fields['edition']} edition for {fields['customer']} ({fields['license_id']}), "
                f"expires {fields['expires']}")
     digest = hashlib.sha256(raw).hexdigest()
-    state = StateFile.under_var(ctx.instance, "license.json",
+    state = StateFile.under_var(ctx.instance, VAR_LICENSE,
                                 "remove it, then `alation_action apply_license` applies the license again")
     applied = state.read() or {}
     if state.field(applied, "sha256", lambda v: isinstance(v, str), "a string", required=False) == digest:

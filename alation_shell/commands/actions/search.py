@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alation_shell.commands.base import Context
 from alation_shell.errors import Busy
+from alation_shell.instance import VAR_INDEX_REBUILD_LOCK
 from alation_shell.node import layout
 from alation_shell.storage import locked
 
@@ -14,7 +15,7 @@ def rebuild_es_index(ctx: Context) -> int:
     """Rebuild the search index in /data1/es from the catalog database (swapped in whole when done)."""
     from alation_shell.node.search_index import OBJECT_TYPES, build_search_index
 
-    with locked(ctx.instance.var / "rebuild_es_index.lock", blocking=False) as held:
+    with locked(ctx.instance.var / VAR_INDEX_REBUILD_LOCK, blocking=False) as held:
         if not held:
             raise Busy("another rebuild_es_index is running")
         milestone = None if ctx.interactive else (lambda name, n: ctx.out(f"indexed {name}: {n} documents"))
