@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import queue
+import time
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application.current import AppSession, create_app_session
@@ -72,6 +74,7 @@ class RemoteTerminal:
                                    default_color_depth=self.color_depth, enable_cpr=False)
         self.app_session: AppSession | None = None
         self.asking = False
+        self.demo_keys: DemoKeys | None = None  # while a demo plays: its keys pause and resume it
         self._ask_future: concurrent.futures.Future[object] | None = None
 
     def _size(self) -> Size:
@@ -83,6 +86,9 @@ class RemoteTerminal:
         if self.channel.job is not None and not self.asking and "\x03" in data:
             self.channel.send("^C")
             self.channel.interrupt()
+            return
+        if self.demo_keys is not None:
+            self.demo_keys.put(data)
             return
         with contextlib.suppress(OSError):
             self.pipe.send_text(data)
@@ -186,6 +192,33 @@ async def host_prompt(channel: ChannelSession, terminal: RemoteTerminal, instanc
     return host.status
 
 
+class DemoKeys:
+    """A demo's pause over SSH, as `KeyPause` is on a local terminal: a key pauses it until the next key."""
+
+    def __init__(self, channel: ChannelSession) -> None:
+        self.channel = channel
+        self.keys: queue.SimpleQueue[str] = queue.SimpleQueue()
+
+    def put(self, data: str) -> None:
+        self.keys.put(data)
+
+    def wait(self, seconds: float) -> float:
+        """Wait up to `seconds`; if a key comes, wait for the next one. The time spent paused."""
+        try:
+            self.keys.get(timeout=max(seconds, 0.0))
+        except queue.Empty:
+            return 0.0
+        began = time.monotonic()
+        while not self.channel.closed:
+            try:
+                self.keys.get(timeout=0.5)
+                break
+            except queue.Empty:
+                if self.channel.job is not None:
+                    self.channel.job.check()  # Ctrl-C or a dropped connection ends the pause too
+        return time.monotonic() - began
+
+
 class _ChannelSource:
     """A walkthrough's lines and answers, typed at a prompt on this terminal (asked from the job's thread)."""
 
@@ -237,7 +270,11 @@ async def walkthrough(channel: ChannelSession, terminal: RemoteTerminal, words: 
         if demo:
             from alation_shell.training.demo import DemoSource
 
-            return walk.run(DemoSource(walk, out, speed=1.0), fresh=True)
+            terminal.demo_keys = DemoKeys(channel)
+            try:
+                return walk.run(DemoSource(walk, out, speed=1.0, keys=terminal.demo_keys), fresh=True)
+            finally:
+                terminal.demo_keys = None
         return walk.run(_ChannelSource(terminal), fresh=fresh)
 
     result = await channel.run_job(work, line=" ".join(["walkthrough", *words]))

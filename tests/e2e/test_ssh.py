@@ -495,3 +495,22 @@ def test_record_dir_records_each_session(tmp_path: Path, seeded_template: Path, 
     assert {e[1] for e in events} == {"o", "r"} and ["r", "100x40"] in [e[1:] for e in events]
     shown = "".join(e[2] for e in events if e[1] == "o")
     assert f"{VERSIONS} = 0\r\n" in shown and "[bob@alation-demo ~]$" in shown
+
+
+def test_a_demo_over_ssh_pauses_on_a_key_and_resumes_on_the_next(server: Server, keys: dict[str, Path]) -> None:
+    child = spawn_tty(server, keys["bob"])
+    child.expect_exact(HOST_PROMPT)
+    child.send("walkthrough incremental-backups --demo\r")
+    child.expect("Step 1 of 3")
+    child.send(" ")  # pause
+    time.sleep(2)  # the pause begins at the demo's next wait, well within this
+    child.expect(pexpect.TIMEOUT, timeout=0.5)  # take what was written so far
+    before = child.logfile_read.getvalue()
+    time.sleep(2)
+    child.expect(pexpect.TIMEOUT, timeout=0.5)  # take what came meanwhile
+    assert child.logfile_read.getvalue() == before  # paused: nothing more was typed
+    child.send(" ")  # resume
+    child.expect("All 3 steps done", timeout=60)
+    child.expect_exact(HOST_PROMPT, timeout=60)
+    child.send("exit\r")
+    child.expect(pexpect.EOF)
