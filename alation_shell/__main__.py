@@ -228,14 +228,11 @@ def _recorded(opts: Options, instance) -> int:  # noqa: ANN001 - an Instance
         from alation_shell.shell.repl import run_repl
         from alation_shell.training.asciicast import watch_resizes
 
-        if opts.record_input:
-            print("alation-shell: --record-input records the lines of piped, -c and SCRIPT sessions and "
-                  "walkthroughs; the interactive shell's recording holds what it shows", file=sys.stderr)
-            return 2
         with Recorder(opts.record, width=width, height=height, title="alation-shell",
                       record_input=opts.record_input) as recorder:
             watch_resizes(recorder, sys.stdout)
-            return run_repl(instance, stdout=recorder.tap(sys.stdout))
+            return run_repl(instance, stdout=recorder.tap(sys.stdout),
+                            typed=lambda line: recorder.input(line + "\r"))
     with Recorder(opts.record, width=width, height=height, title="alation-shell",
                   record_input=opts.record_input) as recorder:
         out, err = recorder.tap(sys.stdout), recorder.tap(sys.stderr)

@@ -43,7 +43,7 @@ from alation_shell.terminal import Terminal
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
     from types import FrameType
     from typing import TextIO
 
@@ -166,9 +166,11 @@ class Repl:
     kept in memory). It draws the session's progress bars and asks its confirmations."""
 
     def __init__(
-        self, session: Session, input: Input, output: Output, *, history: str | os.PathLike | None = None
+        self, session: Session, input: Input, output: Output, *, history: str | os.PathLike | None = None,
+        typed: Callable[[str], None] | None = None,
     ) -> None:
         self.session = session
+        self.typed = typed  # told each line and answer the person entered (a recording that keeps input)
         self.input = input
         self.output = output
         self.completer = ShellCompleter(session)
@@ -220,6 +222,8 @@ class Repl:
                         self._run_here("exit")  # Ctrl-D in a `sudo su` shell leaves that shell only
                         continue
                     return 0
+                if self.typed is not None:
+                    self.typed(line)
                 if not line.strip():
                     continue  # an empty line does nothing; it never repeats the last command
                 result = self._run_here(line)
@@ -343,12 +347,15 @@ class Repl:
         if self._loop is not None:  # asked by a command in the worker: the prompt runs on the loop
             return asyncio.run_coroutine_threadsafe(self._ask_async(question), self._loop).result()
         try:
-            return self.questions.prompt(question)
+            answer = self.questions.prompt(question)
         except EOFError:
             return None
         except KeyboardInterrupt:
             self.session.cancel.cancel()
             raise Cancelled() from None
+        if self.typed is not None:
+            self.typed(answer)
+        return answer
 
     async def _ask_async(self, question: str) -> str | None:
         # A task of its own on the loop: it enters this Repl's app session, not the loop's default one.
@@ -362,12 +369,12 @@ class Repl:
                 raise Cancelled() from None
 
 
-def run_repl(instance: Instance, stdout: TextIO | None = None) -> int:
+def run_repl(instance: Instance, stdout: TextIO | None = None, typed: Callable[[str], None] | None = None) -> int:
     """The interactive shell on this process's terminal, its history in the instance's var/; `stdout`: a stream
-    standing for the terminal's (a recording's tap), else sys.stdout."""
+    standing for the terminal's (a recording's tap), else sys.stdout; `typed`: told each line entered."""
     size = shutil.get_terminal_size()
     terminal = Terminal.of_client(os.environ, size.columns, size.lines, pty=True)
     session = Session(instance, terminal=terminal)
     output = create_output(stdout=stdout)  # type: ignore[arg-type] - a tap passes the terminal's fileno through
-    repl = Repl(session, create_input(), output, history=instance.var / HISTORY_FILE)
+    repl = Repl(session, create_input(), output, history=instance.var / HISTORY_FILE, typed=typed)
     return repl.run()

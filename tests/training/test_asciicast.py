@@ -149,3 +149,22 @@ def test_the_interactive_shell_recording(tmp_path: Path) -> None:
     played = cat(cast)
     assert "alation.backup_v2.incr_backup_versions = 3\r\n" in played, played[-3000:]
     assert "alationadmin" in played and "DEMO" in played  # the prompt (coloured: its parts apart)
+
+
+def test_the_interactive_shell_records_typed_lines_only_when_asked(tmp_path: Path) -> None:
+    import pexpect
+
+    cast = tmp_path / "typed.cast"
+    env = env_for(tmp_path / "everyday", PROMPT_TOOLKIT_NO_CPR="1", TERM="xterm")
+    child = pexpect.spawn(tool("alation-shell"), ["--record", str(cast), "--record-input"], env=env,
+                          dimensions=(30, 100), encoding="utf-8", timeout=30)
+    child.expect(r"\]\$")
+    child.send("alation_conf alation.backup_v2.incr_backup\r")
+    child.expect_exact("alation.backup_v2.incr_backup = False")
+    child.expect(r"\]\$")
+    child.send("exit\r")
+    child.expect(pexpect.EOF)
+    child.close()
+    header, events = read_cast(cast)
+    assert_well_formed(header, events, 100, 30)
+    assert [e[2] for e in events if e[1] == "i"] == ["alation_conf alation.backup_v2.incr_backup\r", "exit\r"]
