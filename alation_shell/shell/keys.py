@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.filters import completion_is_selected, has_completions
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.keys import Keys
@@ -19,6 +20,23 @@ def shell_bindings(on_paste: Callable[[list[str], str], None] | None = None) -> 
     def _take_completion(event: KeyPressEvent) -> None:
         # The selected completion is already in the text: closing the menu is all that is left to do.
         event.current_buffer.complete_state = None
+
+    @bindings.add("tab")
+    def _complete(event: KeyPressEvent) -> None:
+        # As bash does: a word with one completion is finished (and a blank follows it), so that one Enter runs
+        # the line; with several, the menu (and the part they have in common), as prompt_toolkit does.
+        buffer = event.current_buffer
+        if buffer.complete_state is not None:
+            buffer.complete_next()
+            return
+        found = [] if buffer.completer is None else list(
+            buffer.completer.get_completions(buffer.document, CompleteEvent(completion_requested=True)))
+        if len(found) != 1:
+            buffer.start_completion(insert_common_part=True)
+            return
+        completion = found[0]
+        buffer.delete_before_cursor(-completion.start_position)
+        buffer.insert_text(completion.text if completion.text.endswith("/") else completion.text + " ")
 
     @bindings.add(Keys.BracketedPaste)
     def _paste(event: KeyPressEvent) -> None:

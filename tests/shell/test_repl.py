@@ -181,3 +181,11 @@ def test_ctrl_d_in_a_sudo_su_shell_returns_to_the_previous_user(instance: Instan
     assert text.count("alation\n") >= 1 and text.splitlines()[-1] != "alation", text
     before, _, after = text.partition("alation\n")
     assert after.strip().splitlines()[-1] == repl.session.user != "alation"
+
+
+def test_tab_finishes_a_word_with_one_completion_so_one_enter_runs_the_line(instance: Instance) -> None:
+    text, repl = run_keys(instance, "alation_conf alation.backup_v2.incr_backup_v\t-s 3\rcd /data\t\rpwd\rexit\r")
+    assert "alation.backup_v2.incr_backup_versions = 3" in text
+    assert Registry.for_instance(instance).get("alation.backup_v2.incr_backup_versions") == 3
+    assert list(repl.reader.session.history.get_strings())[:2] == [
+        "alation_conf alation.backup_v2.incr_backup_versions -s 3", "cd /data"]
