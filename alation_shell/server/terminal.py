@@ -253,7 +253,9 @@ async def walkthrough(channel: ChannelSession, terminal: RemoteTerminal, words: 
         channel.send(f"walkthrough: {exc.message}\n", stderr=True)
         return 1
     out, err = channel.streams()
-    instance = Instance(channel.user.dir / "walkthroughs" / scenario.name)
+    # A demo plays on a scratch instance of its own, never on the one that keeps the trainee's progress.
+    place = f".demo-{scenario.name}" if demo else scenario.name
+    instance = Instance(channel.user.dir / "walkthroughs" / place)
 
     def work() -> int:
         from alation_shell.training.walkthrough import Walkthrough

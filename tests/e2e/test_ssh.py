@@ -514,3 +514,6 @@ def test_a_demo_over_ssh_pauses_on_a_key_and_resumes_on_the_next(server: Server,
     child.expect_exact(HOST_PROMPT, timeout=60)
     child.send("exit\r")
     child.expect(pexpect.EOF)
+    # The demo played on a scratch instance: a walkthrough in progress keeps its instance and its progress.
+    assert (server.home / "users/bob/walkthroughs/.demo-incremental-backups/var/instance.json").is_file()
+    assert not (server.home / "users/bob/walkthroughs/incremental-backups").exists()
