@@ -1,85 +1,48 @@
-"""A session with a pty: the host prompt and the Alation shell's REPL, on prompt_toolkit over the channel.
+"""A session with a pty: the host prompt and the Alation shell's REPL, edited as readline does (shell/lineedit).
 
-Each connection has its own prompt_toolkit AppSession (a pipe input fed from the channel, a Vt100 output
-writing to it), so nothing one session does reaches another's screen: no process-wide stdout, no patch_stdout.
-Its size, TERM, and colours (client-sent NO_COLOR, TERM=dumb) are its own. Commands run on the server's pool
-threads; while one runs, Ctrl-C interrupts it and other typing waits for the next prompt.
+Each connection has its own line editor, fed the channel's keys on the event loop: a key costs one lexing of
+one line and one write to the channel, so a class of sessions shares a core without a key waiting for another
+session's redraw. Nothing one session does reaches another's screen (no process-wide stdout); its size, TERM
+and colours (client-sent NO_COLOR, TERM=dumb) are its own. Commands run on the server's pool threads; while one
+runs, Ctrl-C interrupts it and other typing waits for the next prompt, as typed-ahead keys do in bash.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import queue
 import time
-
-from prompt_toolkit import PromptSession
-from prompt_toolkit.application.current import AppSession, create_app_session
-from prompt_toolkit.data_structures import Size
-from prompt_toolkit.history import InMemoryHistory, ThreadedHistory
-from prompt_toolkit.input import PipeInput, create_pipe_input
-from prompt_toolkit.lexers import PygmentsLexer
-from prompt_toolkit.output import ColorDepth
-from prompt_toolkit.output.vt100 import Vt100_Output
-from prompt_toolkit.utils import is_dumb_terminal
 
 from alation_shell.commands.base import Result
 from alation_shell.instance import Instance
 from alation_shell.server.host import Host
 from alation_shell.server.jobs import INTERRUPTED
-from alation_shell.shell.completion import ShellCompleter
-from alation_shell.shell.keys import shell_bindings
-from alation_shell.shell.lexer import ShellLexer
-from alation_shell.shell.repl import STYLE, ShellHistory, prompt_message
+from alation_shell.shell.lexer import STYLE_RULES, lexer_for, prompt_parts
+from alation_shell.shell.lineedit import Completions, HistoryFile, LineEditor, Outcome, pygments_highlighter, sgr
 from alation_shell.terminal import Terminal
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from alation_shell.server.ssh import ChannelSession
-
-
-class _ChannelOutput:
-    """The file Vt100_Output writes to: the channel (on the event loop, where prompt_toolkit renders)."""
-
-    def __init__(self, channel: ChannelSession) -> None:
-        self._channel = channel
-
-    def write(self, data: str) -> int:
-        self._channel.send(data)
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-    def isatty(self) -> bool:
-        return True
-
-    @property
-    def encoding(self) -> str:
-        assert self._channel.chan is not None
-        return str(self._channel.chan.get_encoding()[0] or "utf-8")
+    from alation_shell.shell.completion import ShellCompleter
 
 
 class RemoteTerminal:
-    """The client's terminal, as prompt_toolkit sees it, for one channel."""
+    """The client's terminal, for one channel: its line editor, and the line being read, if any."""
 
-    def __init__(self, channel: ChannelSession, pipe: PipeInput) -> None:
+    def __init__(self, channel: ChannelSession) -> None:
         self.channel = channel
-        self.pipe = pipe
-        self.colour = not channel.env.get("NO_COLOR") and not is_dumb_terminal(channel.term_type or "")
-        self.color_depth = None if self.colour else ColorDepth.DEPTH_1_BIT
-        # No cursor-position requests: a `20;1R` answer arriving late would be typed into the line.
-        self.output = Vt100_Output(_ChannelOutput(channel), self._size, term=channel.term_type,
-                                   default_color_depth=self.color_depth, enable_cpr=False)
-        self.app_session: AppSession | None = None
+        width, height = channel.size
+        self.client = Terminal.of_client({**channel.env, "TERM": channel.term_type or ""}, width, height, pty=True)
+        self.colour = self.client.colour
+        self.editor = LineEditor(lambda: self.channel.size[0], escapes=self.client.escapes)
         self.asking = False
         self.demo_keys: DemoKeys | None = None  # while a demo plays: its keys pause and resume it
+        self._waiting: asyncio.Future[Outcome] | None = None
         self._ask_future: concurrent.futures.Future[object] | None = None
-
-    def _size(self) -> Size:
-        width, height = self.channel.size
-        return Size(rows=height, columns=width)
 
     def received(self, data: str) -> None:
         """Keys from the client. While a command runs, Ctrl-C interrupts it; the rest waits for the prompt."""
@@ -90,33 +53,39 @@ class RemoteTerminal:
         if self.demo_keys is not None:
             self.demo_keys.put(data)
             return
-        with contextlib.suppress(OSError):
-            self.pipe.send_text(data)
+        self._show(*self.editor.feed(data))
 
     def received_eof(self) -> None:
-        with contextlib.suppress(OSError):
-            self.pipe.send_text("\x04")
+        self._show(*self.editor.end_of_input())
 
     def resized(self) -> None:
-        app = self.app_session.app if self.app_session is not None else None
-        if app is not None:
-            app._on_resize()  # prompt_toolkit's own resize handler (what SIGWINCH calls locally)
+        self.channel.send(self.editor.redraw())
 
     def close(self) -> None:
         """The client went away: a prompt waiting for keys ends, a question in a command is declined."""
         if self._ask_future is not None:
             self._ask_future.cancel()
-        with contextlib.suppress(OSError):
-            self.pipe.close()
+        self._show(*self.editor.end_of_input())
 
-    def reader(self, **options: object) -> PromptSession[str]:
-        reader: PromptSession[str] = PromptSession(input=self.pipe, output=self.output, color_depth=self.color_depth,
-                                                   style=STYLE, include_default_pygments_style=False, **options)
-        # A redraw is otherwise put off while the loop has other work ready, by re-scheduling itself through
-        # the loop's self-pipe until then: with a class of sessions there always is other work, and that
-        # spinning took a quarter of the server's time (py-spy, 30 sessions). Each redraw is scheduled once.
-        reader.app.max_render_postpone_time = None
-        return reader
+    def _show(self, output: str, outcome: Outcome | None) -> None:
+        self.channel.send(output)
+        if outcome is not None and self._waiting is not None and not self._waiting.done():
+            self._waiting.set_result(outcome)
+
+    async def read_line(self, prompt: str, *, history: list[str] | None = None,
+                        complete: Callable[[str, int], Completions] | None = None,
+                        highlight: Callable[[str], list[tuple[str, str]]] | None = None,
+                        remember: Callable[[str], None] | None = None, default: str = "") -> Outcome:
+        """A line typed at `prompt` (keys typed ahead come first)."""
+        editor = self.editor
+        editor.history, editor.complete, editor.highlight, editor.remember = history, complete, highlight, remember
+        self._waiting = asyncio.get_running_loop().create_future()
+        try:
+            self.channel.send(editor.start(prompt, default=default))
+            self._show(*editor.step())
+            return await self._waiting
+        finally:
+            self._waiting = None
 
     def ask(self, question: str) -> str | None:
         """A command's confirmation (`Type YES ...`), asked from its pool thread; None at Ctrl-D or EOF.
@@ -140,44 +109,39 @@ class RemoteTerminal:
     async def _ask(self, question: str) -> object:
         self.asking = True
         try:
-            with create_app_session(input=self.pipe, output=self.output):
-                return await self.reader().prompt_async(question)
-        except KeyboardInterrupt:  # never let it reach the event loop: it would stop the server
-            return INTERRUPTED
-        except EOFError:
-            return None
+            outcome = await self.read_line(question)
         finally:
             self.asking = False
+        if outcome.kind == "interrupt":
+            return INTERRUPTED
+        return outcome.text if outcome.kind == "line" else None
 
 
 async def run_terminal(channel: ChannelSession, instance: Instance, *, at_host: bool) -> int:
     """The session of a client with a pty: the host prompt (or, for `ssh -t host 'sudo ... shell'`, the
     Alation shell straight away). Its exit status."""
-    with create_pipe_input() as pipe:
-        terminal = RemoteTerminal(channel, pipe)
-        with create_app_session(input=pipe, output=terminal.output) as app_session:
-            terminal.app_session = app_session
-            channel.terminal = terminal
-            try:
-                if at_host:
-                    return await host_prompt(channel, terminal, instance)
-                return await alation_repl(channel, terminal, instance)
-            finally:
-                channel.terminal = None
+    terminal = RemoteTerminal(channel)
+    channel.terminal = terminal
+    try:
+        if at_host:
+            return await host_prompt(channel, terminal, instance)
+        return await alation_repl(channel, terminal, instance)
+    finally:
+        channel.terminal = None
 
 
 async def host_prompt(channel: ChannelSession, terminal: RemoteTerminal, instance: Instance) -> int:
     """`[trainee@alation-demo ~]$ `: the emulated host, until `exit`, `logout` or Ctrl-D."""
     host = Host(channel.user.name)
-    reader = terminal.reader(history=InMemoryHistory())
+    history: list[str] = []
     while not channel.closed:
-        try:
-            line = await reader.prompt_async(host.prompt())
-        except KeyboardInterrupt:
+        outcome = await terminal.read_line(host.prompt(), history=history)
+        if outcome.kind == "interrupt":
             continue
-        except EOFError:
+        if outcome.kind == "eof":
             channel.send("logout\n")
             return host.status
+        line = outcome.text
         if line.strip():
             channel.state.log.write("command", user=channel.user.name, session=channel.id, line=line)
         result = host.execute(line)
@@ -286,35 +250,52 @@ async def walkthrough(channel: ChannelSession, terminal: RemoteTerminal, words: 
 async def alation_repl(channel: ChannelSession, terminal: RemoteTerminal, instance: Instance) -> int:
     """The Alation shell's REPL on this terminal, until `exit` or Ctrl-D; the status of `exit N`, else 0.
 
-    (The one place the interactive shell is run over SSH: the shell's own async loop can take its place.)
+    As the local REPL: history (the user's own file), Tab completion, highlighting, a paste of several lines
+    runs them one after another, and Ctrl-D in a `sudo su` shell leaves that shell only.
     """
     from alation_shell.server.ssh import make_session
+    from alation_shell.shell.completion import ShellCompleter
 
-    width, height = channel.size
-    client = Terminal.of_client({**channel.env, "TERM": channel.term_type or ""}, width, height, pty=True)
-    session = make_session(instance, terminal=client, ask=terminal.ask)
+    session = make_session(instance, terminal=terminal.client.resized(*channel.size), ask=terminal.ask)
     completer = ShellCompleter(session)
-    reader = terminal.reader(
-        history=ThreadedHistory(ShellHistory(str(channel.user.history_file))),
-        completer=completer,
-        complete_while_typing=True,
-        lexer=PygmentsLexer(ShellLexer) if terminal.colour else None,
-        key_bindings=shell_bindings(),
-    )
+    saved = HistoryFile(channel.user.history_file)
+    history = await channel.run_job(lambda: (completer.refresh(), saved.load())[1])
+    if history is INTERRUPTED:
+        return 130
+    assert isinstance(history, list)
+    highlight = pygments_highlighter(lexer_for(session.table)(), STYLE_RULES) if terminal.colour else None
+    complete = _completions(completer)
     out, err = channel.streams()
-    await channel.run_job(completer.refresh)
+    pasted: list[str] = []
+    unfinished = ""
     while not channel.closed:
-        try:
-            line = await reader.prompt_async(prompt_message(session, terminal.colour))
-        except KeyboardInterrupt:
-            continue  # Ctrl-C drops the line being typed
-        except EOFError:
-            channel.send("exit\n")
-            return 0
-        if not line.strip():
-            continue
+        prompt = _prompt(session.prompt(), terminal.colour)
+        if pasted:  # the next line of a paste: shown after the prompt as if typed, then run
+            line = pasted.pop(0)
+            if not line.strip():
+                continue
+            channel.send(prompt + line + "\n")
+            if not history or history[-1] != line:
+                history.append(line)
+                saved.append(line)
+        else:
+            outcome = await terminal.read_line(prompt, history=history, complete=complete, highlight=highlight,
+                                               remember=saved.append, default=unfinished)
+            unfinished = ""
+            if outcome.kind == "interrupt":
+                continue  # Ctrl-C drops the line being typed
+            if outcome.kind == "eof":
+                if session.su_stack:  # Ctrl-D in a `sudo su` shell leaves that shell only
+                    await channel.run_job(lambda: session.execute("exit", live=(out, err)))
+                    continue
+                channel.send("exit\n")
+                return 0
+            line, pasted, unfinished = outcome.text, outcome.pasted, outcome.unfinished
+            if not line.strip():
+                continue
 
         session.terminal = session.terminal.resized(*channel.size)  # the window as it is now
+
         def work(line: str = line) -> object:
             result = session.execute(line, live=(out, err))
             completer.refresh()
@@ -322,9 +303,35 @@ async def alation_repl(channel: ChannelSession, terminal: RemoteTerminal, instan
 
         result = await channel.run_job(work, line=line)
         if result is INTERRUPTED:
+            pasted.clear()
             channel.send("\n")
             continue
         assert isinstance(result, Result)
         if result.stop:
             return result.session_status if result.session_status is not None else 0
     return 0
+
+
+def _prompt(text: str, colour: bool) -> str:
+    """The session's prompt, lightly coloured when `colour` (as the local REPL colours it)."""
+    parts = prompt_parts(text) if colour else None
+    if parts is None:
+        return text
+    return "".join(f"\x1b[{sgr(STYLE_RULES[cls])}m{part}\x1b[0m" if cls else part for cls, part in parts)
+
+
+def _completions(completer: ShellCompleter) -> Callable[[str, int], Completions]:
+    """The shell's completer, as the line editor asks for candidates."""
+    from prompt_toolkit.completion import CompleteEvent
+    from prompt_toolkit.document import Document
+
+    def complete(text: str, cursor: int) -> Completions:
+        found = list(completer.get_completions(Document(text, cursor), CompleteEvent(completion_requested=True)))
+        if not found:
+            return Completions(cursor, [])
+        start = cursor + min(c.start_position for c in found)
+        # A candidate replacing less than the others gets the difference in front, so that all replace alike.
+        items = [(text[start:cursor + c.start_position] + c.text, c.display_meta_text) for c in found]
+        return Completions(start, items)
+
+    return complete

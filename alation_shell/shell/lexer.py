@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 from pygments.lexer import RegexLexer, default, words
 from pygments.token import Comment, Keyword, Name, Number, String, Text, Whitespace
@@ -52,3 +53,32 @@ def lexer_for(table: CommandTable) -> type[RegexLexer]:
 
 ShellLexer = lexer_for(COMMANDS)
 """The lexer of the Alation shell's lines."""
+
+
+STYLE_RULES = {
+    "prompt.env": "ansibrightblack",
+    "prompt.label": "bold",
+    "prompt.user": "ansigreen",
+    "prompt.cwd": "ansiblue",
+    "pygments.name.builtin": "ansiblue bold",
+    "pygments.name.variable": "ansicyan",
+    "pygments.name.attribute": "ansimagenta",
+    "pygments.keyword.constant": "ansiyellow",
+    "pygments.literal.number": "ansiyellow",
+    "pygments.literal.string": "ansigreen",
+    "pygments.comment": "ansibrightblack italic",
+}
+"""The shell's colours, as prompt_toolkit style strings (the local REPL's Style and the SSH editor read them)."""
+
+# The parts of `Session.prompt()`: `(env) DEMO [alationadmin@alation-demo /]$ `.
+_PROMPT = re.compile(r"(\(env\) )(\S+)( \[)([^\s\]]+)( )([^\]]*)(\][$#] )")
+_PROMPT_CLASSES = ("prompt.env", "prompt.label", "", "prompt.user", "", "prompt.cwd", "")
+
+
+def prompt_parts(text: str) -> list[tuple[str, str]] | None:
+    """The session prompt `text` as (style class, part) pairs ("" for uncoloured parts); None if it is not one
+    of the shell's prompts."""
+    parts = _PROMPT.fullmatch(text)
+    if parts is None:
+        return None
+    return list(zip(_PROMPT_CLASSES, parts.groups(), strict=True))

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import io
 import os
-import re
 import shutil
 import signal
 import threading
@@ -37,7 +36,7 @@ from alation_shell.instance import VAR_HISTORY, Instance
 from alation_shell.session import Session
 from alation_shell.shell.completion import ShellCompleter
 from alation_shell.shell.keys import shell_bindings
-from alation_shell.shell.lexer import lexer_for
+from alation_shell.shell.lexer import STYLE_RULES, lexer_for, prompt_parts
 from alation_shell.shell.progress import ProgressBar
 from alation_shell.terminal import Terminal
 
@@ -51,24 +50,7 @@ if TYPE_CHECKING:
 
 HISTORY_FILE = VAR_HISTORY
 
-STYLE = Style.from_dict(
-    {
-        "prompt.env": "ansibrightblack",
-        "prompt.label": "bold",
-        "prompt.user": "ansigreen",
-        "prompt.cwd": "ansiblue",
-        "pygments.name.builtin": "ansiblue bold",
-        "pygments.name.variable": "ansicyan",
-        "pygments.name.attribute": "ansimagenta",
-        "pygments.keyword.constant": "ansiyellow",
-        "pygments.literal.number": "ansiyellow",
-        "pygments.literal.string": "ansigreen",
-        "pygments.comment": "ansibrightblack italic",
-    }
-)
-# The parts of `Session.prompt()`: `(env) DEMO [alationadmin@alation-demo /]$ `.
-_PROMPT = re.compile(r"(\(env\) )(\S+)( \[)([^\s\]]+)( )([^\]]*)(\][$#] )")
-_PROMPT_CLASSES = ("prompt.env", "prompt.label", "", "prompt.user", "", "prompt.cwd", "")
+STYLE = Style.from_dict(STYLE_RULES)
 
 
 class ShellHistory(FileHistory):
@@ -88,12 +70,10 @@ class ShellHistory(FileHistory):
 def prompt_message(session: Session, colour: bool) -> str | FormattedText:
     """The session's prompt, lightly coloured when `colour`."""
     text = session.prompt()
-    parts = _PROMPT.fullmatch(text) if colour else None
+    parts = prompt_parts(text) if colour else None
     if parts is None:
         return text
-    return FormattedText(
-        [(f"class:{cls}" if cls else "", part) for cls, part in zip(_PROMPT_CLASSES, parts.groups(), strict=True)]
-    )
+    return FormattedText([(f"class:{cls}" if cls else "", part) for cls, part in parts])
 
 
 class Screen(io.TextIOBase):

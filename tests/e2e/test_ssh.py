@@ -157,17 +157,21 @@ def test_host_prompt_then_the_alation_shell_with_completion_and_ctrl_c(server: S
     child.send("sudo /etc/init.d/alation shell\r")
     child.expect(SHELL_PROMPT)
 
-    child.send(f"alation_conf {VERSIONS[:-7]}")
-    child.expect("incr_backup_versions")  # the completion menu, opened while typing
+    child.send(f"alation_conf {VERSIONS[:-5]}")
     time.sleep(SETTLE)
-    child.send("\t")
-    child.expect("ersions")
+    child.send("\t")  # one candidate: the word is finished and a blank follows, as in bash
+    child.expect_exact("sions")
     time.sleep(SETTLE)
-    child.send("\r")  # takes the selected completion
-    time.sleep(SETTLE)
-    child.send(" -s 5\r")
+    child.send("-s 5\r")
     child.expect_exact(f"{VERSIONS} = 5")
     child.expect(SHELL_PROMPT)
+    child.send("alation_conf alation.backup_v2.incr_backup")
+    time.sleep(SETTLE)
+    child.send("\t")  # several: the list, then the line again
+    child.expect_exact("alation.backup_v2.incr_backup_versions")
+    child.expect(SHELL_PROMPT)
+    child.expect_exact("alation.backup_v2.incr_backup")
+    child.send("\x15")  # Ctrl-U: the line is emptied
 
     child.send("alation_conf garbage")  # Ctrl-C drops the line being typed
     time.sleep(SETTLE)
@@ -179,6 +183,14 @@ def test_host_prompt_then_the_alation_shell_with_completion_and_ctrl_c(server: S
     child.expect_exact("sim: interrupted")
     child.expect(SHELL_PROMPT)
     child.send(f"alation_conf {VERSIONS}\r")
+    child.expect_exact(f"{VERSIONS} = 5")
+    child.expect(SHELL_PROMPT)
+    child.send("\x12")  # Ctrl-R, then Enter runs the line found
+    child.expect_exact("(reverse-i-search)")
+    child.send("-s 5")
+    child.expect(r"-s 5': (\x1b\[[0-9;]*m)*alation_conf")
+    time.sleep(SETTLE)
+    child.send("\r")
     child.expect_exact(f"{VERSIONS} = 5")
     child.expect(SHELL_PROMPT)
 

@@ -1,0 +1,853 @@
+"""A line editor as bash's readline is, for terminals reached through a byte stream (an SSH channel).
+
+`LineEditor` owns no I/O: it is fed the client's keys as they arrive (`feed`) and answers with the bytes to
+send back and, once a line is done, what ended it. It keeps only what a line needs (the text, the cursor, the
+rows drawn), so a class of sessions costs a few kilobytes each, and a key costs one lexing of one line.
+
+It does what readline does by default in bash: Emacs keys (Ctrl-A/E/B/F/K/U/W/Y/T/L, Alt-B/F/D, arrows,
+Home/End, Delete), history (Up/Down, Ctrl-P/N) and reverse incremental search (Ctrl-R; Enter runs the line
+found, Ctrl-G gives the search up), Tab completion (a unique candidate is finished and followed by a blank;
+several: their common part, then the list), bracketed paste (ESC[?2004h at each prompt, as bash 5.1 sends),
+Ctrl-C (the line is dropped), and Ctrl-D on an empty line (end of input). With `escapes=False` (TERM=dumb) it
+writes no escape code at all: what is typed is echoed, Backspace is "\\b \\b", and any other change shows the
+line again.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import unicodedata
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+PASTE_ON = "\x1b[?2004h"
+PASTE_OFF = "\x1b[?2004l"
+RESET = "\x1b[0m"
+QUERY_ITEMS = 100  # more candidates than this: "Display all N possibilities? (y or n)", as readline asks
+
+# Escape sequences of the keys readline knows, as xterm, VT100 (application mode), rxvt and the Linux
+# console send them.
+_SEQUENCES = {
+    "[A": "up", "[B": "down", "[C": "right", "[D": "left", "OA": "up", "OB": "down", "OC": "right", "OD": "left",
+    "[H": "home", "[F": "end", "OH": "home", "OF": "end", "[1~": "home", "[4~": "end", "[7~": "home",
+    "[8~": "end", "[3~": "delete", "[2~": "insert", "[5~": "page-up", "[6~": "page-down",
+    "[1;5C": "word-right", "[1;5D": "word-left", "[1;3C": "word-right", "[1;3D": "word-left",
+    "b": "word-left", "f": "word-right", "d": "kill-word", "\x7f": "kill-word-back", "\x08": "kill-word-back",
+    "<": "history-first", ">": "history-last",
+}
+_PASTE_END = "\x1b[201~"
+
+Key = str | tuple[str, str]  # a character, a named key ("up"), or ("paste", text)
+
+
+class KeyParser:
+    """Bytes from a terminal, as keys; a sequence split across reads is kept until it is whole."""
+
+    def __init__(self) -> None:
+        self._pending = ""
+        self._paste: list[str] | None = None  # inside a bracketed paste: what came so far
+
+    def feed(self, data: str) -> list[Key]:
+        """The keys `data` completes."""
+        text = self._pending + data
+        self._pending = ""
+        keys: list[Key] = []
+        i = 0
+        while i < len(text):
+            if self._paste is not None:
+                end = text.find(_PASTE_END, i)
+                if end < 0:
+                    # Keep a tail that may be the start of the end marker.
+                    keep = next((n for n in range(min(len(_PASTE_END) - 1, len(text) - i), 0, -1)
+                                 if _PASTE_END.startswith(text[len(text) - n:])), 0)
+                    self._paste.append(text[i:len(text) - keep])
+                    self._pending = text[len(text) - keep:]
+                    return keys
+                self._paste.append(text[i:end])
+                keys.append(("paste", "".join(self._paste)))
+                self._paste = None
+                i = end + len(_PASTE_END)
+                continue
+            char = text[i]
+            if char != "\x1b":
+                keys.append(char)
+                i += 1
+                continue
+            rest = text[i + 1:]
+            if not rest:
+                self._pending = char  # a lone ESC: the next read says what it starts
+                return keys
+            if rest[0] in "[O":
+                end = _sequence_end(rest)
+                if end is None:
+                    self._pending = text[i:]
+                    return keys
+                body = rest[:end]
+                i += 1 + end
+                if body == "[200~":
+                    self._paste = []
+                elif body in _SEQUENCES:
+                    keys.append(_SEQUENCES[body])
+                continue  # an unknown sequence is dropped whole, never typed in as text
+            keys.append(_SEQUENCES[rest[0]] if rest[0] in _SEQUENCES else ("alt", rest[0]))
+            i += 2
+        return keys
+
+
+def _sequence_end(rest: str) -> int | None:
+    """The length of the CSI/SS3 sequence at the start of `rest` (`[` or `O` first), None if incomplete."""
+    if rest[0] == "O":
+        return 2 if len(rest) >= 2 else None
+    for j in range(1, min(len(rest), 32)):
+        if "\x40" <= rest[j] <= "\x7e":
+            return j + 1
+    return None if len(rest) < 32 else 1
+
+
+def cell_width(char: str) -> int:
+    """Columns `char` takes: 2 for East Asian wide, 0 for combining marks and controls, else 1."""
+    if char < "\u0300":
+        return 1 if char >= " " else 0
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in "WF" else 1
+
+
+def text_width(text: str) -> int:
+    return len(text) if text.isascii() and text.isprintable() else sum(cell_width(c) for c in text)
+
+
+def visible(text: str) -> str:
+    """`text` with control characters shown as readline shows them (`^X`)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " else "^" + chr(ord(c) ^ 0x40) if ord(c) < 0x80 else "?"
+                   for c in text)
+
+
+class Outcome:
+    """How a line ended: `line` (Enter; `text`, and any further lines of a paste in `pasted`, the unfinished
+    last one in `unfinished`), `interrupt` (Ctrl-C) or `eof` (Ctrl-D on an empty line, or the input ended)."""
+
+    __slots__ = ("kind", "text", "pasted", "unfinished")
+
+    def __init__(self, kind: str, text: str = "", pasted: Sequence[str] = (), unfinished: str = "") -> None:
+        self.kind = kind
+        self.text = text
+        self.pasted = list(pasted)
+        self.unfinished = unfinished
+
+    def __repr__(self) -> str:
+        return f"Outcome({self.kind!r}, {self.text!r})"
+
+
+class Completions:
+    """What a completer offers at the cursor: the replaced span [start, cursor) and the candidates, each a
+    text to insert and a description (may be "")."""
+
+    __slots__ = ("start", "items")
+
+    def __init__(self, start: int, items: Sequence[tuple[str, str]]) -> None:
+        self.start = start
+        self.items = list(items)
+
+
+class LineEditor:
+    """One terminal's line editing. `width()` is the terminal's width now; `history` the lines entered
+    before, oldest first (the editor appends what is entered; None: no history); `complete(text, cursor)` the
+    candidates at the cursor; `highlight(text)` the line's coloured runs; `escapes`: the terminal takes
+    escape codes (else plain echo); `remember(line)` is told each line added to the history."""
+
+    def __init__(
+        self,
+        width: Callable[[], int],
+        *,
+        history: list[str] | None = None,
+        complete: Callable[[str, int], Completions] | None = None,
+        highlight: Callable[[str], list[tuple[str, str]]] | None = None,
+        escapes: bool = True,
+        remember: Callable[[str], None] | None = None,
+    ) -> None:
+        self.width = width
+        self.history = history
+        self.remember = remember  # told each line added to the history (to keep it in a file)
+        self.complete = complete
+        self.highlight = highlight
+        self.escapes = escapes
+        self.parser = KeyParser()
+        self.keys: list[Key] = []  # read but not yet used: typed ahead of the next prompt
+        self.eof = False
+        self.active = False
+        self.prompt = ""
+        self.prompt_width = 0
+        self.text = ""
+        self.cursor = 0
+        self._row = 0  # the cursor's row, counted from the prompt's first row
+        self._shown: _Shown | None = None  # what is on the screen
+        self._plain_shown = ""  # with escapes=False: the text shown after the prompt
+        self._kill = ""
+        self._last_key: Key = ""
+        self._index = 0  # in history + [line being typed]
+        self._edits: dict[int, str] = {}  # history entries changed while browsing, until the line is done
+        self._search: _Search | None = None
+        self._query: list[tuple[str, str]] | None = None  # candidates waiting for "Display all N?" y/n
+        self._done: Outcome | None = None
+
+    # Reading a line ------------------------------------------------------------------------------
+    def start(self, prompt: str, prompt_width: int | None = None, default: str = "") -> str:
+        """Begin a line at `prompt` (its SGR codes included; `prompt_width` the columns it takes). What to send."""
+        self.active = True
+        self.prompt = prompt if self.escapes else _strip_sgr(prompt)
+        self.prompt_width = text_width(_strip_sgr(prompt)) if prompt_width is None else prompt_width
+        self.text = default
+        self.cursor = len(default)
+        self._row = 0
+        self._shown = None
+        self._plain_shown = ""
+        self._index = len(self.history) if self.history is not None else 0
+        self._edits = {}
+        self._search = None
+        self._query = None
+        self._done = None
+        if not self.escapes:
+            self._plain_shown = self.text
+            return self.prompt + self.text
+        return PASTE_ON + self._render()
+
+    def feed(self, data: str) -> tuple[str, Outcome | None]:
+        """Keys from the client: what to send back, and the outcome if they end the line (the keys after the
+        Enter are kept for the next line)."""
+        self.keys.extend(self.parser.feed(data))
+        return self.step()
+
+    def end_of_input(self) -> tuple[str, Outcome | None]:
+        """The client sent EOF or went away: the line in progress ends as Ctrl-D on an empty line does."""
+        self.eof = True
+        return self.step()
+
+    def step(self) -> tuple[str, Outcome | None]:
+        """Use the keys read so far, up to the end of the line."""
+        if not self.active:
+            return "", None
+        out: list[str] = []
+        while self.keys and self._done is None:
+            key = self.keys.pop(0)
+            out.append(self._key(key))
+            self._last_key = key
+        if self._done is None and self.eof and not self.keys:
+            self._done = Outcome("eof")
+            out.append(self._leave("\r\n"))
+        done, self._done = self._done, None
+        if done is not None:
+            self.active = False
+            # Consecutive duplicates are kept once.
+            if done.kind == "line" and self.history is not None and done.text.strip() and \
+                    (not self.history or self.history[-1] != done.text):
+                self.history.append(done.text)
+                if self.remember is not None:
+                    self.remember(done.text)
+        return "".join(out), done
+
+    def redraw(self) -> str:
+        """The line drawn again (after a resize, or output that was not the editor's)."""
+        if not self.active:
+            return ""
+        if not self.escapes:
+            return ""
+        return self._render(force=True)
+
+    def interrupt_text(self) -> str:
+        return "^C\r\n"
+
+    # Keys ----------------------------------------------------------------------------------------
+    def _key(self, key: Key) -> str:
+        if self._query is not None:
+            return self._answer_query(key)
+        if self._search is not None:
+            handled = self._search_key(key)
+            if handled is not None:
+                return handled
+        if isinstance(key, tuple):
+            kind, value = key
+            if kind == "paste":
+                return self._pasted(value)
+            return self._alt(value)
+        if len(key) == 1 and (key >= " " and key != "\x7f"):
+            return self._insert(key)
+        action = _CONTROL_KEYS.get(key) if len(key) == 1 else key
+        if action is None:
+            return ""
+        return getattr(self, "_do_" + action.replace("-", "_"))()
+
+    def _alt(self, char: str) -> str:
+        return ""  # Alt with a key readline binds is a named key already (see _SEQUENCES)
+
+    def _insert(self, text: str) -> str:
+        self.text = self.text[: self.cursor] + text + self.text[self.cursor:]
+        self.cursor += len(text)
+        return self._changed()
+
+    def _pasted(self, text: str) -> str:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if "\n" not in text:
+            return self._insert(text)
+        first, *rest = text.split("\n")
+        out = self._insert(first)
+        return out + self._accept(pasted=rest[:-1], unfinished=rest[-1])
+
+    def _do_accept(self) -> str:
+        return self._accept()
+
+    def _accept(self, pasted: Sequence[str] = (), unfinished: str = "") -> str:
+        self._done = Outcome("line", self.text, pasted, unfinished)
+        self.cursor = len(self.text)
+        return self._leave("\r\n")
+
+    def _leave(self, ending: str) -> str:
+        """The line as it stands, the cursor after it, and `ending`."""
+        if not self.escapes:
+            return ending
+        return self._render() + PASTE_OFF + ending
+
+    def _do_interrupt(self) -> str:
+        self._done = Outcome("interrupt", self.text)
+        self._search = None
+        self.cursor = len(self.text)
+        if not self.escapes:
+            return self.interrupt_text()
+        return self._render() + PASTE_OFF + self.interrupt_text()
+
+    def _do_eof_or_delete(self) -> str:
+        if not self.text:
+            self._done = Outcome("eof")
+            return self._leave("\r\n")
+        return self._do_delete()
+
+    def _do_delete(self) -> str:
+        if self.cursor >= len(self.text):
+            return ""
+        self.text = self.text[: self.cursor] + self.text[self.cursor + 1:]
+        return self._changed()
+
+    def _do_backspace(self) -> str:
+        if self.cursor == 0:
+            return ""
+        self.text = self.text[: self.cursor - 1] + self.text[self.cursor:]
+        self.cursor -= 1
+        return self._changed()
+
+    def _do_left(self) -> str:
+        self.cursor = max(0, self.cursor - 1)
+        return self._moved()
+
+    def _do_right(self) -> str:
+        self.cursor = min(len(self.text), self.cursor + 1)
+        return self._moved()
+
+    def _do_home(self) -> str:
+        self.cursor = 0
+        return self._moved()
+
+    def _do_end(self) -> str:
+        self.cursor = len(self.text)
+        return self._moved()
+
+    def _do_word_left(self) -> str:
+        self.cursor = _word_start(self.text, self.cursor)
+        return self._moved()
+
+    def _do_word_right(self) -> str:
+        self.cursor = _word_end(self.text, self.cursor)
+        return self._moved()
+
+    def _do_kill_end(self) -> str:
+        self._kill = self.text[self.cursor:]
+        self.text = self.text[: self.cursor]
+        return self._changed()
+
+    def _do_kill_start(self) -> str:
+        self._kill = self.text[: self.cursor]
+        self.text = self.text[self.cursor:]
+        self.cursor = 0
+        return self._changed()
+
+    def _do_kill_word_back(self) -> str:
+        start = _word_start(self.text, self.cursor)
+        return self._cut(start, self.cursor)
+
+    def _do_unix_word_rubout(self) -> str:
+        # Ctrl-W: back to the previous blank, as readline's unix-word-rubout.
+        start = self.cursor
+        while start > 0 and self.text[start - 1] == " ":
+            start -= 1
+        while start > 0 and self.text[start - 1] != " ":
+            start -= 1
+        return self._cut(start, self.cursor)
+
+    def _do_kill_word(self) -> str:
+        return self._cut(self.cursor, _word_end(self.text, self.cursor))
+
+    def _cut(self, start: int, end: int) -> str:
+        if start == end:
+            return ""
+        self._kill = self.text[start:end]
+        self.text = self.text[:start] + self.text[end:]
+        self.cursor = start
+        return self._changed()
+
+    def _do_yank(self) -> str:
+        return self._insert(self._kill) if self._kill else ""
+
+    def _do_transpose(self) -> str:
+        if len(self.text) < 2 or self.cursor == 0:
+            return ""
+        at = min(self.cursor, len(self.text) - 1)
+        chars = list(self.text)
+        chars[at - 1], chars[at] = chars[at], chars[at - 1]
+        self.text = "".join(chars)
+        self.cursor = at + 1
+        return self._changed()
+
+    def _do_clear_screen(self) -> str:
+        if not self.escapes:
+            return ""
+        self._row = 0
+        self._shown = None
+        return "\x1b[H\x1b[2J" + self._render()
+
+    def _do_ignore(self) -> str:
+        return ""
+
+    # History -------------------------------------------------------------------------------------
+    def _entry(self, index: int) -> str:
+        assert self.history is not None
+        if index in self._edits:
+            return self._edits[index]
+        return self.history[index] if index < len(self.history) else ""
+
+    def _go(self, index: int) -> str:
+        if self.history is None or index < 0 or index > len(self.history) or index == self._index:
+            return ""
+        if self.text != self._entry(self._index):
+            self._edits[self._index] = self.text
+        self._index = index
+        self.text = self._entry(index)
+        self.cursor = len(self.text)
+        return self._changed()
+
+    def _do_up(self) -> str:
+        return self._go(self._index - 1)
+
+    def _do_down(self) -> str:
+        return self._go(self._index + 1)
+
+    def _do_history_first(self) -> str:
+        return self._go(0)
+
+    def _do_history_last(self) -> str:
+        return self._go(len(self.history) if self.history is not None else 0)
+
+    # Reverse incremental search (Ctrl-R) ----------------------------------------------------------
+    def _do_search(self) -> str:
+        if self.history is None:
+            return ""
+        self._search = _Search(self.text, self.cursor, self._index)
+        return self._render()
+
+    def _search_key(self, key: Key) -> str | None:
+        """A key while searching; None: the search ends and the key does what it does outside it."""
+        search = self._search
+        assert search is not None
+        if key == "\x12":  # Ctrl-R again: the next older match (the last search's text, if none typed)
+            self._find(search, search.query or search.last, older=search.index is not None)
+            return self._render()
+        if key == "\x07":  # Ctrl-G: give up, the line as it was
+            self._search = None
+            self.text, self.cursor, self._index = search.text, search.cursor, search.origin
+            return self._render()
+        if key == "\x03":
+            self._search = None
+            return self._do_interrupt()
+        if key in ("\x7f", "\x08"):
+            search.index = None  # a shorter text: look again from where the search began
+            self._find(search, search.query[:-1])
+            return self._render()
+        typed = key[1].replace("\r", "").replace("\n", " ") if isinstance(key, tuple) and key[0] == "paste" else \
+            key if isinstance(key, str) and len(key) == 1 and key >= " " and key != "\x7f" else None
+        if typed is not None:
+            self._find(search, search.query + typed)
+            return self._render()
+        # Any other key ends the search with the line found (Enter runs it, as in bash); ESC does only that.
+        self._search = None
+        if isinstance(key, tuple) and key[0] == "alt":
+            return self._render()
+        return None
+
+    def _find(self, search: _Search, query: str, *, older: bool = False) -> None:
+        """Show the newest entry holding `query` at or before the current match (`older`: before it), the
+        cursor at the match; if there is none, the search has failed and the line stays."""
+        assert self.history is not None
+        search.query = query
+        search.failed = False
+        if not query:
+            return
+        index = search.index if search.index is not None else min(search.origin, len(self.history) - 1)
+        end = None if search.index is None else search.pos + len(query) - (1 if older else 0)
+        while index >= 0:
+            entry = self._entry(index)
+            at = entry.rfind(query) if end is None else entry.rfind(query, 0, max(end, 0))
+            if at >= 0:
+                search.index, search.pos, search.last = index, at, query
+                self._index, self.text, self.cursor = index, entry, at
+                return
+            index -= 1
+            end = None
+        search.failed = True
+
+    # Completion ----------------------------------------------------------------------------------
+    def _do_complete(self) -> str:
+        if self.complete is None:
+            return ""
+        found = self.complete(self.text, self.cursor)
+        word = self.text[found.start: self.cursor]
+        items = found.items
+        if not items:
+            return "\x07" if self.escapes else ""
+        texts = [text for text, _ in items]
+        if len(texts) == 1:
+            text = texts[0]
+            return self._replace(found.start, text if text.endswith("/") else text + " ")
+        common = os.path.commonprefix(texts)
+        if len(common) > len(word) and common.startswith(word):
+            return self._replace(found.start, common)
+        if len(items) > QUERY_ITEMS and self.escapes:
+            self._query = items
+            return (self._below() + f"Display all {len(items)} possibilities? (y or n)")
+        return self._list(items)
+
+    def _replace(self, start: int, text: str) -> str:
+        self.text = self.text[:start] + text + self.text[self.cursor:]
+        self.cursor = start + len(text)
+        return self._changed()
+
+    def _answer_query(self, key: Key) -> str:
+        items, self._query = self._query or [], None
+        if key in ("y", "Y", " ", "\t"):
+            return "\r\n" + self._list_text(items) + self._fresh()
+        return "\r\n" + self._fresh()
+
+    def _below(self) -> str:
+        """Move to a fresh row below the line (for a list or a question)."""
+        if not self.escapes:
+            return "\r\n"
+        out = self._render()  # make sure the cursor is where _row says
+        shown_width = self.prompt_width + text_width(self.text)
+        last_row = max(shown_width - 1, 0) // max(self.width(), 1)
+        down = last_row - self._row
+        return out + (f"\x1b[{down}B" if down > 0 else "") + "\r\n"
+
+    def _fresh(self) -> str:
+        """The prompt and the line drawn anew on the current row."""
+        self._row = 0
+        self._shown = None
+        if not self.escapes:
+            self._plain_shown = self.text
+            return self.prompt + self.text + "\b" * text_width(self.text[self.cursor:])
+        return self._render()
+
+    def _list(self, items: list[tuple[str, str]]) -> str:
+        return self._below() + self._list_text(items) + self._fresh()
+
+    def _list_text(self, items: list[tuple[str, str]]) -> str:
+        """The candidates as readline lists them: in columns, down then across; with descriptions, one a row."""
+        width = max(self.width(), 10)
+        if any(meta for _, meta in items):
+            name_width = min(max(text_width(t) for t, _ in items), width // 2)
+            rows = []
+            for text, meta in items:
+                row = text.ljust(name_width) + ("  " + meta if meta else "")
+                rows.append(_clip(row, width - 1))
+            return "".join(row + "\r\n" for row in rows)
+        col = max(text_width(t) for t, _ in items) + 2
+        per_row = max(1, width // col)
+        nrows = -(-len(items) // per_row)
+        lines = []
+        for r in range(nrows):
+            cells = [items[c * nrows + r][0] for c in range(per_row) if c * nrows + r < len(items)]
+            lines.append("".join(cell.ljust(col) for cell in cells[:-1]) + cells[-1])
+        return "".join(line + "\r\n" for line in lines)
+
+    # Drawing -------------------------------------------------------------------------------------
+    def _changed(self) -> str:
+        return self._render()
+
+    def _moved(self) -> str:
+        return self._render()
+
+    def _lead(self) -> tuple[str, int]:
+        """What comes before the text: the prompt, or the search's, and the columns it takes."""
+        if self._search is None:
+            return self.prompt, self.prompt_width
+        lead = f"({'failed ' if self._search.failed else ''}reverse-i-search)`{visible(self._search.query)}': "
+        return lead, text_width(lead)
+
+    def _runs(self, text: str) -> list[tuple[str, str]]:
+        """The line as runs of (SGR parameters, text)."""
+        shown = visible(text)
+        if self.highlight is None or not shown.strip():
+            return [("", shown)] if shown else []
+        return self.highlight(shown)
+
+    def _render(self, force: bool = False) -> str:
+        """What makes the screen show the line, the cursor where it is. Typing at the end of the line sends
+        only what was added; anything else draws the line again from its first row."""
+        if not self.escapes:
+            return self._render_plain()
+        lead, lead_width = self._lead()
+        runs = self._runs(self.text)
+        width = max(self.width(), 1)
+        total = lead_width + sum(text_width(t) for _, t in runs)
+        cursor_cols = lead_width + text_width(visible(self.text[: self.cursor]))
+        shown = self._shown
+        out: list[str] = []
+        added = None
+        if not force and shown is not None and shown.lead == lead and shown.width == width and shown.at_end \
+                and cursor_cols == total:
+            added = _added(shown.runs, runs)
+        if added is not None:
+            out.append(_paint(added))
+        else:
+            if self._row:
+                out.append(f"\x1b[{self._row}A")
+            out.append("\r" + lead + _paint(runs))
+        if total and total % width == 0:
+            out.append(" \r")  # out of the terminal's pending wrap: the cursor moves to the next row now
+        if added is None:
+            out.append("\x1b[J")  # what is left of a longer line drawn before
+        end_row = total // width
+        cursor_row = cursor_cols // width
+        if end_row > cursor_row:
+            out.append(f"\x1b[{end_row - cursor_row}A")
+        if cursor_cols != total:
+            col = cursor_cols % width
+            out.append("\r" + (f"\x1b[{col}C" if col else ""))
+        self._row = cursor_row
+        self._shown = _Shown(lead, runs, width, cursor_cols == total)
+        return "".join(out)
+
+    def _render_plain(self) -> str:
+        """With no escape codes: echo what was added at the end; Backspace at the end as "\\b \\b"; any other
+        change shows the line again, on a row of its own."""
+        old, new = self._plain_shown, self.text
+        tail = len(new) - self.cursor
+        if self._search is not None:
+            new = self._lead()[0] + self.text
+        if new.startswith(old) and tail == 0:
+            out = visible(new[len(old):])
+        elif old.startswith(new) and tail == 0 and old[len(new):].isascii():
+            gone = len(old) - len(new)
+            out = "\b \b" * gone
+        else:
+            out = "\r\n" + (self.prompt if self._search is None else "") + visible(new) + "\b" * tail
+        self._plain_shown = new
+        return out
+
+
+class _Search:
+    """A reverse incremental search: where it began, what is looked for, the match shown."""
+
+    __slots__ = ("text", "cursor", "origin", "index", "pos", "query", "failed", "last")
+
+    def __init__(self, text: str, cursor: int, origin: int) -> None:
+        self.text = text  # the line and cursor before the search (Ctrl-G brings them back)
+        self.cursor = cursor
+        self.origin = origin
+        self.index: int | None = None  # the history entry matched, none yet
+        self.pos = 0
+        self.query = ""
+        self.failed = False
+        self.last = ""  # the text of the last successful search (Ctrl-R Ctrl-R searches it again)
+
+
+class _Shown:
+    """What the screen shows of the line: its lead, its runs, at which width, the cursor at its end or not."""
+
+    __slots__ = ("lead", "runs", "width", "at_end")
+
+    def __init__(self, lead: str, runs: list[tuple[str, str]], width: int, at_end: bool) -> None:
+        self.lead = lead
+        self.runs = runs
+        self.width = width
+        self.at_end = at_end
+
+
+def _added(old: list[tuple[str, str]], new: list[tuple[str, str]]) -> list[tuple[str, str]] | None:
+    """The runs `new` adds at the end of `old`, if `new` is `old` with text added, in the same colours."""
+    i = 0
+    for i, (style, text) in enumerate(old):
+        if i >= len(new) or new[i][0] != style or not new[i][1].startswith(text):
+            return None
+        if new[i][1] != text:
+            if i != len(old) - 1:
+                return None
+            return [(style, new[i][1][len(text):]), *new[i + 1:]]
+    return new[len(old):]
+
+
+def _paint(runs: list[tuple[str, str]]) -> str:
+    return "".join(f"\x1b[{style}m{text}{RESET}" if style else text for style, text in runs)
+
+
+_CONTROL_KEYS = {
+    "\r": "accept", "\n": "accept", "\x7f": "backspace", "\x08": "backspace", "\x04": "eof-or-delete",
+    "\x01": "home", "\x05": "end", "\x02": "left", "\x06": "right", "\x0b": "kill-end", "\x15": "kill-start",
+    "\x17": "unix-word-rubout", "\x19": "yank", "\x14": "transpose", "\x0c": "clear-screen", "\x03": "interrupt",
+    "\x10": "up", "\x0e": "down", "\x12": "search", "\t": "complete", "\x07": "ignore",
+}
+_NAMED = {"insert", "page-up", "page-down", "escape"}
+for _name in _NAMED:
+    setattr(LineEditor, "_do_" + _name.replace("-", "_"), LineEditor._do_ignore)
+
+
+def _word_start(text: str, cursor: int) -> int:
+    i = cursor
+    while i > 0 and not text[i - 1].isalnum():
+        i -= 1
+    while i > 0 and text[i - 1].isalnum():
+        i -= 1
+    return i
+
+
+def _word_end(text: str, cursor: int) -> int:
+    i = cursor
+    while i < len(text) and not text[i].isalnum():
+        i += 1
+    while i < len(text) and text[i].isalnum():
+        i += 1
+    return i
+
+
+def _clip(text: str, width: int) -> str:
+    if text_width(text) <= width:
+        return text
+    out, used = [], 0
+    for char in text:
+        used += cell_width(char)
+        if used > width - 1:
+            break
+        out.append(char)
+    return "".join(out) + "…"
+
+
+def _strip_sgr(text: str) -> str:
+    if "\x1b" not in text:
+        return text
+    import re
+
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+# Colours ---------------------------------------------------------------------------------------------
+_COLOURS = {"black": 0, "red": 1, "green": 2, "yellow": 3, "blue": 4, "magenta": 5, "cyan": 6, "gray": 7,
+            "white": 7}
+_ATTRS = {"bold": "1", "italic": "3", "underline": "4"}
+
+
+def sgr(style: str) -> str:
+    """SGR parameters of a prompt_toolkit-like style string (`ansiblue bold`): `34;1`."""
+    codes = []
+    for part in style.split():
+        if part in _ATTRS:
+            codes.append(_ATTRS[part])
+        elif part.startswith("ansibright") and part[10:] in _COLOURS:
+            codes.append(str(90 + _COLOURS[part[10:]]))
+        elif part.startswith("ansi") and part[4:] in _COLOURS:
+            codes.append(str(30 + _COLOURS[part[4:]]))
+    return ";".join(codes)
+
+
+def pygments_highlighter(lexer: object, rules: dict[str, str]) -> Callable[[str], list[tuple[str, str]]]:
+    """A highlighter from a pygments lexer and style rules keyed `pygments.name.builtin`: the SGR of a token
+    is that of its own type or its nearest parent's."""
+    cache: dict[object, str] = {}
+
+    def code(ttype: object) -> str:
+        if ttype not in cache:
+            found = ""
+            t = ttype
+            while t is not None and t:
+                key = "pygments." + ".".join(t).lower()  # type: ignore[arg-type]
+                if key in rules:
+                    found = sgr(rules[key])
+                    break
+                t = t.parent  # type: ignore[attr-defined]
+            cache[ttype] = found
+        return cache[ttype]
+
+    def highlight(text: str) -> list[tuple[str, str]]:
+        runs: list[tuple[str, str]] = []
+        for _, ttype, value in lexer.get_tokens_unprocessed(text):  # type: ignore[attr-defined]
+            style = code(ttype)
+            if runs and runs[-1][0] == style:
+                runs[-1] = (style, runs[-1][1] + value)
+            else:
+                runs.append((style, value))
+        if runs and runs[-1][1].endswith("\n") and not text.endswith("\n"):
+            runs[-1] = (runs[-1][0], runs[-1][1][:-1])  # pygments ends every text with a newline
+        return [run for run in runs if run[1]]
+
+    return highlight
+
+
+# History file ----------------------------------------------------------------------------------------
+class HistoryFile:
+    """A history kept in a file in prompt_toolkit's FileHistory format (the local shell's), so both read it.
+
+    A disk that refuses it costs the history, never the session.
+    """
+
+    LIMIT = 5000  # entries read back (the newest)
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = os.fspath(path)
+
+    def load(self) -> list[str]:
+        """The entries, oldest first."""
+        try:
+            with open(self.path, "rb") as f:
+                data = f.read()
+        except OSError:
+            return []
+        entries: list[str] = []
+        lines: list[str] = []
+        for raw in data.decode("utf-8", "replace").splitlines():
+            if raw.startswith("+"):
+                lines.append(raw[1:])
+            elif lines:
+                entries.append("\n".join(lines))
+                lines = []
+        if lines:
+            entries.append("\n".join(lines))
+        kept: list[str] = []
+        for entry in entries[-self.LIMIT:]:
+            if not kept or kept[-1] != entry:
+                kept.append(entry)
+        return kept
+
+    def append(self, entry: str) -> None:
+        """Add `entry` at the end of the file."""
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        body = "".join("+" + line + "\n" for line in entry.split("\n"))
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        except OSError:
+            return
+        try:
+            os.write(fd, f"\n# {stamp}\n{body}".encode("utf-8", "replace"))
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
