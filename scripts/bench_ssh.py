@@ -4,7 +4,7 @@
 On 127.0.0.1 only. `alation-shell serve` runs in its own process (pinned to nothing; the clients share the
 machine); the clients are asyncssh connections in this process. Each session enters the Alation shell from the
 host prompt, then types commands (5-10 keys/s, 2-6 s between commands, jittered): reads, sets, `sim backups`,
-and in session 0 `alation_action backup_all`. Measured:
+and in session 0 `alation_action backup_all` every time. Measured:
 
 - keystroke echo: from a key sent to the first output that follows it;
 - Enter to prompt: from Enter to the next prompt being drawn (bracketed paste is turned on as a new prompt is
@@ -15,6 +15,10 @@ and in session 0 `alation_action backup_all`. Measured:
   config and keys) running the installed `alation_conf` console script, alternating run by run.
 
     .venv/bin/python scripts/bench_ssh.py [--sessions 10,50,100] [--seconds 30] [--exec-runs 40] [--workers 1]
+                                          [--backup-size 64M]
+
+Session 0's instance has a catalog of --backup-size, so that its backups overlap the others' typing; the
+latencies of keys and commands sent while one ran are shown apart too.
 
 Goals (issue 11, 2 cores): with 50 sessions and a backup running, Enter-to-prompt p99 < 100 ms and echo p99 <
 50 ms; idle sessions < 3 MiB RSS each; exec round trip ratio (ours / sshd) <= 1.0.
@@ -137,17 +141,34 @@ async def open_session(port: int, user: str, key: str) -> Session:
     return session
 
 
-async def type_commands(session: Session, index: int, until: float, echo: list[float], enter: list[float]) -> None:
+Sample = tuple[float, float]  # (when it was sent, latency)
+
+
+async def type_commands(session: Session, index: int, until: float, echo: list[Sample], enter: list[Sample],
+                        backups: list[Sample]) -> None:
     rng = random.Random(index)
     await asyncio.sleep(rng.uniform(0, 4))
     while time.monotonic() < until:
-        line = ("alation_action backup_all" if index == 0 and rng.random() < 0.5
-                else rng.choice(COMMANDS).format(n=rng.randint(0, 59)))
+        backup = index == 0  # session 0 backs up, again and again
+        line = "alation_action backup_all" if backup else rng.choice(COMMANDS).format(n=rng.randint(0, 59))
         for char in line:
-            echo.append(await session.key(char))
+            sent = time.monotonic()
+            echo.append((sent, await session.key(char)))
             await asyncio.sleep(1 / rng.uniform(5, 10))
-        enter.append(await session.enter())
+        sent = time.monotonic()
+        took = await session.enter()
+        if backup:
+            if "complete:" not in session.buffer:
+                raise SystemExit(f"the backup failed: {session.buffer[-500:]!r}")
+            backups.append((sent, took))  # its own Enter-to-prompt is the backup's time, not a latency
+        else:
+            enter.append((sent, took))
         await asyncio.sleep(rng.uniform(2, 6))
+
+
+def during(samples: list[Sample], windows: list[Sample]) -> list[float]:
+    """The latencies of the samples sent while a backup ran."""
+    return [took for sent, took in samples if any(start <= sent <= start + length for start, length in windows)]
 
 
 async def interactive(port: int, users: list[str], key: str, seconds: float,
@@ -158,19 +179,26 @@ async def interactive(port: int, users: list[str], key: str, seconds: float,
         sessions.append(await open_session(port, user, key))
     await asyncio.sleep(1)
     idle = rss_kib(server_pids(server))
-    echo: list[float] = []
-    enter: list[float] = []
+    echo: list[Sample] = []
+    enter: list[Sample] = []
+    backups: list[Sample] = []
     until = time.monotonic() + seconds
     cpu = cpu_seconds(server_pids(server))
     mine = time.process_time()
     started = time.monotonic()
-    await asyncio.gather(*(type_commands(s, i, until, echo, enter) for i, s in enumerate(sessions)))
+    await asyncio.gather(*(type_commands(s, i, until, echo, enter, backups) for i, s in enumerate(sessions)))
     cpu = cpu_seconds(server_pids(server)) - cpu
     client_load = (time.process_time() - mine) / (time.monotonic() - started)
     for session in sessions:
         session.conn.close()
-    return {"echo_p50": pct(echo, 0.5), "echo_p99": pct(echo, 0.99), "enter_p50": pct(enter, 0.5),
-            "enter_p99": pct(enter, 0.99), "keys": len(echo), "commands": len(enter),
+    echo_all = [took for _, took in echo]
+    enter_all = [took for _, took in enter]
+    echo_backup, enter_backup = during(echo, backups), during(enter, backups)
+    return {"echo_p50": pct(echo_all, 0.5), "echo_p99": pct(echo_all, 0.99), "enter_p50": pct(enter_all, 0.5),
+            "enter_p99": pct(enter_all, 0.99), "keys": len(echo), "commands": len(enter),
+            "backups": len(backups), "backup_s": statistics.median([t for _, t in backups]) if backups else 0.0,
+            "echo_backup_p99": pct(echo_backup, 0.99), "enter_backup_p99": pct(enter_backup, 0.99),
+            "echo_backup_n": len(echo_backup), "enter_backup_n": len(enter_backup),
             "rss_per_session_mib": (idle - before) / len(users) / 1024, "rss_total_mib": idle / 1024,
             "cpu_ms_per_key": cpu / max(len(echo), 1) * 1000, "client_load": client_load}
 
@@ -244,6 +272,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30, help="typing time per run (default 30)")
     parser.add_argument("--exec-runs", type=int, default=40, help="exec round trips of each kind (default 40)")
     parser.add_argument("--workers", type=int, default=1, help="serve --workers (default 1)")
+    parser.add_argument("--backup-size", default="64M",
+                        help="catalog size of the instance session 0 backs up (alation-shell init --size; default 64M)")
     opts = parser.parse_args()
     counts = [int(n) for n in opts.sessions.split(",") if n]
     with tempfile.TemporaryDirectory() as tmp:
@@ -255,6 +285,9 @@ def main() -> int:
         for user in users:
             subprocess.run([str(BIN / "alation-shell"), "adduser", user, "--key", f"{key}.pub", "--server-home",
                             str(home)], check=True, capture_output=True)
+        # Session 0's instance is a bigger one, so that its backups take long enough to overlap the others' typing.
+        subprocess.run([str(BIN / "alation-shell"), "init", "--home", str(home / "users" / "u0" / "instance"),
+                        "--size", opts.backup_size], check=True, capture_output=True)
         server = subprocess.Popen([str(BIN / "alation-shell"), "serve", "--port", "0", "--server-home", str(home),
                                    "--idle-timeout", "0", "--workers", str(opts.workers)],
                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -292,6 +325,10 @@ def main() -> int:
                       f" server CPU {figures['cpu_ms_per_key']:.1f} ms/key (commands included),"
                       f" clients' process {figures['client_load']:.0%} of a core"
                       f" | RSS {figures['rss_total_mib']:.0f} MiB, {figures['rss_per_session_mib']:.2f} MiB/session")
+                print(f"      while a backup ran ({figures['backups']} backups of the {opts.backup_size} instance, "
+                      f"median {figures['backup_s']:.1f} s): echo p99 {figures['echo_backup_p99']:6.1f} ms "
+                      f"({figures['echo_backup_n']} keys), Enter-to-prompt p99 {figures['enter_backup_p99']:6.1f} ms"
+                      f" ({figures['enter_backup_n']} commands)")
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(60)
