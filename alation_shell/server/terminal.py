@@ -20,6 +20,7 @@ from alation_shell.server.host import Host
 from alation_shell.server.jobs import INTERRUPTED
 from alation_shell.shell.lexer import STYLE_RULES, lexer_for, prompt_parts
 from alation_shell.shell.lineedit import Completions, HistoryFile, LineEditor, Outcome, pygments_highlighter, sgr
+from alation_shell.shell.progress import ProgressBar
 from alation_shell.terminal import Terminal
 
 TYPE_CHECKING = False
@@ -257,6 +258,7 @@ async def alation_repl(channel: ChannelSession, terminal: RemoteTerminal, instan
     from alation_shell.shell.completion import ShellCompleter
 
     session = make_session(instance, terminal=terminal.client.resized(*channel.size), ask=terminal.ask)
+    session.progress_bar = ProgressBar  # long work shows its progress, as in the local shell
     completer = ShellCompleter(session)
     saved = HistoryFile(channel.user.history_file)
     history = await channel.run_job(lambda: (completer.refresh(), saved.load())[1])

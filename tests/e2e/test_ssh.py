@@ -360,6 +360,23 @@ def test_shared_mode_loses_no_update_under_concurrent_sets(tmp_path: Path, seede
         assert server.stop() == 0
 
 
+def test_long_work_shows_its_progress_over_a_pty(server: Server, keys: dict[str, Path]) -> None:
+    async def backup() -> str:
+        async with server.connect("carol", key=keys["carol"]) as conn:
+            proc = await conn.create_process(term_type="xterm", term_size=(120, 30))
+            await proc.stdout.readuntil("[carol@alation-demo ~]$")
+            proc.stdin.write("sudo service alation shell\r")
+            await proc.stdout.readuntil("]$ ")
+            proc.stdin.write("alation_action backup_all\r")
+            shown = await asyncio.wait_for(proc.stdout.readuntil("complete: full"), 60)
+            proc.stdin.write("exit\rexit\r")
+            await proc.wait_closed()
+            return shown
+
+    shown = asyncio.run(backup())
+    assert re.search(r"\r[^\r\n]*100\.0%", shown), shown  # the bar, redrawn in place, to its end
+
+
 # Failures --------------------------------------------------------------------------------------------
 def test_a_client_gone_mid_backup_leaves_the_instance_consistent(server: Server, keys: dict[str, Path]) -> None:
     async def start_backup_and_vanish() -> None:
