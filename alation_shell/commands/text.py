@@ -683,7 +683,7 @@ def _follow(ctx: Context, files: list[tuple[str, BinaryIO]], interval: float, he
     even if renamed); a file that shrinks is read again from its start. Ends with 130, as bash reports it."""
     last = files[-1][0]
     try:
-        while True:
+        while not ctx.cancel.cancelled:  # Ctrl-C in the REPL, over SSH, or a client gone
             for name, f in files:
                 position = f.tell()
                 size = os.fstat(f.fileno()).st_size
@@ -698,6 +698,7 @@ def _follow(ctx: Context, files: list[tuple[str, BinaryIO]], interval: float, he
                     last = name
                 ctx.stdout.write(decode(data))
             time.sleep(interval)
+        return 130
     except KeyboardInterrupt:
         return 130
     finally:

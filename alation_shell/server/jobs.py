@@ -22,8 +22,9 @@ class Job:
     before it runs and leaves the command waiting for it forever.
     """
 
-    def __init__(self, work: Callable[[], object]) -> None:
+    def __init__(self, work: Callable[[], object], cancel: Callable[[], None] | None = None) -> None:
         self._work = work
+        self._cancel = cancel  # the session's own Ctrl-C (its cancel token): long work stops at its next check
         self._lock = threading.Lock()
         self._thread: int | None = None
         self._interrupted = False
@@ -44,9 +45,12 @@ class Job:
                 self._thread = None
 
     def interrupt(self) -> None:
-        """Stop the job: not started yet, it never runs; running, it is interrupted at its next `check()`."""
+        """Stop the job: not started yet, it never runs; running, its session is cancelled (work that waits
+        without writing, such as `tail -f`, stops at its next check) and it is interrupted at its next `check()`."""
         with self._lock:
             self._interrupted = True
+        if self._cancel is not None:
+            self._cancel()
 
     @property
     def interrupted(self) -> bool:

@@ -322,11 +322,13 @@ class ChannelSession(asyncssh.SSHServerSession):
         """stdout and stderr for a command running in a pool thread."""
         return ChannelStream(self, stderr=False), ChannelStream(self, stderr=True)
 
-    async def run_job(self, work: Callable[[], object], *, line: str | None = None) -> object:
-        """Run `work` on the command pool, interruptible by Ctrl-C and by the client going away."""
+    async def run_job(self, work: Callable[[], object], *, line: str | None = None,
+                      cancel: Callable[[], None] | None = None) -> object:
+        """Run `work` on the command pool, interruptible by Ctrl-C and by the client going away (`cancel`: the
+        cancel of the session it runs in)."""
         if line is not None and line.strip():
             self.state.log.write("command", user=self.user.name, session=self.id, line=line)
-        job = self.job = Job(work)
+        job = self.job = Job(work, cancel)
         try:
             return await self.state.pool.run(job)
         finally:
@@ -403,7 +405,8 @@ class ChannelSession(asyncssh.SSHServerSession):
 
         out, err = self.streams()
         session = make_session(instance, terminal=None, ask=asker(out, self.lines.blocking()))
-        result = await self.run_job(lambda: session.execute(command, live=(out, err)), line=command)
+        result = await self.run_job(lambda: session.execute(command, live=(out, err)), line=command,
+                                    cancel=session.cancel.cancel)
         if result is INTERRUPTED:
             return 130
         if result.stop and result.session_status is not None:
@@ -419,7 +422,8 @@ class ChannelSession(asyncssh.SSHServerSession):
             line = await self.lines.next_line()
             if line is None:
                 break
-            going_on = await self.run_job(lambda line=line: runner.step(line), line=line)
+            going_on = await self.run_job(lambda line=line: runner.step(line), line=line,
+                                          cancel=runner.session.cancel.cancel)
             if going_on is INTERRUPTED:
                 runner.status = 130
             elif not going_on:

@@ -203,6 +203,7 @@ async def walkthrough(channel: ChannelSession, terminal: RemoteTerminal, words: 
     from alation_shell.errors import ShellError
     from alation_shell.training.cli import scenario_list
     from alation_shell.training.scenario import find
+    from alation_shell.training.walkthrough import Walkthrough
 
     demo = "--demo" in words
     names = [w for w in words if w != "--demo"]
@@ -222,11 +223,16 @@ async def walkthrough(channel: ChannelSession, terminal: RemoteTerminal, words: 
     place = f".demo-{scenario.name}" if demo else scenario.name
     instance = Instance(channel.user.dir / "walkthroughs" / place)
 
-    def work() -> int:
-        from alation_shell.training.walkthrough import Walkthrough
+    running: list[Walkthrough] = []  # the walkthrough, once the job has made it (its session's cancel)
 
+    def cancel() -> None:
+        for walk in running:
+            walk.session.cancel.cancel()
+
+    def work() -> int:
         walk = Walkthrough(scenario, instance, out, err, interactive=False, colour=False,
                            resume_command=f"walkthrough {scenario.name}")
+        running.append(walk)
         fresh = demo or walk.saved_progress() is None
         if fresh:
             if instance.is_initialized():
@@ -244,7 +250,7 @@ async def walkthrough(channel: ChannelSession, terminal: RemoteTerminal, words: 
                 terminal.demo_keys = None
         return walk.run(_ChannelSource(terminal), fresh=fresh)
 
-    result = await channel.run_job(work, line=" ".join(["walkthrough", *words]))
+    result = await channel.run_job(work, line=" ".join(["walkthrough", *words]), cancel=cancel)
     return 130 if result is INTERRUPTED else int(result)  # type: ignore[arg-type]
 
 
@@ -288,7 +294,8 @@ async def alation_repl(channel: ChannelSession, terminal: RemoteTerminal, instan
                 continue  # Ctrl-C drops the line being typed
             if outcome.kind == "eof":
                 if session.su_stack:  # Ctrl-D in a `sudo su` shell leaves that shell only
-                    await channel.run_job(lambda: session.execute("exit", live=(out, err)))
+                    await channel.run_job(lambda: session.execute("exit", live=(out, err)),
+                                          cancel=session.cancel.cancel)
                     continue
                 channel.send("exit\n")
                 return 0
@@ -303,7 +310,7 @@ async def alation_repl(channel: ChannelSession, terminal: RemoteTerminal, instan
             completer.refresh()
             return result
 
-        result = await channel.run_job(work, line=line)
+        result = await channel.run_job(work, line=line, cancel=session.cancel.cancel)
         if result is INTERRUPTED:
             pasted.clear()
             channel.send("\n")

@@ -17,7 +17,7 @@ import pytest
 
 from alation_shell.config.registry import Registry
 from alation_shell.instance import Instance
-from alation_shell.server.ssh import IDLE_MESSAGE
+from alation_shell.server.ssh import COMMAND_THREADS, IDLE_MESSAGE
 from tests.e2e.ssh_server import Server, adduser, make_key
 
 pytestmark = pytest.mark.skipif(shutil.which("ssh") is None or shutil.which("ssh-keygen") is None,
@@ -375,6 +375,43 @@ def test_long_work_shows_its_progress_over_a_pty(server: Server, keys: dict[str,
 
     shown = asyncio.run(backup())
     assert re.search(r"\r[^\r\n]*100\.0%", shown), shown  # the bar, redrawn in place, to its end
+
+
+def test_ctrl_c_stops_a_command_that_waits_without_writing(server: Server, keys: dict[str, Path]) -> None:
+    async def follow_then_ctrl_c() -> str:
+        async with server.connect("carol", key=keys["carol"]) as conn:
+            proc = await conn.create_process(term_type="xterm", term_size=(120, 30))
+            await proc.stdout.readuntil("[carol@alation-demo ~]$")
+            proc.stdin.write("sudo service alation shell\r")
+            await proc.stdout.readuntil("]$ ")
+            proc.stdin.write("echo started > /opt/alation/site/logs/follow.log\r")
+            await proc.stdout.readuntil("]$ ")
+            proc.stdin.write("tail -f /opt/alation/site/logs/follow.log\r")
+            await proc.stdout.readuntil("started")  # then tail waits, writing nothing
+            await asyncio.sleep(0.5)
+            proc.stdin.write("\x03")
+            shown = await asyncio.wait_for(proc.stdout.readuntil("]$ "), 10)
+            proc.stdin.write("echo $?\r")
+            shown += await asyncio.wait_for(proc.stdout.readuntil("130\r\n"), 10)
+            proc.stdin.write("exit\rexit\r")
+            await proc.wait_closed()
+            return shown
+
+    assert "130" in asyncio.run(follow_then_ctrl_c())
+
+
+def test_clients_gone_from_waiting_commands_free_the_command_threads(server: Server, keys: dict[str, Path]) -> None:
+    async def follow_and_vanish() -> None:
+        conn = await server.connect("carol", key=keys["carol"])
+        log = "/opt/alation/site/logs/f.log"
+        proc = await conn.create_process(f"echo started > {log}; tail -f {log}")
+        assert await proc.stdout.readline() == "started\n"  # tail is running, and waits
+        conn.abort()
+
+    for _ in range(COMMAND_THREADS + 1):  # more than the pool has threads: each must have been given back
+        asyncio.run(follow_and_vanish())
+    r = server.ssh("carol", keys["carol"], f"alation_conf {VERSIONS}")
+    assert r.returncode == 0 and r.stdout == f"{VERSIONS} = 0\n", r.stderr
 
 
 # Failures --------------------------------------------------------------------------------------------
