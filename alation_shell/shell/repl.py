@@ -137,11 +137,28 @@ class Prompt:
     def prompt(self, message: AnyFormattedText, default: str = "") -> str:
         """The line typed at `message`, `default` already typed."""
         with self._shown(message, default):
-            return self.session.prompt(message, default=default)
+            return self.session.prompt(message, default=default, pre_run=self._history_at_hand)
 
     async def prompt_async(self, message: AnyFormattedText, default: str = "") -> str:
         with self._shown(message, default):
-            return await self.session.prompt_async(message, default=default)
+            return await self.session.prompt_async(message, default=default, pre_run=self._history_at_hand)
+
+    def _history_at_hand(self) -> None:
+        """The history in the line now, for an Up or a Ctrl-R among the keys typed ahead of this prompt.
+
+        prompt_toolkit handles those keys (read along with the last Enter, or while a command ran) before its
+        first redraw, which is where it starts the task that loads the history into the line: they found none.
+        The histories here (a file, or memory) are read at once, so this does that task's work before them.
+        """
+        buffer = self.session.default_buffer
+        history = buffer.history
+        if not history._loaded:  # read once, as History.load() does; append_string keeps it up to date
+            history._loaded_strings = list(history.load_history_strings())
+            history._loaded = True
+        buffer.load_history_if_not_yet_loaded()  # starts that task, so that no redraw starts another...
+        buffer._load_history_task.cancel()  # ...and stops it before it runs: its work is done here
+        buffer._working_lines.extendleft(history._loaded_strings)  # newest first, each to the left, as it does
+        buffer.go_to_history(len(buffer._working_lines) - 1)  # still at the line being typed
 
     @contextlib.contextmanager
     def _shown(self, message: AnyFormattedText, default: str = "") -> Iterator[None]:

@@ -21,6 +21,7 @@ PROMPT = r"\]\$"  # the end of `(env) DEMO [alationadmin@alation-demo /]$ ` (col
 UP = "\x1b[A"
 CTRL_C = "\x03"
 CTRL_D = "\x04"
+CTRL_G = "\x07"
 CTRL_R = "\x12"
 # Settle time for prompt_toolkit's asynchronous completion between keys (repl-lessons: the Tab/Enter race).
 SETTLE = 0.3
@@ -166,10 +167,29 @@ def test_ctrl_r_searches_the_history(instance: Instance) -> None:
     child.expect("i-search")
     child.send("versi")
     child.expect(r"incr_backup_\S*versi\S*ons")  # the match is shown highlighted inside the found line
-    time.sleep(SETTLE)
-    child.send("\r")  # ends the search with the found line in the buffer
-    time.sleep(SETTLE)
-    run(child, "", f"{VERSIONS} = 0")
+    run(child, "", f"{VERSIONS} = 0")  # Enter runs the line found, as in bash
+    child.send("\r")  # an empty line: the line found is not left in the next one
+    child.expect(PROMPT)
+    shown = run(child, "history", "4  history")
+    assert f"3  alation_conf {VERSIONS}\r\n" in shown and "5  " not in shown
+    assert leave(child, CTRL_D) == 0
+
+
+def test_ctrl_r_typed_ahead_runs_the_found_command_and_ctrl_g_or_ctrl_c_abandons_the_search(
+    instance: Instance,
+) -> None:
+    child = spawn(instance.root)
+    run(child, f"alation_conf {VERSIONS} -s 2", f"{VERSIONS} = 2")
+    # Each search abandoned, then Enter on the line left: the empty one.
+    child.send(f"alation_conf {VERSIONS} -s 4\r" + CTRL_R + "-s 2" + CTRL_G + "\r" + CTRL_R + "-s 2" + CTRL_C + "\r")
+    shown = run(child, "history", "3  history")
+    assert "4  " not in shown
+    assert Registry.for_instance(instance).get(VERSIONS) == 4
+    # Keys typed at once with the Enter before them: the next prompt handles them before its first redraw.
+    child.send("pwd\r" + CTRL_R + "-s 2\r")
+    child.expect(f"{VERSIONS} = 2")
+    child.expect(PROMPT)
+    assert Registry.for_instance(instance).get(VERSIONS) == 2
     assert leave(child, CTRL_D) == 0
 
 

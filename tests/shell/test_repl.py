@@ -149,11 +149,12 @@ def test_two_repls_on_one_loop_keep_their_own_terminal_and_table(seeded_template
 
 # Keys: paste, Tab, Ctrl-R, Ctrl-D in `sudo su`, history ---------------------------------------------------
 def run_keys(instance: Instance, typed: str, *, term: str = "xterm", output: DummyOutput | None = None) -> tuple:
-    """Run the async REPL on `typed` (ending the session itself); (its output, the Repl)."""
+    """Run the async REPL on `typed` (ending the session itself); (its output, the Repl). A Ctrl-D after them
+    ends a session that they failed to end, so that such a test fails instead of waiting for more keys."""
     output = output or Recorded()
     session = Session(instance, terminal=Terminal.of_client({"TERM": term, "NO_COLOR": "1"}, 80, 24, pty=True))
     with create_pipe_input() as keys:
-        keys.send_text(typed)
+        keys.send_text(typed + "\x04")
         repl = Repl(session, keys, output)
         assert asyncio.run(repl.run_async()) == 0
     return output.text, repl
@@ -189,3 +190,21 @@ def test_tab_finishes_a_word_with_one_completion_so_one_enter_runs_the_line(inst
     assert Registry.for_instance(instance).get("alation.backup_v2.incr_backup_versions") == 3
     assert list(repl.reader.session.history.get_strings())[:2] == [
         "alation_conf alation.backup_v2.incr_backup_versions -s 3", "cd /data"]
+
+
+def test_ctrl_r_then_enter_runs_the_found_command_and_ctrl_g_or_ctrl_c_runs_nothing(instance: Instance) -> None:
+    versions = "alation.backup_v2.incr_backup_versions"
+    earlier = f"alation_conf {versions} -s 2\ralation_conf {versions} -s 4\r"
+    # All keys at once: those after an Enter are typed ahead of the next prompt, as when typed while a command runs.
+    search = "\x12-s 2"
+    text, repl = run_keys(instance, earlier + search + "\x07\r" + search + "\x03\r" + search + "\rexit\r")
+    shown = [line for line in text.splitlines() if versions in line]
+    assert shown == [f"{versions} = 2", f"{versions} = 4", f"{versions} = 2"]  # the aborted searches ran nothing
+    assert Registry.for_instance(instance).get(versions) == 2
+    assert list(repl.reader.session.history.get_strings()) == [
+        f"alation_conf {versions} -s 2", f"alation_conf {versions} -s 4", f"alation_conf {versions} -s 2", "exit"]
+
+
+def test_up_typed_ahead_recalls_the_line_before(instance: Instance) -> None:
+    text, _ = run_keys(instance, "cd /data2\rpwd\r\x1b[A\rexit\r")
+    assert text.splitlines() == ["/data2", "/data2"]
