@@ -21,7 +21,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application import create_app_session
-from prompt_toolkit.buffer import Buffer
 from prompt_toolkit.formatted_text import FormattedText, fragment_list_to_text, to_formatted_text
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.input import Input, create_input
@@ -29,9 +28,12 @@ from prompt_toolkit.input.typeahead import store_typeahead
 from prompt_toolkit.keys import Keys
 from prompt_toolkit.lexers import PygmentsLexer
 from prompt_toolkit.output import ColorDepth, DummyOutput, Output, create_output
+from prompt_toolkit.search import SearchDirection, SearchState
 from prompt_toolkit.styles import Style
+from prompt_toolkit.utils import get_cwidth
 
 from alation_shell.commands.base import Result
+from alation_shell.display import one_line
 from alation_shell.errors import Cancelled
 from alation_shell.instance import VAR_HISTORY, Instance
 from alation_shell.session import Session
@@ -123,16 +125,18 @@ class Screen(io.TextIOBase):
 
 
 class Prompt:
-    """A prompt_toolkit PromptSession on `output`. On a terminal that takes no escape codes (TERM=dumb) it
-    shows only the prompt and the characters typed, as prompt_toolkit's own prompt does on such a terminal
-    (which it would decide from this process's TERM, not the session's)."""
+    """A prompt_toolkit PromptSession on `output`. On a terminal that takes no escape codes (TERM=dumb, which
+    prompt_toolkit would decide from this process's TERM, not the session's) it draws nothing itself: the line is
+    shown as plain text that tells what Enter will run (see `_redrawn`)."""
 
     def __init__(self, output: Output, *, plain: bool, **options: object) -> None:
         self.output = output
         self.plain = plain
         self.session: PromptSession[str] = PromptSession(output=DummyOutput() if plain else output, **options)
+        self._message = ""  # the prompt, as text (plain)
+        self._view = ""  # the text on the terminal's last line, from its start (plain)
         if plain:
-            self.session.default_buffer.on_text_changed += self._echo
+            self.session.app.after_render += self._redrawn
 
     def prompt(self, message: AnyFormattedText, default: str = "") -> str:
         """The line typed at `message`, `default` already typed."""
@@ -165,7 +169,9 @@ class Prompt:
         if not self.plain:
             yield
             return
-        self.output.write(fragment_list_to_text(to_formatted_text(message)) + default)
+        self._message = fragment_list_to_text(to_formatted_text(message))
+        self._view = self._message + one_line(default)
+        self.output.write(self._view)
         self.output.flush()
         try:
             yield
@@ -173,8 +179,35 @@ class Prompt:
             self.output.write("\r\n")
             self.output.flush()
 
-    def _echo(self, buffer: Buffer) -> None:
-        self.output.write(buffer.document.text_before_cursor[-1:])
+    def _now(self) -> str:
+        """The line as it is now: the prompt and the text typed, or a Ctrl-R search and the line it finds."""
+        layout = self.session.app.layout
+        target = layout.search_target_buffer_control
+        if target is None or target.search_buffer_control is None:
+            return self._message + one_line(self.session.default_buffer.text)
+        query = target.search_buffer_control.buffer.text
+        state = target.search_state
+        found = target.buffer.document_for_search(SearchState(query, state.direction, state.ignore_case)) \
+            if query else target.buffer.document  # as prompt_toolkit previews a search
+        kind = "reverse-i-search" if state.direction == SearchDirection.BACKWARD else "i-search"
+        return f"({kind})`{one_line(query)}': {one_line(found.text)}"
+
+    def _redrawn(self, app: object) -> None:
+        """Show the line as it now is on a terminal that takes no escape codes, so that the screen always ends in
+        what Enter would run: what was typed at the end as typed; what was rubbed out at the end with
+        backspaces (on a line that has not wrapped, of characters one column wide); any other change (a history
+        line, a completion, a search) in full on a fresh line. Control characters are shown as `\\033`."""
+        now, shown = self._now(), self._view
+        if now == shown:
+            return
+        if now.startswith(shown):
+            self.output.write(now[len(shown):])
+        elif shown.startswith(now) and shown[len(now):].isascii() and \
+                get_cwidth(shown) < self.output.get_size().columns:
+            self.output.write("\b \b" * (len(shown) - len(now)))
+        else:
+            self.output.write("\r\n" + now)
+        self._view = now
         self.output.flush()
 
 

@@ -13,7 +13,7 @@ import pytest
 from alation_shell.config.registry import Registry
 from alation_shell.instance import Instance
 from alation_shell.shell.repl import HISTORY_FILE
-from tests.conftest import env_for, tool
+from tests.conftest import env_for, paper, tool
 
 INCR = "alation.backup_v2.incr_backup"
 VERSIONS = "alation.backup_v2.incr_backup_versions"
@@ -223,6 +223,37 @@ def test_dumb_terminal_gets_a_plain_prompt(instance: Instance) -> None:
     output = child.logfile_read.getvalue()
     assert "(env) DEMO [alationadmin@alation-demo /]$ " in output
     assert colour_codes(output) == []
+
+
+def test_a_dumb_terminal_shows_the_line_that_runs_after_tab_backspace_up_and_ctrl_r(instance: Instance) -> None:
+    child = spawn(instance.root, TERM="dumb")
+    prompt = "(env) DEMO [alationadmin@alation-demo /]$ "
+    line = f"alation_conf {VERSIONS} -s 3"
+    child.send("alation_conf alation.backup_v2.incr_backup_v\t")  # one read: Tab comes before any completion
+    child.expect_exact("incr_backup_versions ")
+    child.send("-s 3x")
+    child.expect_exact("-s 3x")
+    child.send("\x7f")
+    child.expect_exact("\b \b")
+    run(child, "", f"{VERSIONS} = 3")
+    child.send(UP)
+    child.expect_exact(line)
+    child.send("\x7f")
+    child.expect_exact("\b \b")
+    run(child, "4", f"{VERSIONS} = 4")
+    child.send(CTRL_R)
+    child.expect_exact("(reverse-i-search)`': ")
+    child.send("-s 3")
+    child.expect_exact(f"(reverse-i-search)`-s 3': {line}")
+    run(child, "", f"{VERSIONS} = 3")
+    assert leave(child, "exit\r") == 0
+    output = child.logfile_read.getvalue()
+    assert "\x1b" not in output
+    screen = paper(output)
+    shown = [(screen[i - 1], text) for i, text in enumerate(screen) if text.startswith(f"{VERSIONS} =")]
+    assert shown == [(prompt + line, f"{VERSIONS} = 3"), (f"{prompt}alation_conf {VERSIONS} -s 4", f"{VERSIONS} = 4"),
+                     (prompt + line, f"{VERSIONS} = 3")]
+    assert Registry.for_instance(instance).get(VERSIONS) == 3
 
 
 def test_ctrl_c_cancels_a_running_command_which_stops_at_its_next_check(instance: Instance) -> None:
