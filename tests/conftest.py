@@ -71,6 +71,27 @@ def env_for(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def paper(data: str) -> list[str]:
+    """The lines that a terminal taking no escape codes (a teletype, a serial console) shows for `data`: each
+    character is put at the cursor over what was there, a backspace moves it left, a carriage return to the
+    start of the line, a newline to a new line."""
+    lines: list[str] = []
+    line: list[str] = []
+    column = 0
+    for c in data:
+        if c == "\n":
+            lines.append("".join(line).rstrip())
+            line, column = [], 0
+        elif c == "\r":
+            column = 0
+        elif c == "\b":
+            column = max(column - 1, 0)
+        else:
+            line[column:column + 1] = [c]
+            column += 1
+    return [*lines, "".join(line).rstrip()]
+
+
 @pytest.fixture
 def deep_tree() -> Iterator[Callable[..., Path]]:
     """Makes `levels` directories named `name`, each in the one before, and a file in the last, under `top`

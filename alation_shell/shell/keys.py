@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from prompt_toolkit import search
 from prompt_toolkit.completion import CompleteEvent
-from prompt_toolkit.filters import completion_is_selected, has_completions
+from prompt_toolkit.filters import completion_is_selected, has_completions, is_searching
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.keys import Keys
 
 
 def shell_bindings(on_paste: Callable[[list[str], str], None] | None = None) -> KeyBindings:
-    """Enter on a selected completion takes it and closes the menu; the next Enter runs the line. A paste of
+    """Enter on a selected completion takes it and closes the menu; the next Enter runs the line. Enter in a
+    Ctrl-R search runs the line found, as bash does (Ctrl-G and Ctrl-C still abandon the search). A paste of
     several lines runs them one after another, as bash does: the first now, the others through `on_paste`
     (the complete lines, then the unfinished last one, left at the next prompt)."""
     bindings = KeyBindings()
@@ -20,6 +22,12 @@ def shell_bindings(on_paste: Callable[[list[str], str], None] | None = None) -> 
     def _take_completion(event: KeyPressEvent) -> None:
         # The selected completion is already in the text: closing the menu is all that is left to do.
         event.current_buffer.complete_state = None
+
+    @bindings.add("enter", filter=is_searching)
+    def _run_found(event: KeyPressEvent) -> None:
+        # prompt_toolkit's Enter only puts the line found back in the line being typed: run it too.
+        search.accept_search()  # the line found into the line being typed, which has the focus again
+        event.app.current_buffer.validate_and_handle()
 
     @bindings.add("tab")
     def _complete(event: KeyPressEvent) -> None:

@@ -20,7 +20,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application import create_app_session
-from prompt_toolkit.buffer import Buffer
 from prompt_toolkit.formatted_text import FormattedText, fragment_list_to_text, to_formatted_text
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.input import Input, create_input
@@ -28,9 +27,12 @@ from prompt_toolkit.input.typeahead import store_typeahead
 from prompt_toolkit.keys import Keys
 from prompt_toolkit.lexers import PygmentsLexer
 from prompt_toolkit.output import ColorDepth, DummyOutput, Output, create_output
+from prompt_toolkit.search import SearchDirection, SearchState
 from prompt_toolkit.styles import Style
+from prompt_toolkit.utils import get_cwidth
 
 from alation_shell.commands.base import Result
+from alation_shell.display import one_line
 from alation_shell.errors import Cancelled
 from alation_shell.instance import VAR_HISTORY, Instance
 from alation_shell.session import Session
@@ -103,32 +105,53 @@ class Screen(io.TextIOBase):
 
 
 class Prompt:
-    """A prompt_toolkit PromptSession on `output`. On a terminal that takes no escape codes (TERM=dumb) it
-    shows only the prompt and the characters typed, as prompt_toolkit's own prompt does on such a terminal
-    (which it would decide from this process's TERM, not the session's)."""
+    """A prompt_toolkit PromptSession on `output`. On a terminal that takes no escape codes (TERM=dumb, which
+    prompt_toolkit would decide from this process's TERM, not the session's) it draws nothing itself: the line is
+    shown as plain text that tells what Enter will run (see `_redrawn`)."""
 
     def __init__(self, output: Output, *, plain: bool, **options: object) -> None:
         self.output = output
         self.plain = plain
         self.session: PromptSession[str] = PromptSession(output=DummyOutput() if plain else output, **options)
+        self._message = ""  # the prompt, as text (plain)
+        self._view = ""  # the text on the terminal's last line, from its start (plain)
         if plain:
-            self.session.default_buffer.on_text_changed += self._echo
+            self.session.app.after_render += self._redrawn
 
     def prompt(self, message: AnyFormattedText, default: str = "") -> str:
         """The line typed at `message`, `default` already typed."""
         with self._shown(message, default):
-            return self.session.prompt(message, default=default)
+            return self.session.prompt(message, default=default, pre_run=self._history_at_hand)
 
     async def prompt_async(self, message: AnyFormattedText, default: str = "") -> str:
         with self._shown(message, default):
-            return await self.session.prompt_async(message, default=default)
+            return await self.session.prompt_async(message, default=default, pre_run=self._history_at_hand)
+
+    def _history_at_hand(self) -> None:
+        """The history in the line now, for an Up or a Ctrl-R among the keys typed ahead of this prompt.
+
+        prompt_toolkit handles those keys (read along with the last Enter, or while a command ran) before its
+        first redraw, which is where it starts the task that loads the history into the line: they found none.
+        The histories here (a file, or memory) are read at once, so this does that task's work before them.
+        """
+        buffer = self.session.default_buffer
+        history = buffer.history
+        if not history._loaded:  # read once, as History.load() does; append_string keeps it up to date
+            history._loaded_strings = list(history.load_history_strings())
+            history._loaded = True
+        buffer.load_history_if_not_yet_loaded()  # starts that task, so that no redraw starts another...
+        buffer._load_history_task.cancel()  # ...and stops it before it runs: its work is done here
+        buffer._working_lines.extendleft(history._loaded_strings)  # newest first, each to the left, as it does
+        buffer.go_to_history(len(buffer._working_lines) - 1)  # still at the line being typed
 
     @contextlib.contextmanager
     def _shown(self, message: AnyFormattedText, default: str = "") -> Iterator[None]:
         if not self.plain:
             yield
             return
-        self.output.write(fragment_list_to_text(to_formatted_text(message)) + default)
+        self._message = fragment_list_to_text(to_formatted_text(message))
+        self._view = self._message + one_line(default)
+        self.output.write(self._view)
         self.output.flush()
         try:
             yield
@@ -136,8 +159,35 @@ class Prompt:
             self.output.write("\r\n")
             self.output.flush()
 
-    def _echo(self, buffer: Buffer) -> None:
-        self.output.write(buffer.document.text_before_cursor[-1:])
+    def _now(self) -> str:
+        """The line as it is now: the prompt and the text typed, or a Ctrl-R search and the line it finds."""
+        layout = self.session.app.layout
+        target = layout.search_target_buffer_control
+        if target is None or target.search_buffer_control is None:
+            return self._message + one_line(self.session.default_buffer.text)
+        query = target.search_buffer_control.buffer.text
+        state = target.search_state
+        found = target.buffer.document_for_search(SearchState(query, state.direction, state.ignore_case)) \
+            if query else target.buffer.document  # as prompt_toolkit previews a search
+        kind = "reverse-i-search" if state.direction == SearchDirection.BACKWARD else "i-search"
+        return f"({kind})`{one_line(query)}': {one_line(found.text)}"
+
+    def _redrawn(self, app: object) -> None:
+        """Show the line as it now is on a terminal that takes no escape codes, so that the screen always ends in
+        what Enter would run: what was typed at the end as typed; what was rubbed out at the end with
+        backspaces (on a line that has not wrapped, of characters one column wide); any other change (a history
+        line, a completion, a search) in full on a fresh line. Control characters are shown as `\\033`."""
+        now, shown = self._now(), self._view
+        if now == shown:
+            return
+        if now.startswith(shown):
+            self.output.write(now[len(shown):])
+        elif shown.startswith(now) and shown[len(now):].isascii() and \
+                get_cwidth(shown) < self.output.get_size().columns:
+            self.output.write("\b \b" * (len(shown) - len(now)))
+        else:
+            self.output.write("\r\n" + now)
+        self._view = now
         self.output.flush()
 
 

@@ -13,7 +13,7 @@ import pytest
 from alation_shell.config.registry import Registry
 from alation_shell.instance import Instance
 from alation_shell.shell.repl import HISTORY_FILE
-from tests.conftest import env_for, tool
+from tests.conftest import env_for, paper, tool
 
 INCR = "alation.backup_v2.incr_backup"
 VERSIONS = "alation.backup_v2.incr_backup_versions"
@@ -21,6 +21,7 @@ PROMPT = r"\]\$"  # the end of `(env) DEMO [alationadmin@alation-demo /]$ ` (col
 UP = "\x1b[A"
 CTRL_C = "\x03"
 CTRL_D = "\x04"
+CTRL_G = "\x07"
 CTRL_R = "\x12"
 # Settle time for prompt_toolkit's asynchronous completion between keys (repl-lessons: the Tab/Enter race).
 SETTLE = 0.3
@@ -166,10 +167,29 @@ def test_ctrl_r_searches_the_history(instance: Instance) -> None:
     child.expect("i-search")
     child.send("versi")
     child.expect(r"incr_backup_\S*versi\S*ons")  # the match is shown highlighted inside the found line
-    time.sleep(SETTLE)
-    child.send("\r")  # ends the search with the found line in the buffer
-    time.sleep(SETTLE)
-    run(child, "", f"{VERSIONS} = 0")
+    run(child, "", f"{VERSIONS} = 0")  # Enter runs the line found, as in bash
+    child.send("\r")  # an empty line: the line found is not left in the next one
+    child.expect(PROMPT)
+    shown = run(child, "history", "4  history")
+    assert f"3  alation_conf {VERSIONS}\r\n" in shown and "5  " not in shown
+    assert leave(child, CTRL_D) == 0
+
+
+def test_ctrl_r_typed_ahead_runs_the_found_command_and_ctrl_g_or_ctrl_c_abandons_the_search(
+    instance: Instance,
+) -> None:
+    child = spawn(instance.root)
+    run(child, f"alation_conf {VERSIONS} -s 2", f"{VERSIONS} = 2")
+    # Each search abandoned, then Enter on the line left: the empty one.
+    child.send(f"alation_conf {VERSIONS} -s 4\r" + CTRL_R + "-s 2" + CTRL_G + "\r" + CTRL_R + "-s 2" + CTRL_C + "\r")
+    shown = run(child, "history", "3  history")
+    assert "4  " not in shown
+    assert Registry.for_instance(instance).get(VERSIONS) == 4
+    # Keys typed at once with the Enter before them: the next prompt handles them before its first redraw.
+    child.send("pwd\r" + CTRL_R + "-s 2\r")
+    child.expect(f"{VERSIONS} = 2")
+    child.expect(PROMPT)
+    assert Registry.for_instance(instance).get(VERSIONS) == 2
     assert leave(child, CTRL_D) == 0
 
 
@@ -203,6 +223,37 @@ def test_dumb_terminal_gets_a_plain_prompt(instance: Instance) -> None:
     output = child.logfile_read.getvalue()
     assert "(env) DEMO [alationadmin@alation-demo /]$ " in output
     assert colour_codes(output) == []
+
+
+def test_a_dumb_terminal_shows_the_line_that_runs_after_tab_backspace_up_and_ctrl_r(instance: Instance) -> None:
+    child = spawn(instance.root, TERM="dumb")
+    prompt = "(env) DEMO [alationadmin@alation-demo /]$ "
+    line = f"alation_conf {VERSIONS} -s 3"
+    child.send("alation_conf alation.backup_v2.incr_backup_v\t")  # one read: Tab comes before any completion
+    child.expect_exact("incr_backup_versions ")
+    child.send("-s 3x")
+    child.expect_exact("-s 3x")
+    child.send("\x7f")
+    child.expect_exact("\b \b")
+    run(child, "", f"{VERSIONS} = 3")
+    child.send(UP)
+    child.expect_exact(line)
+    child.send("\x7f")
+    child.expect_exact("\b \b")
+    run(child, "4", f"{VERSIONS} = 4")
+    child.send(CTRL_R)
+    child.expect_exact("(reverse-i-search)`': ")
+    child.send("-s 3")
+    child.expect_exact(f"(reverse-i-search)`-s 3': {line}")
+    run(child, "", f"{VERSIONS} = 3")
+    assert leave(child, "exit\r") == 0
+    output = child.logfile_read.getvalue()
+    assert "\x1b" not in output
+    screen = paper(output)
+    shown = [(screen[i - 1], text) for i, text in enumerate(screen) if text.startswith(f"{VERSIONS} =")]
+    assert shown == [(prompt + line, f"{VERSIONS} = 3"), (f"{prompt}alation_conf {VERSIONS} -s 4", f"{VERSIONS} = 4"),
+                     (prompt + line, f"{VERSIONS} = 3")]
+    assert Registry.for_instance(instance).get(VERSIONS) == 3
 
 
 def test_ctrl_c_cancels_a_running_command_which_stops_at_its_next_check(instance: Instance) -> None:

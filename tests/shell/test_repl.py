@@ -22,7 +22,7 @@ from alation_shell.instance import Instance
 from alation_shell.session import CancelToken, Session
 from alation_shell.shell.repl import HISTORY_FILE, Repl
 from alation_shell.terminal import Terminal
-from tests.conftest import copy_of
+from tests.conftest import copy_of, paper
 
 INCR = "alation.backup_v2.incr_backup"
 _COLOUR = re.compile(r"\x1b\[[0-9;]*(?:3[0-8]|9[0-7])[0-9;]*m")  # an SGR sequence setting a foreground colour
@@ -148,12 +148,25 @@ def test_two_repls_on_one_loop_keep_their_own_terminal_and_table(seeded_template
 
 
 # Keys: paste, Tab, Ctrl-R, Ctrl-D in `sudo su`, history ---------------------------------------------------
+class Teletype(Vt100_Output):
+    """The output stream of a terminal that takes no escape codes (TERM=dumb): every byte written is kept."""
+
+    def __init__(self, width: int = 80) -> None:
+        self.stream = io.StringIO()
+        super().__init__(self.stream, lambda: Size(rows=24, columns=width), term="dumb")
+
+    @property
+    def text(self) -> str:
+        return self.stream.getvalue()
+
+
 def run_keys(instance: Instance, typed: str, *, term: str = "xterm", output: DummyOutput | None = None) -> tuple:
-    """Run the async REPL on `typed` (ending the session itself); (its output, the Repl)."""
+    """Run the async REPL on `typed` (ending the session itself); (its output, the Repl). A Ctrl-D after them
+    ends a session that they failed to end, so that such a test fails instead of waiting for more keys."""
     output = output or Recorded()
     session = Session(instance, terminal=Terminal.of_client({"TERM": term, "NO_COLOR": "1"}, 80, 24, pty=True))
     with create_pipe_input() as keys:
-        keys.send_text(typed)
+        keys.send_text(typed + "\x04")
         repl = Repl(session, keys, output)
         assert asyncio.run(repl.run_async()) == 0
     return output.text, repl
@@ -189,3 +202,68 @@ def test_tab_finishes_a_word_with_one_completion_so_one_enter_runs_the_line(inst
     assert Registry.for_instance(instance).get("alation.backup_v2.incr_backup_versions") == 3
     assert list(repl.reader.session.history.get_strings())[:2] == [
         "alation_conf alation.backup_v2.incr_backup_versions -s 3", "cd /data"]
+
+
+def test_ctrl_r_then_enter_runs_the_found_command_and_ctrl_g_or_ctrl_c_runs_nothing(instance: Instance) -> None:
+    versions = "alation.backup_v2.incr_backup_versions"
+    earlier = f"alation_conf {versions} -s 2\ralation_conf {versions} -s 4\r"
+    # All keys at once: those after an Enter are typed ahead of the next prompt, as when typed while a command runs.
+    search = "\x12-s 2"
+    text, repl = run_keys(instance, earlier + search + "\x07\r" + search + "\x03\r" + search + "\rexit\r")
+    shown = [line for line in text.splitlines() if versions in line]
+    assert shown == [f"{versions} = 2", f"{versions} = 4", f"{versions} = 2"]  # the aborted searches ran nothing
+    assert Registry.for_instance(instance).get(versions) == 2
+    assert list(repl.reader.session.history.get_strings()) == [
+        f"alation_conf {versions} -s 2", f"alation_conf {versions} -s 4", f"alation_conf {versions} -s 2", "exit"]
+
+
+def test_up_typed_ahead_recalls_the_line_before(instance: Instance) -> None:
+    text, _ = run_keys(instance, "cd /data2\rpwd\r\x1b[A\rexit\r")
+    assert text.splitlines() == ["/data2", "/data2"]
+
+
+def type_keys(instance: Instance, typed: str, output: Teletype) -> tuple:
+    """`run_keys` on a dumb terminal, typed as a person types: one key (an escape sequence, a paste) each time
+    the prompt has been drawn, so that every change is drawn on its own."""
+    session = Session(instance, terminal=Terminal.of_client({"TERM": "dumb"}, 80, 24, pty=True))
+    keys = re.findall(r"\x1b\[200~.*?\x1b\[201~|\x1b\[[0-9;]*[A-Za-z~]|.", typed + "\x04", re.DOTALL)
+    with create_pipe_input() as pipe:
+        repl = Repl(session, pipe, output)
+
+        def next_key(_: object) -> None:
+            if keys:
+                pipe.send_text(keys.pop(0))
+
+        repl.reader.session.app.after_render += next_key
+        assert asyncio.run(repl.run_async()) == 0
+    return output.text, repl
+
+
+def test_a_dumb_terminal_always_shows_the_line_that_runs_and_never_an_escape_code(instance: Instance) -> None:
+    versions = "alation.backup_v2.incr_backup_versions"
+    keys = (
+        "alation_conf alation.backup_v2.incr_backup_v\t -s 3x\x7f\r"  # Tab (the name finished); Backspace
+        "\x1b[A\x7f4\r"  # Up recalls it; Backspace and 4 change its value
+        "\x12-s 3\r"  # Ctrl-R finds the first, Enter runs it
+        "pwdx\x7f\r"  # Backspace on a line that has not wrapped: rubbed out on the screen too
+        "pwxd\x1b[D\x7f\r"  # Left, Backspace: a character rubbed out inside the line
+        "\x1b[200~# a\x1bb\x1b[201~\r"  # a paste holding ESC (a comment: runs nothing)
+        "exit\r"
+    )
+    text, repl = type_keys(instance, keys, Teletype())
+    assert "\x1b" not in text
+    assert "pwdx\b \b\r\n" in text
+    prompt = repl.session.prompt()
+    screen = paper(text)
+    ran = list(repl.reader.session.history.get_strings())
+    assert ran[1:] == [f"alation_conf {versions} -s 4", ran[0], "pwd", "# a\x1bb", "exit"]  # pwd: kept once
+    assert Registry.for_instance(instance).get(versions) == 3
+    shown = [(screen[i - 1], line) for i, line in enumerate(screen) if line and not line.startswith("(")]
+    assert shown == [
+        (f"{prompt}{ran[0]}", f"{versions} = 3"),
+        (f"{prompt}{ran[1]}", f"{versions} = 4"),
+        (f"{prompt}{ran[0]}", f"{versions} = 3"),
+        (f"{prompt}pwd", "/"),
+        (f"{prompt}pwd", "/"),
+    ]
+    assert screen[-3:] == [f"{prompt}# a\\033b", f"{prompt}exit", ""]
