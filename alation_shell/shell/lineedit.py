@@ -117,6 +117,7 @@ def cell_width(char: str) -> int:
 
 
 def text_width(text: str) -> int:
+    """Columns `text` takes (see cell_width)."""
     return len(text) if text.isascii() and text.isprintable() else sum(cell_width(c) for c in text)
 
 
@@ -156,7 +157,7 @@ class Completions:
 
 
 class LineEditor:
-    """One terminal's line editing. `width()` is the terminal's width now; `history` the lines entered
+    """One terminal's line editing. `width()` is the terminal's width now (0: unknown); `history` the lines entered
     before, oldest first (the editor appends what is entered; None: no history); `complete(text, cursor)` the
     candidates at the cursor; `highlight(text)` the line's coloured runs; `escapes`: the terminal takes
     escape codes (else plain echo); `remember(line)` is told each line added to the history."""
@@ -187,10 +188,9 @@ class LineEditor:
         self.cursor = 0
         self._row = 0  # the cursor's row, counted from the prompt's first row
         self._shown: _Shown | None = None  # what is on the screen
-        self._plain_row = ""  # with escapes=False: the row shown (the lead and the line), the cursor at its
-        self._plain_at = 0  # character _plain_at
+        self._plain_row = ""  # with escapes=False: the row as shown (the lead and the line)
+        self._plain_at = 0  # and the character of it the terminal's cursor is at
         self._kill = ""
-        self._last_key: Key = ""
         self._index = 0  # in history + [line being typed]
         self._edits: dict[int, str] = {}  # history entries changed while browsing, until the line is done
         self._search: _Search | None = None
@@ -213,9 +213,7 @@ class LineEditor:
         self._search = None
         self._query = None
         self._done = None
-        if not self.escapes:
-            return self._render()
-        return PASTE_ON + self._render()
+        return (PASTE_ON if self.escapes else "") + self._render()
 
     def feed(self, data: str) -> tuple[str, Outcome | None]:
         """Keys from the client: what to send back, and the outcome if they end the line (the keys after the
@@ -236,7 +234,6 @@ class LineEditor:
         while self.keys and self._done is None:
             key = self.keys.pop(0)
             out.append(self._key(key))
-            self._last_key = key
         if self._done is None and self.eof and not self.keys:
             self._done = Outcome("eof")
             out.append(self._leave("\r\n"))
@@ -260,6 +257,7 @@ class LineEditor:
         return self._render(force=True)
 
     def interrupt_text(self) -> str:
+        """What Ctrl-C leaves after the line, as bash shows it."""
         return "^C\r\n"
 
     # Keys ----------------------------------------------------------------------------------------
@@ -580,7 +578,7 @@ class LineEditor:
 
     def _list_text(self, items: list[tuple[str, str]]) -> str:
         """The candidates as readline lists them: in columns, down then across; with descriptions, one a row."""
-        width = max(self.width(), 10)
+        width = max(self._columns(), 10)
         if any(meta for _, meta in items):
             name_width = min(max(text_width(t) for t, _ in items), width // 2)
             rows = []
@@ -604,6 +602,11 @@ class LineEditor:
     def _moved(self) -> str:
         return self._render()
 
+    def _columns(self) -> int:
+        """The terminal's width; 80 if it gives none (a pty request may say 0), as readline takes it."""
+        width = self.width()
+        return width if width > 1 else 80
+
     def _lead(self) -> tuple[str, int]:
         """What comes before the text: the prompt, or the search's, and the columns it takes."""
         if self._search is None:
@@ -624,7 +627,7 @@ class LineEditor:
         if not self.escapes:
             return self._render_plain()
         lead, lead_width = self._lead()
-        width = max(self.width(), 1)
+        width = self._columns()
         if self._search is not None:  # the search's lead is text of ours: placed as the line is
             lead, lead_width = _place(0, lead, width)
         runs = self._runs(self.text)
@@ -661,20 +664,20 @@ class LineEditor:
         return "".join(out)
 
     def _render_plain(self) -> str:
-        """With no escape codes, as readline on a terminal it knows nothing of: the cursor goes back ("\\b") to
-        the first character that changed, the row is written again from there, blanks wipe what is left of a
-        longer one, and "\\b" brings the cursor where it is. Typing at the end is an echo, Backspace "\\b \\b"."""
+        """With no escape codes, as readline moves on a terminal with no cursor motion: the cursor goes back
+        ("\\b") to the first character that changed (or forward by writing again what is there), the row is
+        written again from there, blanks wipe what is left of a longer one, and "\\b" brings the cursor where it
+        is. Typing at the end is an echo, Backspace "\\b \\b"."""
         row = self._lead()[0] + visible(self.text)
         at = len(row) - len(visible(self.text[self.cursor:]))
-        while at < len(row) and unicodedata.combining(row[at]):
+        while _mark(row, at):
             at += 1  # (the same cell) so that a character written again to move right keeps its marks
         old, was = self._plain_row, self._plain_at
         if row == old:  # the cursor moved: back over what is shown, or forward by writing it again
             out = "\b" * text_width(row[at:was]) + row[was:at]
         else:
             same = len(os.path.commonprefix([old, row]))
-            while same and (unicodedata.combining(old[same:same + 1] or "a")
-                            or unicodedata.combining(row[same:same + 1] or "a")):
+            while same and (_mark(old, same) or _mark(row, same)):
                 same -= 1  # a mark changed: its character is written again with it
             gone = max(text_width(old[same:]) - text_width(row[same:]), 0)
             out = ("\b" * text_width(old[same:was]) + row[was:same] + row[same:] + " " * gone
@@ -758,7 +761,7 @@ _CONTROL_KEYS = {
     "\x17": "unix-word-rubout", "\x19": "yank", "\x14": "transpose", "\x0c": "clear-screen", "\x03": "interrupt",
     "\x10": "up", "\x0e": "down", "\x12": "search", "\t": "complete", "\x07": "ignore",
 }
-_NAMED = {"insert", "page-up", "page-down", "escape"}
+_NAMED = {"insert", "page-up", "page-down"}
 for _name in _NAMED:
     setattr(LineEditor, "_do_" + _name.replace("-", "_"), LineEditor._do_ignore)
 
@@ -779,6 +782,11 @@ def _word_end(text: str, cursor: int) -> int:
     while i < len(text) and text[i].isalnum():
         i += 1
     return i
+
+
+def _mark(text: str, index: int) -> bool:
+    """The character at `index` of `text` is a combining mark (it goes with the one before)."""
+    return index < len(text) and unicodedata.combining(text[index]) > 0
 
 
 def _pad(text: str, width: int) -> str:

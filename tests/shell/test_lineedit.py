@@ -132,7 +132,7 @@ class Run:
         self.prompt = prompt
         self.screen = Screen(width)
         self.history = [] if history is None else history
-        self.editor = LineEditor(lambda: width, history=self.history, complete=completer, highlight=highlight)
+        self.editor = LineEditor(lambda: self.width, history=self.history, complete=completer, highlight=highlight)
         self.top = 0  # the row of the prompt
         self.bottom = 0  # the lowest row drawn on
         self.searching = False
@@ -153,6 +153,15 @@ class Run:
         else:
             self.check(out)
         return out
+
+    def resize(self, width: int) -> None:
+        """The terminal gets `width` columns (keeping its rows as they are, as xterm does) and the line is drawn
+        again."""
+        self.width = self.screen.width = width
+        self.screen.screen.resize(self.screen.screen.lines, width)
+        out = self.editor.redraw()
+        self.screen.feed(out)
+        self.check(out)
 
     def key(self, key: str) -> None:
         """Follow what the key does to a search (the model the lead shown is checked against)."""
@@ -230,7 +239,8 @@ NAMED = [BACKSPACE, DELETE, LEFT, RIGHT, HOME, END, UP, DOWN, ALT_B, ALT_F, ALT_
 CHARS = "sta op1 " + WIDE + COMBINING
 TYPED = st.text(alphabet=CHARS, min_size=1, max_size=4)
 PASTE = st.builds(paste, st.text(alphabet=CHARS + "\n\t", max_size=12))
-KEY = st.one_of(TYPED, st.sampled_from(NAMED), PASTE)
+RESIZE = "resize"  # not a key: the terminal's width changes (or not) and the line is drawn again
+KEY = st.one_of(TYPED, st.sampled_from([*NAMED, RESIZE]), PASTE)
 # A search: Ctrl-R, a query typed (Ctrl-R again for an older match, Backspace), and the key that ends it.
 SEARCH = st.builds(
     lambda query, end: [ctrl("r"), *query, end],
@@ -253,7 +263,9 @@ def test_the_screen_shows_the_line_and_the_cursor_after_every_read(width: int, p
                                                                     random: Random) -> None:
     run = Run(width, prompt, history=list(HISTORY))
     for key in keys:
-        if key[0] == "\x1b":  # a sequence split across two reads: nothing happens at the first
+        if key == RESIZE:
+            run.resize(random.choice([10, 20, 80]))
+        elif key[0] == "\x1b":  # a sequence split across two reads: nothing happens at the first
             cut = random.randrange(len(key))
             if cut:
                 assert run.feed(key[:cut], []) == ""
@@ -306,6 +318,16 @@ def test_a_wide_character_that_does_not_fit_on_a_row_starts_the_next_one() -> No
     run.feed(WIDE)  # the search's lead is placed alike: "(reverse-i-search)`" ends at the last cell of a row
     assert run.screen.text(1) == "-search)` " and run.screen.text(2).startswith(WIDE + "': ")
     assert run.editor.cursor == 7
+
+
+def test_after_a_resize_the_line_is_drawn_again_at_the_new_width() -> None:
+    run = Run(20, "$ ")
+    run.feed("x" * 25 + LEFT * 3)
+    assert run.screen.cursor == (1, 4)
+    run.resize(10)  # (`resize` checks the screen)
+    assert run.screen.cursor == (2, 4) and run.screen.text(2).rstrip() == "xxxxxxx"
+    run.resize(30)
+    assert run.screen.cursor == (0, 24) and not run.screen.text(1).strip() and not run.screen.text(2).strip()
 
 
 def test_a_prompt_longer_than_the_width_wraps_and_the_cursor_follows_it() -> None:
@@ -687,7 +709,7 @@ def test_with_escapes_off_the_cursor_moves_by_backspace_and_writing_again() -> N
 
 
 # History file -------------------------------------------------------------------------------------------------
-ENTRIES = ["alation_conf a", "two\nlines", "+plus and # hash", "with \x0c form feed and \u2028 separator", "é 日"]
+ENTRIES = ["alation_conf a", "two\nlines", "+plus and # hash", "with \x0c form feed, \r and \u2028 separator", "é 日"]
 
 
 def test_the_history_file_is_prompt_toolkits_both_ways(tmp_path: Path) -> None:
@@ -727,3 +749,13 @@ def test_a_history_file_that_cannot_be_read_or_written_costs_the_history_only(tm
     assert HistoryFile(tmp_path / "missing" / "h").load() == []
     (tmp_path / "bad").write_bytes(b"\n# x\n+caf\xe9\n")
     assert HistoryFile(tmp_path / "bad").load() == ["caf\ufffd"]
+
+
+def test_a_terminal_that_gives_no_width_is_taken_as_80_wide() -> None:
+    # A pty request may give 0 columns (RFC 4254: the size in pixels instead); readline then assumes 80.
+    screen = Screen(80)
+    e = LineEditor(lambda: 0)
+    screen.feed(e.start("$ "))
+    screen.feed(e.feed("x" * 100 + HOME)[0])
+    assert [screen.text(r).rstrip() for r in range(3)] == ["$ " + "x" * 78, "x" * 22, ""]
+    assert screen.cursor == (0, 2)
