@@ -581,6 +581,17 @@ def test_a_line_found_by_ctrl_r_then_down_comes_back_to_the_line_being_typed() -
     assert e.text == "xy"
 
 
+def test_ctrl_r_searches_a_recalled_line_as_edited_and_keeps_the_edit() -> None:
+    e = editor(history=["sim backups", "alation_conf a"])
+    e.feed(UP + " X")
+    e.feed(ctrl("r") + "X")
+    assert (e.text, e.cursor) == ("alation_conf a X", 15)
+    e.feed(ctrl("e") + ctrl("r") + "sim" + ctrl("e"))
+    assert e.text == "sim backups"
+    e.feed(DOWN)
+    assert e.text == "alation_conf a X"
+
+
 def test_ctrl_r_with_no_history_does_nothing() -> None:
     e = editor()
     assert e.feed(ctrl("r") + "a") == ("a", None)
