@@ -9,8 +9,8 @@ Home/End, Delete), history (Up/Down, Ctrl-P/N) and reverse incremental search (C
 found, Ctrl-G gives the search up), Tab completion (a unique candidate is finished and followed by a blank;
 several: their common part, then the list), bracketed paste (ESC[?2004h at each prompt, as bash 5.1 sends),
 Ctrl-C (the line is dropped), and Ctrl-D on an empty line (end of input). With `escapes=False` (TERM=dumb) it
-writes no escape code at all: what is typed is echoed, Backspace is "\\b \\b", and any other change shows the
-line again.
+writes no escape code at all: what is typed is echoed, Backspace is "\\b \\b", and any other change is
+written again over the row from where it starts, the cursor moved with "\\b".
 """
 
 from __future__ import annotations
@@ -117,6 +117,7 @@ def cell_width(char: str) -> int:
 
 
 def text_width(text: str) -> int:
+    """Columns `text` takes (see cell_width)."""
     return len(text) if text.isascii() and text.isprintable() else sum(cell_width(c) for c in text)
 
 
@@ -156,7 +157,7 @@ class Completions:
 
 
 class LineEditor:
-    """One terminal's line editing. `width()` is the terminal's width now; `history` the lines entered
+    """One terminal's line editing. `width()` is the terminal's width now (0: unknown); `history` the lines entered
     before, oldest first (the editor appends what is entered; None: no history); `complete(text, cursor)` the
     candidates at the cursor; `highlight(text)` the line's coloured runs; `escapes`: the terminal takes
     escape codes (else plain echo); `remember(line)` is told each line added to the history."""
@@ -187,9 +188,9 @@ class LineEditor:
         self.cursor = 0
         self._row = 0  # the cursor's row, counted from the prompt's first row
         self._shown: _Shown | None = None  # what is on the screen
-        self._plain_shown = ""  # with escapes=False: the text shown after the prompt
+        self._plain_row = ""  # with escapes=False: the row as shown (the lead and the line)
+        self._plain_at = 0  # and the character of it the terminal's cursor is at
         self._kill = ""
-        self._last_key: Key = ""
         self._index = 0  # in history + [line being typed]
         self._edits: dict[int, str] = {}  # history entries changed while browsing, until the line is done
         self._search: _Search | None = None
@@ -206,16 +207,13 @@ class LineEditor:
         self.cursor = len(default)
         self._row = 0
         self._shown = None
-        self._plain_shown = ""
+        self._plain_row, self._plain_at = "", 0
         self._index = len(self.history) if self.history is not None else 0
         self._edits = {}
         self._search = None
         self._query = None
         self._done = None
-        if not self.escapes:
-            self._plain_shown = self.text
-            return self.prompt + self.text
-        return PASTE_ON + self._render()
+        return (PASTE_ON if self.escapes else "") + self._render()
 
     def feed(self, data: str) -> tuple[str, Outcome | None]:
         """Keys from the client: what to send back, and the outcome if they end the line (the keys after the
@@ -236,7 +234,6 @@ class LineEditor:
         while self.keys and self._done is None:
             key = self.keys.pop(0)
             out.append(self._key(key))
-            self._last_key = key
         if self._done is None and self.eof and not self.keys:
             self._done = Outcome("eof")
             out.append(self._leave("\r\n"))
@@ -260,6 +257,7 @@ class LineEditor:
         return self._render(force=True)
 
     def interrupt_text(self) -> str:
+        """What Ctrl-C leaves after the line, as bash shows it."""
         return "^C\r\n"
 
     # Keys ----------------------------------------------------------------------------------------
@@ -270,6 +268,8 @@ class LineEditor:
             handled = self._search_key(key)
             if handled is not None:
                 return handled
+            # The search ended: the prompt comes back before the key does what it does (it may do nothing).
+            return self._render() + self._key(key)
         if isinstance(key, tuple):
             kind, value = key
             if kind == "paste":
@@ -307,18 +307,24 @@ class LineEditor:
         return self._leave("\r\n")
 
     def _leave(self, ending: str) -> str:
-        """The line as it stands, the cursor after it, and `ending`."""
+        """The line as it stands, the cursor after it, and `ending` (a newline)."""
         if not self.escapes:
             return ending
-        return self._render() + PASTE_OFF + ending
+        out = self._render() + PASTE_OFF
+        if self._at_fresh_row():
+            return out  # the line fills its last row: the cursor is at the start of the next one already
+        return out + ending
+
+    def _at_fresh_row(self) -> bool:
+        """The cursor, at the end of a line that fills its last row, waits at the start of the row below."""
+        shown = self._shown
+        return shown is not None and shown.at_end and shown.total > 0 and shown.total % shown.width == 0
 
     def _do_interrupt(self) -> str:
         self._done = Outcome("interrupt", self.text)
         self._search = None
         self.cursor = len(self.text)
-        if not self.escapes:
-            return self.interrupt_text()
-        return self._render() + PASTE_OFF + self.interrupt_text()
+        return self._render() + (PASTE_OFF if self.escapes else "") + self.interrupt_text()
 
     def _do_eof_or_delete(self) -> str:
         if not self.text:
@@ -431,12 +437,20 @@ class LineEditor:
     def _go(self, index: int) -> str:
         if self.history is None or index < 0 or index > len(self.history) or index == self._index:
             return ""
-        if self.text != self._entry(self._index):
-            self._edits[self._index] = self.text
-        self._index = index
-        self.text = self._entry(index)
+        self._switch(index)
         self.cursor = len(self.text)
         return self._changed()
+
+    def _switch(self, index: int) -> None:
+        """Show history entry `index` (the line being typed past the last), keeping the edits of the one left."""
+        self._keep_edits()
+        self._index = index
+        self.text = self._entry(index)
+
+    def _keep_edits(self) -> None:
+        """The line shown is what its history entry holds until the line is done (Up and Down come back to it)."""
+        if self.text != self._entry(self._index):
+            self._edits[self._index] = self.text
 
     def _do_up(self) -> str:
         return self._go(self._index - 1)
@@ -454,6 +468,7 @@ class LineEditor:
     def _do_search(self) -> str:
         if self.history is None:
             return ""
+        self._keep_edits()  # (searched as it is now)
         self._search = _Search(self.text, self.cursor, self._index)
         return self._render()
 
@@ -480,10 +495,9 @@ class LineEditor:
         if typed is not None:
             self._find(search, search.query + typed)
             return self._render()
-        # Any other key ends the search with the line found (Enter runs it, as in bash); ESC does only that.
+        # Any other key ends the search with the line found (Enter runs it, as in bash); an Alt key readline
+        # does not bind (ESC and a letter) does only that.
         self._search = None
-        if isinstance(key, tuple) and key[0] == "alt":
-            return self._render()
         return None
 
     def _find(self, search: _Search, query: str, *, older: bool = False) -> None:
@@ -501,7 +515,8 @@ class LineEditor:
             at = entry.rfind(query) if end is None else entry.rfind(query, 0, max(end, 0))
             if at >= 0:
                 search.index, search.pos, search.last = index, at, query
-                self._index, self.text, self.cursor = index, entry, at
+                self._switch(index)
+                self.cursor = at
                 return
             index -= 1
             end = None
@@ -544,18 +559,18 @@ class LineEditor:
         if not self.escapes:
             return "\r\n"
         out = self._render()  # make sure the cursor is where _row says
-        shown_width = self.prompt_width + text_width(self.text)
-        last_row = max(shown_width - 1, 0) // max(self.width(), 1)
-        down = last_row - self._row
+        shown = self._shown
+        assert shown is not None
+        if self._at_fresh_row():
+            return out
+        down = max(shown.total - 1, 0) // shown.width - self._row
         return out + (f"\x1b[{down}B" if down > 0 else "") + "\r\n"
 
     def _fresh(self) -> str:
         """The prompt and the line drawn anew on the current row."""
         self._row = 0
         self._shown = None
-        if not self.escapes:
-            self._plain_shown = self.text
-            return self.prompt + self.text + "\b" * text_width(self.text[self.cursor:])
+        self._plain_row, self._plain_at = "", 0
         return self._render()
 
     def _list(self, items: list[tuple[str, str]]) -> str:
@@ -563,12 +578,12 @@ class LineEditor:
 
     def _list_text(self, items: list[tuple[str, str]]) -> str:
         """The candidates as readline lists them: in columns, down then across; with descriptions, one a row."""
-        width = max(self.width(), 10)
+        width = max(self._columns(), 10)
         if any(meta for _, meta in items):
             name_width = min(max(text_width(t) for t, _ in items), width // 2)
             rows = []
             for text, meta in items:
-                row = text.ljust(name_width) + ("  " + meta if meta else "")
+                row = _pad(text, name_width) + ("  " + meta if meta else "")
                 rows.append(_clip(row, width - 1))
             return "".join(row + "\r\n" for row in rows)
         col = max(text_width(t) for t, _ in items) + 2
@@ -577,7 +592,7 @@ class LineEditor:
         lines = []
         for r in range(nrows):
             cells = [items[c * nrows + r][0] for c in range(per_row) if c * nrows + r < len(items)]
-            lines.append("".join(cell.ljust(col) for cell in cells[:-1]) + cells[-1])
+            lines.append("".join(_pad(cell, col) for cell in cells[:-1]) + cells[-1])
         return "".join(line + "\r\n" for line in lines)
 
     # Drawing -------------------------------------------------------------------------------------
@@ -586,6 +601,11 @@ class LineEditor:
 
     def _moved(self) -> str:
         return self._render()
+
+    def _columns(self) -> int:
+        """The terminal's width; 80 if it gives none (a pty request may say 0), as readline takes it."""
+        width = self.width()
+        return width if width > 1 else 80
 
     def _lead(self) -> tuple[str, int]:
         """What comes before the text: the prompt, or the search's, and the columns it takes."""
@@ -607,10 +627,15 @@ class LineEditor:
         if not self.escapes:
             return self._render_plain()
         lead, lead_width = self._lead()
+        width = self._columns()
+        if self._search is not None:  # the search's lead is text of ours: placed as the line is
+            lead, lead_width = _place(0, lead, width)
         runs = self._runs(self.text)
-        width = max(self.width(), 1)
-        total = lead_width + sum(text_width(t) for _, t in runs)
-        cursor_cols = lead_width + text_width(visible(self.text[: self.cursor]))
+        total = _place(lead_width, "".join(t for _, t in runs), width)[1]
+        cursor_cols = _place(lead_width, visible(self.text[: self.cursor]), width)[1]
+        if self.cursor < len(self.text) and cell_width(visible(self.text[self.cursor])[0]) == 2 and \
+                cursor_cols % width == width - 1:
+            cursor_cols += 1  # on a wide character that did not fit on the row: it starts the next one
         shown = self._shown
         out: list[str] = []
         added = None
@@ -618,11 +643,11 @@ class LineEditor:
                 and cursor_cols == total:
             added = _added(shown.runs, runs)
         if added is not None:
-            out.append(_paint(added))
+            out.append(_paint(added, shown.total, width))
         else:
             if self._row:
                 out.append(f"\x1b[{self._row}A")
-            out.append("\r" + lead + _paint(runs))
+            out.append("\r" + lead + _paint(runs, lead_width, width))
         if total and total % width == 0:
             out.append(" \r")  # out of the terminal's pending wrap: the cursor moves to the next row now
         if added is None:
@@ -635,24 +660,29 @@ class LineEditor:
             col = cursor_cols % width
             out.append("\r" + (f"\x1b[{col}C" if col else ""))
         self._row = cursor_row
-        self._shown = _Shown(lead, runs, width, cursor_cols == total)
+        self._shown = _Shown(lead, runs, width, cursor_cols == total, total)
         return "".join(out)
 
     def _render_plain(self) -> str:
-        """With no escape codes: echo what was added at the end; Backspace at the end as "\\b \\b"; any other
-        change shows the line again, on a row of its own."""
-        old, new = self._plain_shown, self.text
-        tail = len(new) - self.cursor
-        if self._search is not None:
-            new = self._lead()[0] + self.text
-        if new.startswith(old) and tail == 0:
-            out = visible(new[len(old):])
-        elif old.startswith(new) and tail == 0 and old[len(new):].isascii():
-            gone = len(old) - len(new)
-            out = "\b \b" * gone
+        """With no escape codes, as readline moves on a terminal with no cursor motion: the cursor goes back
+        ("\\b") to the first character that changed (or forward by writing again what is there), the row is
+        written again from there, blanks wipe what is left of a longer one, and "\\b" brings the cursor where it
+        is. Typing at the end is an echo, Backspace "\\b \\b"."""
+        row = self._lead()[0] + visible(self.text)
+        at = len(row) - len(visible(self.text[self.cursor:]))
+        while _mark(row, at):
+            at += 1  # (the same cell) so that a character written again to move right keeps its marks
+        old, was = self._plain_row, self._plain_at
+        if row == old:  # the cursor moved: back over what is shown, or forward by writing it again
+            out = "\b" * text_width(row[at:was]) + row[was:at]
         else:
-            out = "\r\n" + (self.prompt if self._search is None else "") + visible(new) + "\b" * tail
-        self._plain_shown = new
+            same = len(os.path.commonprefix([old, row]))
+            while same and (_mark(old, same) or _mark(row, same)):
+                same -= 1  # a mark changed: its character is written again with it
+            gone = max(text_width(old[same:]) - text_width(row[same:]), 0)
+            out = ("\b" * text_width(old[same:was]) + row[was:same] + row[same:] + " " * gone
+                   + "\b" * (gone + text_width(row[at:])))
+        self._plain_row, self._plain_at = row, at
         return out
 
 
@@ -673,15 +703,17 @@ class _Search:
 
 
 class _Shown:
-    """What the screen shows of the line: its lead, its runs, at which width, the cursor at its end or not."""
+    """What the screen shows of the line: its lead, its runs, at which width, the cursor at its end or not, and
+    the cells from the lead's first to the line's end (`total // width` is the row the line ends on)."""
 
-    __slots__ = ("lead", "runs", "width", "at_end")
+    __slots__ = ("lead", "runs", "width", "at_end", "total")
 
-    def __init__(self, lead: str, runs: list[tuple[str, str]], width: int, at_end: bool) -> None:
+    def __init__(self, lead: str, runs: list[tuple[str, str]], width: int, at_end: bool, total: int) -> None:
         self.lead = lead
         self.runs = runs
         self.width = width
         self.at_end = at_end
+        self.total = total
 
 
 def _added(old: list[tuple[str, str]], new: list[tuple[str, str]]) -> list[tuple[str, str]] | None:
@@ -697,8 +729,30 @@ def _added(old: list[tuple[str, str]], new: list[tuple[str, str]]) -> list[tuple
     return new[len(old):]
 
 
-def _paint(runs: list[tuple[str, str]]) -> str:
-    return "".join(f"\x1b[{style}m{text}{RESET}" if style else text for style, text in runs)
+def _place(col: int, text: str, width: int) -> tuple[str, int]:
+    """`text` written from cell `col` (counted from the line's first cell) of a terminal `width` wide: with a
+    blank before each wide character that would not fit on its row (a terminal puts it on the next row, and the
+    blank makes the last cell of the row sure), and the cell after it."""
+    if text.isascii():
+        return text, col + len(text)
+    out = []
+    for char in text:
+        cells = cell_width(char)
+        if cells == 2 and col % width == width - 1:
+            out.append(" ")
+            col += 1
+        out.append(char)
+        col += cells
+    return "".join(out), col
+
+
+def _paint(runs: list[tuple[str, str]], col: int, width: int) -> str:
+    """The runs, in their colours, written from cell `col` (see _place)."""
+    out = []
+    for style, text in runs:
+        text, col = _place(col, text, width)
+        out.append(f"\x1b[{style}m{text}{RESET}" if style else text)
+    return "".join(out)
 
 
 _CONTROL_KEYS = {
@@ -707,7 +761,7 @@ _CONTROL_KEYS = {
     "\x17": "unix-word-rubout", "\x19": "yank", "\x14": "transpose", "\x0c": "clear-screen", "\x03": "interrupt",
     "\x10": "up", "\x0e": "down", "\x12": "search", "\t": "complete", "\x07": "ignore",
 }
-_NAMED = {"insert", "page-up", "page-down", "escape"}
+_NAMED = {"insert", "page-up", "page-down"}
 for _name in _NAMED:
     setattr(LineEditor, "_do_" + _name.replace("-", "_"), LineEditor._do_ignore)
 
@@ -728,6 +782,16 @@ def _word_end(text: str, cursor: int) -> int:
     while i < len(text) and text[i].isalnum():
         i += 1
     return i
+
+
+def _mark(text: str, index: int) -> bool:
+    """The character at `index` of `text` is a combining mark (it goes with the one before)."""
+    return index < len(text) and unicodedata.combining(text[index]) > 0
+
+
+def _pad(text: str, width: int) -> str:
+    """`text` and blanks up to `width` cells (str.ljust counts a wide character as one)."""
+    return text + " " * (width - text_width(text))
 
 
 def _clip(text: str, width: int) -> str:
@@ -823,7 +887,7 @@ class HistoryFile:
             return []
         entries: list[str] = []
         lines: list[str] = []
-        for raw in data.decode("utf-8", "replace").splitlines():
+        for raw in data.decode("utf-8", "replace").split("\n"):  # only "\n" ends a line, as prompt_toolkit reads
             if raw.startswith("+"):
                 lines.append(raw[1:])
             elif lines:
