@@ -25,6 +25,7 @@ class Job:
     def __init__(self, work: Callable[[], object], cancel: Callable[[], None] | None = None) -> None:
         self._work = work
         self._cancel = cancel  # the session's own Ctrl-C (its cancel token): long work stops at its next check
+        self._cancelled = False
         self._lock = threading.Lock()
         self._thread: int | None = None
         self._interrupted = False
@@ -44,12 +45,18 @@ class Job:
             with self._lock:
                 self._thread = None
 
-    def interrupt(self) -> None:
-        """Stop the job: not started yet, it never runs; running, its session is cancelled (work that waits
-        without writing, such as `tail -f`, stops at its next check) and it is interrupted at its next `check()`."""
+    def interrupt(self, *, force: bool = False) -> None:
+        """Stop the job, as Ctrl-C does in the local shell: not started yet, it never runs. Running, a job with
+        a `cancel` is first cancelled (its command stops at its next check and says so: `sim: interrupted`;
+        work that waits without writing, such as `tail -f`, stops too); a second interrupt, a `force` one, or
+        one of a job without `cancel` also interrupts it at its next `check()`, wherever it is."""
         with self._lock:
-            self._interrupted = True
-        if self._cancel is not None:
+            gentle = (self._cancel is not None and not self._cancelled and not force
+                      and self._thread is not None)
+            if not gentle:
+                self._interrupted = True
+        if self._cancel is not None and not self._cancelled:
+            self._cancelled = True
             self._cancel()
 
     @property

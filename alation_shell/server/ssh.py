@@ -293,7 +293,7 @@ class ChannelSession(asyncssh.SSHServerSession):
         if self.watchdog is not None:
             self.watchdog.cancel()
         if self.job is not None:
-            self.job.interrupt()  # the session ends once its command has stopped (and logs when)
+            self.job.interrupt(force=True)  # the session ends once its command has stopped (and logs when)
         if self.terminal is not None:
             self.terminal.close()
         elif self.job is None and self.task is not None:
@@ -335,10 +335,10 @@ class ChannelSession(asyncssh.SSHServerSession):
             self.job = None
             self.last_input = time.monotonic()
 
-    def interrupt(self) -> None:
-        """Ctrl-C: interrupt the running command, if any."""
+    def interrupt(self, *, force: bool = False) -> None:
+        """Ctrl-C: interrupt the running command, if any (`force`: wherever it is, as a second Ctrl-C does)."""
         if self.job is not None:
-            self.job.interrupt()
+            self.job.interrupt(force=force)
 
     # The session ----------------------------------------------------------------------------------
     async def _main(self) -> None:
@@ -534,7 +534,7 @@ async def serve_forever(state: ServerState, host_key: asyncssh.SSHKey, port: int
     tasks = []
     for channel in list(state.channels):
         channel.send("\nalation-shell: the server is shutting down\n", stderr=True)
-        channel.interrupt()
+        channel.interrupt(force=True)
         if channel.task is not None:
             tasks.append(channel.task)
             if channel.job is None:

@@ -203,7 +203,6 @@ async def walkthrough(channel: ChannelSession, terminal: RemoteTerminal, words: 
     from alation_shell.errors import ShellError
     from alation_shell.training.cli import scenario_list
     from alation_shell.training.scenario import find
-    from alation_shell.training.walkthrough import Walkthrough
 
     demo = "--demo" in words
     names = [w for w in words if w != "--demo"]
@@ -223,16 +222,11 @@ async def walkthrough(channel: ChannelSession, terminal: RemoteTerminal, words: 
     place = f".demo-{scenario.name}" if demo else scenario.name
     instance = Instance(channel.user.dir / "walkthroughs" / place)
 
-    running: list[Walkthrough] = []  # the walkthrough, once the job has made it (its session's cancel)
-
-    def cancel() -> None:
-        for walk in running:
-            walk.session.cancel.cancel()
-
     def work() -> int:
+        from alation_shell.training.walkthrough import Walkthrough
+
         walk = Walkthrough(scenario, instance, out, err, interactive=False, colour=False,
                            resume_command=f"walkthrough {scenario.name}")
-        running.append(walk)
         fresh = demo or walk.saved_progress() is None
         if fresh:
             if instance.is_initialized():
@@ -250,7 +244,8 @@ async def walkthrough(channel: ChannelSession, terminal: RemoteTerminal, words: 
                 terminal.demo_keys = None
         return walk.run(_ChannelSource(terminal), fresh=fresh)
 
-    result = await channel.run_job(work, line=" ".join(["walkthrough", *words]), cancel=cancel)
+    # No `cancel`: Ctrl-C ends the walkthrough (or its demo) at its next output, between its commands too.
+    result = await channel.run_job(work, line=" ".join(["walkthrough", *words]))
     return 130 if result is INTERRUPTED else int(result)  # type: ignore[arg-type]
 
 

@@ -28,6 +28,48 @@ def test_an_interrupted_job_stops_at_its_next_check_in_its_own_thread() -> None:
     job.check()  # raised once only
 
 
+def test_a_job_with_a_cancel_is_cancelled_first_and_interrupted_at_the_second_ctrl_c() -> None:
+    started, cancelled, checks = threading.Event(), threading.Event(), []
+
+    def work() -> str:
+        started.set()
+        cancelled.wait(10)
+        job.check()  # the command reports that it was cancelled: its output is not cut off
+        checks.append("reported")
+        while True:
+            job.check()  # a command that no longer checks its token: the second Ctrl-C stops it here
+
+    job = Job(work, cancel=cancelled.set)
+    worker = threading.Thread(target=lambda: checks.append(job()))
+    worker.start()
+    started.wait(10)
+    job.interrupt()
+    assert cancelled.wait(10)
+    while "reported" not in checks:
+        threading.Event().wait(0.01)
+    job.interrupt()
+    worker.join(10)
+    assert not worker.is_alive() and checks == ["reported", INTERRUPTED]
+
+
+def test_a_forced_interrupt_cancels_and_interrupts_at_once() -> None:
+    started, cancelled = threading.Event(), threading.Event()
+
+    def work() -> str:
+        started.set()
+        while True:
+            job.check()
+
+    job = Job(work, cancel=cancelled.set)
+    result: list[object] = []
+    worker = threading.Thread(target=lambda: result.append(job()))
+    worker.start()
+    started.wait(10)
+    job.interrupt(force=True)  # a client gone: nobody reads the report
+    worker.join(10)
+    assert cancelled.is_set() and result == [INTERRUPTED]
+
+
 def test_a_job_interrupted_before_it_starts_never_runs() -> None:
     ran = []
     job = Job(lambda: ran.append(1))
