@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import time
 import unicodedata
+from collections import deque
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
 PASTE_ON = "\x1b[?2004h"
 PASTE_OFF = "\x1b[?2004l"
 RESET = "\x1b[0m"
+MAX_LINE = 65536  # characters in a line; more is refused with the bell (a client may be hostile: each key
+MAX_TYPEAHEAD = 65536  # ... costs a lexing of the line; keys read ahead of the prompt are kept up to this many
+MAX_PASTE = 1 << 20  # characters of one bracketed paste (the rest is dropped)
 QUERY_ITEMS = 100  # more candidates than this: "Display all N possibilities? (y or n)", as readline asks
 
 # Escape sequences of the keys readline knows, as xterm, VT100 (application mode), rxvt and the Linux
@@ -49,6 +53,7 @@ class KeyParser:
     def __init__(self) -> None:
         self._pending = ""
         self._paste: list[str] | None = None  # inside a bracketed paste: what came so far
+        self._pasted = 0  # its length
 
     def feed(self, data: str) -> list[Key]:
         """The keys `data` completes."""
@@ -63,10 +68,10 @@ class KeyParser:
                     # Keep a tail that may be the start of the end marker.
                     keep = next((n for n in range(min(len(_PASTE_END) - 1, len(text) - i), 0, -1)
                                  if _PASTE_END.startswith(text[len(text) - n:])), 0)
-                    self._paste.append(text[i:len(text) - keep])
+                    self._add_paste(text[i:len(text) - keep])
                     self._pending = text[len(text) - keep:]
                     return keys
-                self._paste.append(text[i:end])
+                self._add_paste(text[i:end])
                 keys.append(("paste", "".join(self._paste)))
                 self._paste = None
                 i = end + len(_PASTE_END)
@@ -89,12 +94,21 @@ class KeyParser:
                 i += 1 + end
                 if body == "[200~":
                     self._paste = []
+                    self._pasted = 0
                 elif body in _SEQUENCES:
                     keys.append(_SEQUENCES[body])
                 continue  # an unknown sequence is dropped whole, never typed in as text
             keys.append(_SEQUENCES[rest[0]] if rest[0] in _SEQUENCES else ("alt", rest[0]))
             i += 2
         return keys
+
+
+    def _add_paste(self, text: str) -> None:
+        assert self._paste is not None
+        room = MAX_PASTE - self._pasted
+        if room > 0:
+            self._paste.append(text[:room])
+            self._pasted += min(len(text), room)
 
 
 def _sequence_end(rest: str) -> int | None:
@@ -179,7 +193,7 @@ class LineEditor:
         self.highlight = highlight
         self.escapes = escapes
         self.parser = KeyParser()
-        self.keys: list[Key] = []  # read but not yet used: typed ahead of the next prompt
+        self.keys: deque[Key] = deque()  # read but not yet used: typed ahead of the next prompt
         self.eof = False
         self.active = False
         self.prompt = ""
@@ -194,6 +208,7 @@ class LineEditor:
         self._index = 0  # in history + [line being typed]
         self._edits: dict[int, str] = {}  # history entries changed while browsing, until the line is done
         self._search: _Search | None = None
+        self._last_search = ""
         self._query: list[tuple[str, str]] | None = None  # candidates waiting for "Display all N?" y/n
         self._done: Outcome | None = None
 
@@ -218,7 +233,9 @@ class LineEditor:
     def feed(self, data: str) -> tuple[str, Outcome | None]:
         """Keys from the client: what to send back, and the outcome if they end the line (the keys after the
         Enter are kept for the next line)."""
-        self.keys.extend(self.parser.feed(data))
+        keys = self.parser.feed(data)
+        room = MAX_TYPEAHEAD - len(self.keys)
+        self.keys.extend(keys[:room] if len(keys) > room else keys)  # a flood of keys is cut, not queued
         return self.step()
 
     def end_of_input(self) -> tuple[str, Outcome | None]:
@@ -232,7 +249,7 @@ class LineEditor:
             return "", None
         out: list[str] = []
         while self.keys and self._done is None:
-            key = self.keys.pop(0)
+            key = self.keys.popleft()
             out.append(self._key(key))
         if self._done is None and self.eof and not self.keys:
             self._done = Outcome("eof")
@@ -286,6 +303,11 @@ class LineEditor:
         return ""  # Alt with a key readline binds is a named key already (see _SEQUENCES)
 
     def _insert(self, text: str) -> str:
+        room = MAX_LINE - len(self.text)
+        if len(text) > room:
+            if room <= 0:
+                return "\x07"
+            text = text[:room]
         self.text = self.text[: self.cursor] + text + self.text[self.cursor:]
         self.cursor += len(text)
         return self._changed()
@@ -470,6 +492,7 @@ class LineEditor:
             return ""
         self._keep_edits()  # (searched as it is now)
         self._search = _Search(self.text, self.cursor, self._index)
+        self._search.last = self._last_search  # Ctrl-R Ctrl-R: the last search of this terminal, as bash does
         return self._render()
 
     def _search_key(self, key: Key) -> str | None:
@@ -515,6 +538,7 @@ class LineEditor:
             at = entry.rfind(query) if end is None else entry.rfind(query, 0, max(end, 0))
             if at >= 0:
                 search.index, search.pos, search.last = index, at, query
+                self._last_search = query
                 self._switch(index)
                 self.cursor = at
                 return

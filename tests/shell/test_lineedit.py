@@ -16,7 +16,16 @@ from hypothesis import strategies as st
 from prompt_toolkit.history import FileHistory
 from wcwidth import wcwidth
 
-from alation_shell.shell.lineedit import Completions, HistoryFile, KeyParser, LineEditor, Outcome
+from alation_shell.shell.lineedit import (
+    MAX_LINE,
+    MAX_PASTE,
+    MAX_TYPEAHEAD,
+    Completions,
+    HistoryFile,
+    KeyParser,
+    LineEditor,
+    Outcome,
+)
 
 ENTER, BACKSPACE, TAB = "\r", "\x7f", "\t"
 UP, DOWN, RIGHT, LEFT, HOME, END, DELETE = "\x1b[A", "\x1b[B", "\x1b[C", "\x1b[D", "\x1b[H", "\x1b[F", "\x1b[3~"
@@ -167,7 +176,7 @@ class Run:
         """Follow what the key does to a search (the model the lead shown is checked against)."""
         if not self.searching:
             self.searching = key == ctrl("r")
-            self.query = self.last = ""
+            self.query = ""  # (the last search found is kept: Ctrl-R Ctrl-R looks for it again)
         elif key == ctrl("r"):
             self.query = self.query or self.last
         elif key in (BACKSPACE, "\x08"):
@@ -770,3 +779,35 @@ def test_a_terminal_that_gives_no_width_is_taken_as_80_wide() -> None:
     screen.feed(e.feed("x" * 100 + HOME)[0])
     assert [screen.text(r).rstrip() for r in range(3)] == ["$ " + "x" * 78, "x" * 22, ""]
     assert screen.cursor == (0, 2)
+
+
+def test_ctrl_r_twice_at_a_new_search_looks_for_the_last_search_again_as_bash_does() -> None:
+    e = editor(history=list(HISTORY_R))
+    e.feed(ctrl("r") + "sim" + ENTER)
+    e.start("$ ")
+    out, _ = e.feed(ctrl("r") + ctrl("r"))
+    assert "(reverse-i-search)`sim': " in out and e.text == "sim backups"
+
+
+# A hostile client: what it sends is bounded ------------------------------------------------------------
+def test_a_line_is_at_most_max_line_long_and_more_rings_the_bell() -> None:
+    e = editor()
+    e.feed("x" * (MAX_LINE - 1))
+    out, _ = e.feed("yz")
+    assert len(e.text) == MAX_LINE and e.text.endswith("xy")
+    assert e.feed("w")[0] == "\x07" and len(e.text) == MAX_LINE
+    e.feed(ctrl("a"))
+    e.feed(paste("more"))
+    assert len(e.text) == MAX_LINE
+
+
+def test_keys_typed_ahead_and_a_paste_without_its_end_are_bounded() -> None:
+    e = LineEditor(lambda: 80)  # no prompt yet: a command is running
+    e.feed("a" * (MAX_TYPEAHEAD + 1000))
+    assert len(e.keys) == MAX_TYPEAHEAD
+    parser = KeyParser()
+    parser.feed("\x1b[200~")
+    for _ in range(3):
+        parser.feed("p" * MAX_PASTE)  # never ended: kept up to MAX_PASTE only
+    (key,) = parser.feed("\x1b[201~")
+    assert key == ("paste", "p" * MAX_PASTE)
