@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
 import queue
 import time
+from typing import Any
 
 from alation_shell.commands.base import Result
-from alation_shell.instance import Instance
+from alation_shell.instance import VAR_HISTORY, Instance
 from alation_shell.server.host import Host
 from alation_shell.server.jobs import INTERRUPTED
 from alation_shell.shell.lexer import STYLE_RULES, lexer_for, prompt_parts
@@ -28,7 +30,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from alation_shell.server.ssh import ChannelSession
+    from alation_shell.session import Session
     from alation_shell.shell.completion import ShellCompleter
+    from alation_shell.training.walkthrough import Walkthrough
 
 
 class RemoteTerminal:
@@ -93,29 +97,64 @@ class RemoteTerminal:
 
         Ctrl-C raises KeyboardInterrupt into the command, as locally.
         """
+        outcome = self.read_line_for_job(question)
+        if outcome.kind == "interrupt":
+            raise KeyboardInterrupt
+        return outcome.text if outcome.kind == "line" else None
+
+    def read_line_for_job(self, prompt: str, **options: Any) -> Outcome:
+        """`read_line`, from the running job's pool thread (its keys, Ctrl-C included, go to the line); a
+        connection that drops meanwhile raises KeyboardInterrupt into the job."""
         if self.channel.job is not None:
             self.channel.job.check()
-        future = asyncio.run_coroutine_threadsafe(self._ask(question), self.channel.loop)
+        future = asyncio.run_coroutine_threadsafe(self._read_asked(prompt, options), self.channel.loop)
         self._ask_future = future
         try:
-            answer = future.result()
+            return future.result()
         except concurrent.futures.CancelledError:
             raise KeyboardInterrupt from None
         finally:
             self._ask_future = None
-        if answer is INTERRUPTED:
-            raise KeyboardInterrupt
-        return answer if isinstance(answer, str) else None
 
-    async def _ask(self, question: str) -> object:
+    async def _read_asked(self, prompt: str, options: dict[str, Any]) -> Outcome:
         self.asking = True
         try:
-            outcome = await self.read_line(question)
+            return await self.read_line(prompt, **options)
         finally:
             self.asking = False
-        if outcome.kind == "interrupt":
-            return INTERRUPTED
-        return outcome.text if outcome.kind == "line" else None
+
+
+class ShellLines:
+    """What a shell's prompt over SSH edits lines with: the session's completion and colours, and a history
+    file (read here: make it in a pool thread)."""
+
+    def __init__(self, session: Session, history: str | os.PathLike, colour: bool) -> None:
+        from alation_shell.shell.completion import ShellCompleter
+
+        self.session = session
+        self.colour = colour
+        self.completer = ShellCompleter(session)
+        self.completer.refresh()
+        self.saved = HistoryFile(history)
+        self.history = self.saved.load()
+        self.options: dict[str, Any] = {
+            "history": self.history, "complete": _completions(self.completer), "remember": self.saved.append,
+            "highlight": pygments_highlighter(lexer_for(session.table)(), STYLE_RULES) if colour else None,
+        }
+
+    def prompt(self) -> str:
+        """The session's prompt, lightly coloured when the terminal takes colours (as the local REPL's)."""
+        text = self.session.prompt()
+        parts = prompt_parts(text) if self.colour else None
+        if parts is None:
+            return text
+        return "".join(f"\x1b[{sgr(STYLE_RULES[cls])}m{part}\x1b[0m" if cls else part for cls, part in parts)
+
+    def add(self, line: str) -> None:
+        """`line` into the history, as if typed (a line of a paste)."""
+        if not self.history or self.history[-1] != line:
+            self.history.append(line)
+            self.saved.append(line)
 
 
 async def run_terminal(channel: ChannelSession, instance: Instance, *, at_host: bool) -> int:
@@ -185,13 +224,20 @@ class DemoKeys:
 
 
 class _ChannelSource:
-    """A walkthrough's lines and answers, typed at a prompt on this terminal (asked from the job's thread)."""
+    """A walkthrough's lines and answers, typed at a prompt on this terminal (asked from the job's thread); the
+    lines with the shell's completion, colours and the walkthrough instance's history, as on a local terminal."""
 
-    def __init__(self, terminal: RemoteTerminal) -> None:
+    def __init__(self, terminal: RemoteTerminal, walk: Walkthrough) -> None:
         self.terminal = terminal
+        self.lines = ShellLines(walk.session, walk.instance.var / VAR_HISTORY, terminal.colour)
 
     def read(self, prompt: str) -> str | None:
-        return self.terminal.ask(prompt)
+        self.lines.completer.refresh()
+        while True:
+            outcome = self.terminal.read_line_for_job(self.lines.prompt(), **self.lines.options)
+            if outcome.kind == "interrupt":
+                continue  # Ctrl-C drops the line being typed
+            return outcome.text if outcome.kind == "line" else None
 
     def answer(self, question: str) -> str | None:
         return self.terminal.ask(question)
@@ -242,7 +288,7 @@ async def walkthrough(channel: ChannelSession, terminal: RemoteTerminal, words: 
                 return walk.run(DemoSource(walk, out, speed=1.0, keys=terminal.demo_keys), fresh=True)
             finally:
                 terminal.demo_keys = None
-        return walk.run(_ChannelSource(terminal), fresh=fresh)
+        return walk.run(_ChannelSource(terminal, walk), fresh=fresh)
 
     # No `cancel`: Ctrl-C ends the walkthrough (or its demo) at its next output, between its commands too.
     result = await channel.run_job(work, line=" ".join(["walkthrough", *words]))
@@ -256,34 +302,26 @@ async def alation_repl(channel: ChannelSession, terminal: RemoteTerminal, instan
     runs them one after another, and Ctrl-D in a `sudo su` shell leaves that shell only.
     """
     from alation_shell.server.ssh import make_session
-    from alation_shell.shell.completion import ShellCompleter
 
     session = make_session(instance, terminal=terminal.client.resized(*channel.size), ask=terminal.ask)
     session.progress_bar = ProgressBar  # long work shows its progress, as in the local shell
-    completer = ShellCompleter(session)
-    saved = HistoryFile(channel.user.history_file)
-    history = await channel.run_job(lambda: (completer.refresh(), saved.load())[1])
-    if history is INTERRUPTED:
+    lines = await channel.run_job(lambda: ShellLines(session, channel.user.history_file, terminal.colour))
+    if lines is INTERRUPTED:
         return 130
-    assert isinstance(history, list)
-    highlight = pygments_highlighter(lexer_for(session.table)(), STYLE_RULES) if terminal.colour else None
-    complete = _completions(completer)
+    assert isinstance(lines, ShellLines)
     out, err = channel.streams()
     pasted: list[str] = []
     unfinished = ""
     while not channel.closed:
-        prompt = _prompt(session.prompt(), terminal.colour)
+        prompt = lines.prompt()
         if pasted:  # the next line of a paste: shown after the prompt as if typed, then run
             line = pasted.pop(0)
             if not line.strip():
                 continue
             channel.send(prompt + line + "\n")
-            if not history or history[-1] != line:
-                history.append(line)
-                saved.append(line)
+            lines.add(line)
         else:
-            outcome = await terminal.read_line(prompt, history=history, complete=complete, highlight=highlight,
-                                               remember=saved.append, default=unfinished)
+            outcome = await terminal.read_line(prompt, default=unfinished, **lines.options)
             unfinished = ""
             if outcome.kind == "interrupt":
                 continue  # Ctrl-C drops the line being typed
@@ -302,7 +340,7 @@ async def alation_repl(channel: ChannelSession, terminal: RemoteTerminal, instan
 
         def work(line: str = line) -> object:
             result = session.execute(line, live=(out, err))
-            completer.refresh()
+            lines.completer.refresh()
             return result
 
         result = await channel.run_job(work, line=line, cancel=session.cancel.cancel)
@@ -314,14 +352,6 @@ async def alation_repl(channel: ChannelSession, terminal: RemoteTerminal, instan
         if result.stop:
             return result.session_status if result.session_status is not None else 0
     return 0
-
-
-def _prompt(text: str, colour: bool) -> str:
-    """The session's prompt, lightly coloured when `colour` (as the local REPL colours it)."""
-    parts = prompt_parts(text) if colour else None
-    if parts is None:
-        return text
-    return "".join(f"\x1b[{sgr(STYLE_RULES[cls])}m{part}\x1b[0m" if cls else part for cls, part in parts)
 
 
 def _completions(completer: ShellCompleter) -> Callable[[str, int], Completions]:

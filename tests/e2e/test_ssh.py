@@ -513,7 +513,11 @@ def test_a_walkthrough_over_ssh_resumes_after_a_dropped_connection(server: Serve
     child.send("walkthrough incremental-backups\r")
     child.expect("Step 2 of 3")  # resumed where it was
     child.expect(r"\]\$")
-    child.send("alation_conf alation.backup_v2.incr_backup_versions -s 4\r")
+    child.send("alation_conf alation.backup_v2.incr_backup_ver")
+    time.sleep(SETTLE)
+    child.send("\t")  # the shell's completion at the walkthrough's prompt too
+    child.expect_exact("sions")
+    child.send("-s 4\r")
     child.expect("Step 3 of 3")
     child.expect(r"\]\$")
     child.send("exit\r")
