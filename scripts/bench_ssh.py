@@ -9,7 +9,8 @@ and in session 0 `alation_action backup_all` every time. Measured:
 - keystroke echo: from a key sent to the first output that follows it;
 - Enter to prompt: from Enter to the next prompt being drawn (bracketed paste is turned on as a new prompt is
   drawn, as bash 5.1 does: `ESC[?2004h`);
-- server RSS per session: (RSS with N idle sessions in the shell - RSS before any) / N;
+- server RSS per session: (RSS with N idle sessions in the shell - RSS with one) / (N - 1), on a server started
+  afresh for each N (what the first session loads once, modules and the catalog's caches, is not a session's);
 - exec round trip: the OpenSSH client running `ssh ... 'alation_conf NAME'` against this server, and the same
   command through a real sshd (Debian's openssh-server, started here on a spare loopback port with its own
   config and keys) running the installed `alation_conf` console script, alternating run by run.
@@ -173,9 +174,10 @@ def during(samples: list[Sample], windows: list[Sample]) -> list[float]:
 
 async def interactive(port: int, users: list[str], key: str, seconds: float,
                       server: subprocess.Popen[str]) -> dict[str, float]:
-    before = rss_kib(server_pids(server))
-    sessions = []
-    for user in users:  # logins one after another, as a class arrives
+    sessions = [await open_session(port, users[0], key)]
+    await asyncio.sleep(1)
+    one = rss_kib(server_pids(server))  # the server with one session: what a session loads once is loaded
+    for user in users[1:]:  # logins one after another, as a class arrives
         sessions.append(await open_session(port, user, key))
     await asyncio.sleep(1)
     idle = rss_kib(server_pids(server))
@@ -199,7 +201,7 @@ async def interactive(port: int, users: list[str], key: str, seconds: float,
             "backups": len(backups), "backup_s": statistics.median([t for _, t in backups]) if backups else 0.0,
             "echo_backup_p99": pct(echo_backup, 0.99), "enter_backup_p99": pct(enter_backup, 0.99),
             "echo_backup_n": len(echo_backup), "enter_backup_n": len(enter_backup),
-            "rss_per_session_mib": (idle - before) / len(users) / 1024, "rss_total_mib": idle / 1024,
+            "rss_per_session_mib": (idle - one) / max(len(users) - 1, 1) / 1024, "rss_total_mib": idle / 1024,
             "cpu_ms_per_key": cpu / max(len(echo), 1) * 1000, "client_load": client_load}
 
 
@@ -288,19 +290,9 @@ def main() -> int:
         # Session 0's instance is a bigger one, so that its backups take long enough to overlap the others' typing.
         subprocess.run([str(BIN / "alation-shell"), "init", "--home", str(home / "users" / "u0" / "instance"),
                         "--size", opts.backup_size], check=True, capture_output=True)
-        server = subprocess.Popen([str(BIN / "alation-shell"), "serve", "--port", "0", "--server-home", str(home),
-                                   "--idle-timeout", "0", "--workers", str(opts.workers)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        assert server.stdout is not None
-        banner = ""
-        while "connect: " not in banner:
-            line = server.stdout.readline()
-            if not line:
-                raise SystemExit("serve did not start")
-            banner += line
-        port = int(banner.split("listening on 127.0.0.1:")[1].split()[0])
-        print(f"server: {opts.workers} worker(s), port {port}; clients: asyncssh in one process; {os.cpu_count()} "
-              "cores shared")
+        server, port = start_server(home, opts.workers)
+        print(f"server: {opts.workers} worker(s), a fresh one for each run; clients: asyncssh in one process; "
+              f"{os.cpu_count()} cores shared")
         try:
             ours = [*SSH, "-i", str(key), "-p", str(port), "u0@127.0.0.1", "alation_conf alation.backup_v2.incr_backup"]
             instance = where / "sshd-instance"
@@ -317,7 +309,11 @@ def main() -> int:
                 if started is not None:
                     started[0].terminate()
                     started[0].wait()
-            for count in counts:
+        finally:
+            stop_server(server)
+        for count in counts:
+            server, port = start_server(home, opts.workers)  # its memory measured from its start
+            try:
                 figures = asyncio.run(interactive(port, users[:count], str(key), opts.seconds, server))
                 print(f"{count:4} sessions: echo p50 {figures['echo_p50']:6.1f} ms p99 {figures['echo_p99']:6.1f} ms"
                       f" | Enter-to-prompt p50 {figures['enter_p50']:6.1f} ms p99 {figures['enter_p99']:6.1f} ms"
@@ -329,10 +325,29 @@ def main() -> int:
                       f"median {figures['backup_s']:.1f} s): echo p99 {figures['echo_backup_p99']:6.1f} ms "
                       f"({figures['echo_backup_n']} keys), Enter-to-prompt p99 {figures['enter_backup_p99']:6.1f} ms"
                       f" ({figures['enter_backup_n']} commands)")
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(60)
+            finally:
+                stop_server(server)
     return 0
+
+
+def start_server(home: Path, workers: int) -> tuple[subprocess.Popen[str], int]:
+    """`alation-shell serve` on a free port of 127.0.0.1: the process and the port."""
+    server = subprocess.Popen([str(BIN / "alation-shell"), "serve", "--port", "0", "--server-home", str(home),
+                               "--idle-timeout", "0", "--workers", str(workers)],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert server.stdout is not None
+    banner = ""
+    while "connect: " not in banner:
+        line = server.stdout.readline()
+        if not line:
+            raise SystemExit("serve did not start")
+        banner += line
+    return server, int(banner.split("listening on 127.0.0.1:")[1].split()[0])
+
+
+def stop_server(server: subprocess.Popen[str]) -> None:
+    server.send_signal(signal.SIGTERM)
+    server.wait(60)
 
 
 if __name__ == "__main__":
