@@ -6,6 +6,7 @@ SERVER_HOME/                     0700
   server.log                     one line per login, command and logout, 0600
   template/                      a seeded instance, copied for each user on first login
   shared/                        the one instance of `serve --shared`
+  throttle/HASH                  failed password logins of one client address (server/ssh.py's Throttle)
   users/NAME/account.json        {"password": BCRYPT_HASH or null}, 0600
   users/NAME/authorized_keys     OpenSSH authorized_keys lines, 0600
   users/NAME/history             the user's shell history
@@ -180,6 +181,10 @@ class ServerHome:
     @property
     def shared(self) -> Path:
         return self.root / "shared"
+
+    @property
+    def throttle(self) -> Path:
+        return self.root / "throttle"
 
     def create(self) -> None:
         """Make the home and its users directory (0700), or tighten them if they exist."""

@@ -59,6 +59,8 @@ def spawn_tty(server: Server, key: Path, *extra: str, user: str = "bob") -> pexp
     return child
 
 
+
+
 # Exec ------------------------------------------------------------------------------------------------
 def test_exec_prints_the_value_and_exits_0(server: Server, keys: dict[str, Path]) -> None:
     r = server.ssh("bob", keys["bob"], f"alation_conf {INCR}")
@@ -134,6 +136,39 @@ def test_refused_logins_and_repeated_failures_are_slowed(tmp_path: Path, seeded_
         log = server.log()
         assert log.count("refused user=") == 5 and "refused user=nobody" in log
         assert "login user=" not in log
+    finally:
+        assert server.stop() == 0
+
+
+def test_repeated_failures_are_slowed_across_workers(tmp_path: Path, seeded_template: Path) -> None:
+    """With --workers 2 the kernel spreads one address's connections over both workers (SO_REUSEPORT): the
+    failures are counted for the server home, so each attempt waits as long as with one worker."""
+    home = tmp_path / "home"
+    adduser(home, "carol", password="right")
+    server = Server(home, seeded_template, "--workers", "2")
+    try:
+        def workers() -> set[str]:
+            return set(re.findall(r"pid=(\d+) refused ", server.log()))
+
+        async def refused(password: str) -> float:
+            started = time.monotonic()
+            with pytest.raises(asyncssh.PermissionDenied):
+                async with server.connect("carol", password=password):
+                    pass
+            return time.monotonic() - started
+
+        async def attempts() -> list[float]:
+            took: list[float] = []
+            # Five, or more until both workers have refused some (the kernel picks each connection's worker).
+            while len(took) < 5 or (len(workers()) < 2 and len(took) < 7):
+                took.append(await refused(f"wrong {len(took)}"))
+            return took
+
+        took = asyncio.run(attempts())
+        # After k failures from this address, whichever worker has the next attempt waits 0.25 * 2**(k-1) s.
+        for k, seconds in enumerate(took[1:], 1):
+            assert seconds >= 0.25 * 2 ** (k - 1), (k, took, workers())
+        assert server.log().count("refused user=carol") == len(took)
     finally:
         assert server.stop() == 0
 
