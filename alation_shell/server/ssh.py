@@ -30,7 +30,7 @@ import asyncssh
 
 from alation_shell.errors import ShellError
 from alation_shell.instance import Instance
-from alation_shell.server.home import ServerHome, User, check_password
+from alation_shell.server.home import REMOVED, LiveSession, ServerHome, User, check_password
 from alation_shell.server.host import is_enter_shell
 from alation_shell.server.jobs import INTERRUPTED, CommandPool, Job, LineFeed
 from alation_shell.session import Session
@@ -38,6 +38,7 @@ from alation_shell.terminal import Terminal
 
 COMMAND_THREADS = 8  # commands running at once per process; more wait their turn
 IDLE_MESSAGE = "timed out waiting for input: auto-logout"  # bash's, at TMOUT
+USER_CHECK = 0.5  # seconds between a session's looks for its user (removed by `deluser --force`: it ends)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -503,12 +504,26 @@ class ChannelSession(asyncssh.SSHServerSession):
     # The session ----------------------------------------------------------------------------------
     async def _main(self) -> None:
         started = time.monotonic()
+        home = self.state.home
+        mark: LiveSession | None = None
+        watcher: asyncio.Task[None] | None = None
+
+        def begin() -> tuple[LiveSession, Instance]:
+            # Marked live first: `deluser` refuses while it is, and `deluser --force` waits for its end.
+            live = home.mark_session(self.user, f"{os.getpid()}-{self.id}")
+            try:
+                return live, home.instance_for(self.user, shared=self.state.options.shared)
+            except BaseException:
+                live.release()
+                raise
+
         try:
-            instance = await self.run_job(lambda: self.state.home.instance_for(self.user,
-                                                                              shared=self.state.options.shared))
-            if instance is INTERRUPTED:
+            begun = await self.run_job(begin)
+            if begun is INTERRUPTED:
                 return
-            assert isinstance(instance, Instance)
+            assert isinstance(begun, tuple)
+            mark, instance = begun
+            watcher = self.loop.create_task(self._watch_user())
             if self.command is not None and not is_enter_shell(self.command):
                 self.status = await self._exec(instance, self.command)
             elif self.pty:
@@ -528,10 +543,33 @@ class ChannelSession(asyncssh.SSHServerSession):
             self.state.log.write("error", user=self.user.name, session=self.id, error=f"{type(exc).__name__}: {exc}")
             self.status = 70
         finally:
+            removed = watcher is not None and watcher.done() and not watcher.cancelled()
+            if watcher is not None:
+                watcher.cancel()
+            if mark is not None:
+                mark.release()  # its command has stopped: `deluser --force` may now remove the instance
             self.state.log.write("logout", user=self.user.name, session=self.id, status=self.status,
                                  seconds=f"{time.monotonic() - started:.1f}",
-                                 how="disconnected" if self.closed else "exit")
+                                 how="removed" if removed else "disconnected" if self.closed else "exit")
             self._end(self.status)
+
+    async def _watch_user(self) -> None:
+        """End the session once its user is removed (`deluser --force`, which waits for that): a line to the
+        client and the log, the exit status, then as if the client had gone (its command stops, then it ends)."""
+        while True:
+            try:
+                os.stat(self.user.account_file)
+            except FileNotFoundError:
+                break
+            except OSError:
+                pass  # not a sign of removal: look again
+            await asyncio.sleep(USER_CHECK)
+        self.send(f"\nalation-shell: {REMOVED}\n", stderr=True)
+        self.state.log.write("removed", user=self.user.name, session=self.id)
+        if not self.closed and self.chan is not None:
+            with contextlib.suppress(BrokenPipeError, asyncssh.Error, OSError):
+                self.chan.exit(1)
+        self.connection_lost(None)
 
     def _start_recording(self) -> None:
         """With `serve --record-dir`: this session's output (what its client is shown, never its input) as
