@@ -12,9 +12,11 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from asyncssh import SSHKey
 
+SESSIONS_END_WAIT = 30  # seconds `deluser --force` gives the sessions to end before it removes their instance
+
 USAGE = """\
 usage: alation-shell adduser NAME [--key FILE.pub ...] [--password] [--server-home DIR]
-       alation-shell deluser NAME [--server-home DIR]
+       alation-shell deluser NAME [--force] [--server-home DIR]
        alation-shell users [--server-home DIR]
        alation-shell serve [--bind ADDRESS] [--port N] [--shared] [--workers N] [--idle-timeout SECONDS]
                            [--record-dir DIR] [--server-home DIR]
@@ -27,6 +29,8 @@ Alation shell from an emulated host prompt, each in an own instance (or all in o
 adduser: create a user, or add keys to one / replace its password
   --key FILE.pub        a public key that may log in as NAME (repeatable)
   --password            ask for a password (twice on a terminal; one line when piped); stored as a bcrypt hash
+deluser: remove a user with its instance and history (refused while it is logged in)
+  --force               remove it even so: its sessions end (with a line saying why) before its instance goes
 serve:
   --bind ADDRESS        address to listen on (default 127.0.0.1, loopback only)
   --port N              port (default 2222; 0 picks a free one)
@@ -147,11 +151,15 @@ def _read_password() -> str:
 
 
 def deluser(words: list[str]) -> int:
-    positional, values = _split(words, {"--server-home": True})
+    positional, values = _split(words, {"--server-home": True, "--force": False})
     name = _one_name(positional)
     home = _home(values)
-    home.delete_user(name)
-    print(f"removed user {name} (with its instance and history) from {home.root}")
+    live, left = home.delete_user(name, force="--force" in values, wait=SESSIONS_END_WAIT)
+    ended = f", after ending its {live} live session{'s' * (live != 1)}" if live else ""
+    print(f"removed user {name} (with its instance and history) from {home.root}{ended}")
+    if left:
+        print(f"alation-shell deluser: warning: {left} of them had not ended after {SESSIONS_END_WAIT} s (is their"
+              " server stuck?); removed anyway", file=sys.stderr)
     return 0
 
 

@@ -6,18 +6,22 @@ SERVER_HOME/                     0700
   server.log                     one line per login, command and logout, 0600
   template/                      a seeded instance, copied for each user on first login
   shared/                        the one instance of `serve --shared`
+  throttle/HASH                  failed password logins of one client address (server/ssh.py's Throttle)
   users/NAME/account.json        {"password": BCRYPT_HASH or null}, 0600
   users/NAME/authorized_keys     OpenSSH authorized_keys lines, 0600
   users/NAME/history             the user's shell history
   users/NAME/instance/           the user's own instance
+  users/NAME/sessions/PID-N      one per live session, flocked by the server for the session's life
 ```
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 from alation_shell.errors import ShellError
@@ -27,6 +31,7 @@ from alation_shell.storage import atomic_write, locked, read_json
 HOME_ENV = "ALATION_SHELL_SERVER_HOME"
 USERNAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 MAX_PASSWORD_BYTES = 72  # bcrypt reads no further; a longer password would be silently cut
+REMOVED = "your user was removed; logging out"
 
 
 class ServerHomeError(ShellError):
@@ -138,6 +143,10 @@ class User:
     def instance_dir(self) -> Path:
         return self.dir / "instance"
 
+    @property
+    def sessions_dir(self) -> Path:
+        return self.dir / "sessions"
+
     def exists(self) -> bool:
         return self.account_file.is_file()
 
@@ -153,6 +162,26 @@ class User:
         except FileNotFoundError:
             return []
         return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+class LiveSession:
+    """The mark of one live session: its file under users/NAME/sessions/, flocked until `release()`. The kernel
+    drops the lock when the server dies, so a file left behind never counts as a live session."""
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path = path
+        self._fd = fd
+
+    def release(self) -> None:
+        """The session has ended (its command stopped): remove the mark and drop its lock."""
+        if self._fd < 0:
+            return
+        try:  # noqa: SIM105 - gone already when `deluser --force` removed the user
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+        os.close(self._fd)
+        self._fd = -1
 
 
 class ServerHome:
@@ -180,6 +209,10 @@ class ServerHome:
     @property
     def shared(self) -> Path:
         return self.root / "shared"
+
+    @property
+    def throttle(self) -> Path:
+        return self.root / "throttle"
 
     def create(self) -> None:
         """Make the home and its users directory (0700), or tighten them if they exist."""
@@ -224,15 +257,66 @@ class ServerHome:
                 _write_private_json(user.account_file, {"password": password_hash or current})
         return new
 
-    def delete_user(self, name: str) -> None:
-        """Remove the user, its keys, history and instance."""
+    def delete_user(self, name: str, *, force: bool = False, wait: float = 30.0) -> tuple[int, int]:
+        """Remove the user, its keys, history and instance; (its live sessions, those still live when its files
+        went). Refused while it has a live session, unless `force`: then its account goes first, the server
+        ends its sessions (it watches for that), and the rest goes once they have ended, or after `wait` s."""
         user = self.user(name)
         with locked(self.root / ".users.lock"):
             if not user.exists():
                 raise ServerHomeError(f"no user {name!r} in {self.root} (`alation-shell users` lists them)")
-            # The account goes first: from then on no login can start, whatever is left of the rest.
+            live = self.live_sessions(user)
+            if live and not force:
+                raise ServerHomeError(f"{name} is logged in ({live} session{'s' * (live != 1)}); use --force to"
+                                      " remove them anyway, or try again when they have logged out")
+            # The account goes first: from then on no login or session can start, whatever is left of the rest.
             os.unlink(user.account_file)
+            if not live:
+                shutil.rmtree(user.dir)
+                return 0, 0
+        # The instance stays until the sessions' commands have stopped, so that none sees it vanish.
+        deadline = time.monotonic() + wait
+        while (left := self.live_sessions(user)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with locked(self.root / ".users.lock"):
             shutil.rmtree(user.dir)
+        return live, left
+
+    def mark_session(self, user: User, name: str) -> LiveSession:
+        """Mark a session of `user` live (`name`: unique among the server's live sessions) until its
+        `release()`; refused if the user was removed since it logged in."""
+        with locked(self.root / ".users.lock"):  # so that deluser sees every session, or none can start
+            if not user.exists():
+                raise ServerHomeError(REMOVED)
+            user.sessions_dir.mkdir(mode=0o700, exist_ok=True)
+            path = user.sessions_dir / name
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except BaseException:
+                os.close(fd)
+                raise
+        return LiveSession(path, fd)
+
+    def live_sessions(self, user: User) -> int:
+        """How many sessions of `user` are live: their marks are locked by a running server."""
+        try:
+            names = os.listdir(user.sessions_dir)
+        except (FileNotFoundError, NotADirectoryError):
+            return 0
+        live = 0
+        for name in names:
+            try:
+                fd = os.open(user.sessions_dir / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+            except OSError:
+                continue  # gone meanwhile (a session ended), or not a mark
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                live += 1
+            finally:
+                os.close(fd)
+        return live
 
     def ensure_template(self) -> Instance:
         """The seeded instance users' instances are copied from, made once (seeding takes seconds)."""

@@ -15,10 +15,13 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import fcntl
 import json
+import math
 import os
 import signal
 import socket
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -27,7 +30,7 @@ import asyncssh
 
 from alation_shell.errors import ShellError
 from alation_shell.instance import Instance
-from alation_shell.server.home import ServerHome, User, check_password
+from alation_shell.server.home import REMOVED, LiveSession, ServerHome, User, check_password
 from alation_shell.server.host import is_enter_shell
 from alation_shell.server.jobs import INTERRUPTED, CommandPool, Job, LineFeed
 from alation_shell.session import Session
@@ -35,6 +38,7 @@ from alation_shell.terminal import Terminal
 
 COMMAND_THREADS = 8  # commands running at once per process; more wait their turn
 IDLE_MESSAGE = "timed out waiting for input: auto-logout"  # bash's, at TMOUT
+USER_CHECK = 0.5  # seconds between a session's looks for its user (removed by `deluser --force`: it ends)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -77,24 +81,55 @@ class ServerLog:
 
 
 class Throttle:
-    """Failed password logins per client address: each one doubles the wait before the next check."""
+    """Failed password logins per client address, counted for all the workers of one server home: each failure
+    doubles the wait before that address's next check, and the checks of one address take turns, one at a time
+    across the workers (else SO_REUSEPORT, spreading an attacker's connections over N workers, would give N
+    times the guesses).
+
+    An address with failures has a small file in `directory` (named by a hash of the address): `COUNT TIME`,
+    read and written under an flock held for the address's whole turn (the wait and the check). The file work
+    runs on `pool`, never on the event loop. A record that cannot be read costs its address its count, and is
+    `log`ged: a throttle is never a reason to refuse a login.
+    """
 
     BASE = 0.25  # seconds before the check that follows a first failure
     CAP = 30.0
     FORGET = 900.0  # failures older than this no longer count
+    POLL = 0.1  # seconds between tries of a turn that another worker holds
 
-    def __init__(self) -> None:
-        self._failures: dict[str, tuple[int, float]] = {}
+    def __init__(self, directory: Path, pool: concurrent.futures.Executor, log: Callable[..., None]) -> None:
+        self.directory = directory
+        self.pool = pool
+        self.log = log
         self._turns: dict[str, tuple[asyncio.Lock, int]] = {}  # per address: its lock, and who holds or awaits it
+        self._swept: float | None = None  # when this process last forgot the stale addresses
+
+    def record(self, address: str) -> AddressRecord:
+        """The record of `address`'s failures, not held yet."""
+        import hashlib
+
+        name = hashlib.sha256(address.encode("utf-8", "replace")).hexdigest()[:32]
+        return AddressRecord(self, self.directory / name, address)
 
     @contextlib.asynccontextmanager
-    async def turn(self, address: str) -> AsyncIterator[None]:
-        """Line up the password checks of one address: one at a time."""
+    async def turn(self, address: str) -> AsyncIterator[AddressRecord]:
+        """Line up the password checks of one address, one at a time across the workers: its record, held for
+        the turn (its `failed` and `succeeded` write a file: call them on `pool`)."""
         lock, users = self._turns.get(address, (asyncio.Lock(), 0))
         self._turns[address] = (lock, users + 1)
         try:
-            async with lock:
-                yield
+            async with lock:  # this process's checks first, so that one of them at most waits for another worker
+                record = self.record(address)
+                loop = asyncio.get_running_loop()
+                try:
+                    while not await loop.run_in_executor(self.pool, record.acquire):
+                        await asyncio.sleep(self.POLL)
+                    yield record
+                finally:
+                    try:
+                        await loop.run_in_executor(self.pool, record.release)
+                    except RuntimeError:  # the pool is shut down: the server stops
+                        record.release()
         finally:
             lock, users = self._turns[address]
             if users == 1:
@@ -102,21 +137,141 @@ class Throttle:
             else:
                 self._turns[address] = (lock, users - 1)
 
-    def delay(self, address: str) -> float:
-        count, last = self._failures.get(address, (0, 0.0))
-        if count == 0 or time.monotonic() - last > self.FORGET:
-            return 0.0
-        return min(self.BASE * 2 ** (count - 1), self.CAP)
-
-    def failed(self, address: str) -> None:
+    def sweep(self) -> None:
+        """Forget the addresses whose failures no longer count (remove their files), at most once per FORGET in
+        a process, so that the directory stays as small as the addresses that failed lately."""
         now = time.monotonic()
-        count, last = self._failures.get(address, (0, 0.0))
-        self._failures[address] = (1 if now - last > self.FORGET else count + 1, now)
-        if len(self._failures) > 10000:  # forget the stale ones rather than grow without end
-            self._failures = {a: v for a, v in self._failures.items() if now - v[1] <= self.FORGET}
+        if self._swept is not None and now - self._swept < self.FORGET:
+            return
+        self._swept = now
+        try:
+            names = os.listdir(self.directory)
+        except OSError:
+            return
+        for name in names:
+            record = AddressRecord(self, self.directory / name, f"#{name}")
+            record.acquire()  # a record in another check's turn is left alone
+            record.release()  # which removes it if none of its failures counts any more
 
-    def succeeded(self, address: str) -> None:
-        self._failures.pop(address, None)
+
+class AddressRecord:
+    """The failed logins of one address, as its file in the throttle's directory holds them; held (flocked) for
+    the address's turn. Blocking: its methods run on the throttle's pool (a turn that is cancelled may end
+    while its check still runs, hence the lock)."""
+
+    def __init__(self, throttle: Throttle, path: Path, address: str) -> None:
+        self.throttle = throttle
+        self.path = path
+        self.address = address
+        self.count = 0  # failures that still count
+        self._fd = -1
+        self._held = False
+        self._released = False
+        self._lock = threading.Lock()
+
+    def acquire(self) -> bool:
+        """Take the address's turn unless another check holds it (never waits); also True when the record cannot
+        be used (logged): the check then goes on without one."""
+        with self._lock:
+            if self._released:
+                return True
+            if self._fd < 0:
+                self._fd = self._open()
+                if self._fd < 0:
+                    return True
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            try:
+                own, now = os.fstat(self._fd), os.stat(self.path, follow_symlinks=False)
+                same = (own.st_dev, own.st_ino) == (now.st_dev, now.st_ino)
+            except OSError:
+                same = False
+            if not same:  # removed by the check that held it (a success) or a sweep: the next try opens anew
+                os.close(self._fd)
+                self._fd = -1
+                return False
+            self._held = True
+            self._read()
+            return True
+
+    def delay(self) -> float:
+        """Seconds to wait before this check: BASE after one failure, twice as long after each other, CAP at most."""
+        if self.count == 0:
+            return 0.0
+        return min(self.throttle.BASE * 2 ** min(self.count - 1, 16), self.throttle.CAP)
+
+    def failed(self) -> None:
+        """Count a failed check."""
+        with self._lock:
+            if not self._held:
+                return
+            self.count = min(self.count + 1, 64)
+            data = f"{self.count} {time.time():.3f}\n".encode()
+            try:
+                os.pwrite(self._fd, data, 0)
+                os.ftruncate(self._fd, len(data))
+            except OSError as exc:
+                self.throttle.log("throttle-unavailable", address=self.address, reason=exc.strerror or exc)
+        self.throttle.sweep()
+
+    def succeeded(self) -> None:
+        """A right password: the address's failures are forgotten."""
+        with self._lock:
+            self.count = 0
+
+    def release(self) -> None:
+        """End the turn; an address whose failures do not count keeps no file."""
+        with self._lock:
+            self._released = True
+            if self._fd < 0:
+                return
+            if self._held and self.count == 0:
+                with contextlib.suppress(OSError):
+                    os.unlink(self.path)
+            os.close(self._fd)  # drops the lock
+            self._fd = -1
+            self._held = False
+
+    def _open(self) -> int:
+        """The record's file, made if need be. One that cannot be opened is removed and made afresh, once;
+        -1 if even that fails."""
+        for again in (False, True):
+            try:
+                self.path.parent.mkdir(mode=0o700, exist_ok=True)
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+                if again:
+                    self.throttle.log("throttle-unavailable", address=self.address, reason=reason)
+                    return -1
+                with contextlib.suppress(OSError):
+                    os.unlink(self.path)
+                continue
+            if again:
+                self.throttle.log("throttle-reset", address=self.address, reason=f"could not be opened: {reason}")
+            return fd
+        return -1
+
+    def _read(self) -> None:
+        self.count = 0
+        try:
+            data = os.pread(self._fd, 64, 0)
+        except OSError:
+            data = b"?"
+        if not data:
+            return  # a new record
+        try:
+            count, last = data.decode("ascii").split()
+            failures, when = int(count), float(last)
+            if not 1 <= failures <= 64 or not math.isfinite(when):
+                raise ValueError
+        except (UnicodeDecodeError, ValueError):
+            self.throttle.log("throttle-reset", address=self.address, reason="damaged record")
+            return
+        if abs(time.time() - when) <= self.throttle.FORGET:  # a clock set back does not keep them for ever
+            self.count = failures
 
 
 class ServerState:
@@ -126,9 +281,9 @@ class ServerState:
         self.options = options
         self.home = options.home
         self.log = ServerLog(options.home.log_file)
-        self.throttle = Throttle()
         self.pool = CommandPool(COMMAND_THREADS)
         self.auth_pool = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="auth")
+        self.throttle = Throttle(options.home.throttle, self.auth_pool, self.log.write)
         self.channels: set[ChannelSession] = set()
         self._next_id = 0
 
@@ -176,21 +331,27 @@ class LoginServer(asyncssh.SSHServer):
         return True
 
     async def validate_password(self, username: str, password: str) -> bool:
-        throttle = self.state.throttle
-        # One check at a time per address, so that parallel connections do not multiply an attacker's tries.
-        async with throttle.turn(self.address):
-            await asyncio.sleep(throttle.delay(self.address))
-            user = self.state.home.find_user(username)
-            loop = asyncio.get_running_loop()
-            # An unknown user is checked against a dummy hash: the same time as a real one.
-            ok = await loop.run_in_executor(self.state.auth_pool, check_password, password,
-                                            user.password_hash if user is not None else None)
+        state = self.state
+        # One check at a time per address, across the workers, so that parallel connections do not multiply
+        # an attacker's tries.
+        async with state.throttle.turn(self.address) as record:
+            await asyncio.sleep(record.delay())
+
+            def check() -> bool:
+                user = state.home.find_user(username)
+                # An unknown user is checked against a dummy hash: the same time as a real one.
+                ok = check_password(password, user.password_hash if user is not None else None)
+                if ok:
+                    record.succeeded()
+                else:
+                    record.failed()
+                return ok
+
+            ok = await asyncio.get_running_loop().run_in_executor(state.auth_pool, check)
             if ok:
-                throttle.succeeded(self.address)
                 self.method = "password"
             else:
-                throttle.failed(self.address)
-                self.state.log.write("refused", user=username, peer=self.peer, method="password")
+                state.log.write("refused", user=username, peer=self.peer, method="password")
         return ok
 
     def auth_completed(self) -> None:
@@ -343,12 +504,26 @@ class ChannelSession(asyncssh.SSHServerSession):
     # The session ----------------------------------------------------------------------------------
     async def _main(self) -> None:
         started = time.monotonic()
+        home = self.state.home
+        mark: LiveSession | None = None
+        watcher: asyncio.Task[None] | None = None
+
+        def begin() -> tuple[LiveSession, Instance]:
+            # Marked live first: `deluser` refuses while it is, and `deluser --force` waits for its end.
+            live = home.mark_session(self.user, f"{os.getpid()}-{self.id}")
+            try:
+                return live, home.instance_for(self.user, shared=self.state.options.shared)
+            except BaseException:
+                live.release()
+                raise
+
         try:
-            instance = await self.run_job(lambda: self.state.home.instance_for(self.user,
-                                                                              shared=self.state.options.shared))
-            if instance is INTERRUPTED:
+            begun = await self.run_job(begin)
+            if begun is INTERRUPTED:
                 return
-            assert isinstance(instance, Instance)
+            assert isinstance(begun, tuple)
+            mark, instance = begun
+            watcher = self.loop.create_task(self._watch_user())
             if self.command is not None and not is_enter_shell(self.command):
                 self.status = await self._exec(instance, self.command)
             elif self.pty:
@@ -368,10 +543,33 @@ class ChannelSession(asyncssh.SSHServerSession):
             self.state.log.write("error", user=self.user.name, session=self.id, error=f"{type(exc).__name__}: {exc}")
             self.status = 70
         finally:
+            removed = watcher is not None and watcher.done() and not watcher.cancelled()
+            if watcher is not None:
+                watcher.cancel()
+            if mark is not None:
+                mark.release()  # its command has stopped: `deluser --force` may now remove the instance
             self.state.log.write("logout", user=self.user.name, session=self.id, status=self.status,
                                  seconds=f"{time.monotonic() - started:.1f}",
-                                 how="disconnected" if self.closed else "exit")
+                                 how="removed" if removed else "disconnected" if self.closed else "exit")
             self._end(self.status)
+
+    async def _watch_user(self) -> None:
+        """End the session once its user is removed (`deluser --force`, which waits for that): a line to the
+        client and the log, the exit status, then as if the client had gone (its command stops, then it ends)."""
+        while True:
+            try:
+                os.stat(self.user.account_file)
+            except FileNotFoundError:
+                break
+            except OSError:
+                pass  # not a sign of removal: look again
+            await asyncio.sleep(USER_CHECK)
+        self.send(f"\nalation-shell: {REMOVED}\n", stderr=True)
+        self.state.log.write("removed", user=self.user.name, session=self.id)
+        if not self.closed and self.chan is not None:
+            with contextlib.suppress(BrokenPipeError, asyncssh.Error, OSError):
+                self.chan.exit(1)
+        self.connection_lost(None)
 
     def _start_recording(self) -> None:
         """With `serve --record-dir`: this session's output (what its client is shown, never its input) as

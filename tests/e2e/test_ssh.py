@@ -7,7 +7,9 @@ import io
 import os
 import re
 import shutil
+import signal
 import stat
+import subprocess
 import time
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import pytest
 from alation_shell.config.registry import Registry
 from alation_shell.instance import Instance
 from alation_shell.server.ssh import COMMAND_THREADS, IDLE_MESSAGE
+from tests.conftest import tool
 from tests.e2e.ssh_server import Server, adduser, make_key
 
 pytestmark = pytest.mark.skipif(shutil.which("ssh") is None or shutil.which("ssh-keygen") is None,
@@ -28,6 +31,7 @@ VERSIONS = "alation.backup_v2.incr_backup_versions"
 HOST_PROMPT = "[bob@alation-demo ~]$"  # prompt_toolkit moves the cursor past the trailing space
 SHELL_PROMPT = r"alation-demo(\x1b\[[0-9;]*m)* (\x1b\[[0-9;]*m)*/(\x1b\[[0-9;]*m)*\]\$"  # coloured
 SETTLE = 0.3  # between keys, for prompt_toolkit's asynchronous completion (repl-lessons: the Tab/Enter race)
+REMOVED = "alation-shell: your user was removed; logging out"
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +61,21 @@ def spawn_tty(server: Server, key: Path, *extra: str, user: str = "bob") -> pexp
                           env=dict(os.environ, TERM="xterm"), dimensions=(30, 120), encoding="utf-8", timeout=30)
     child.logfile_read = io.StringIO()
     return child
+
+
+def spawn_plain(server: Server, key: Path, user: str = "bob") -> pexpect.spawn:
+    """`ssh -T`: a session without a pty (plain line mode), driven through pexpect."""
+    argv = server.ssh_argv(user, key, "-T")
+    child = pexpect.spawn(argv[0], argv[1:], encoding="utf-8", timeout=30)
+    child.logfile_read = io.StringIO()
+    child.sendline(f"alation_conf {INCR}")
+    child.expect_exact(f"{INCR} = False")  # logged in, its session live
+    return child
+
+
+def deluser(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([tool("alation-shell"), "deluser", *args, "--server-home", str(home)],
+                          capture_output=True, text=True, timeout=120)
 
 
 # Exec ------------------------------------------------------------------------------------------------
@@ -136,6 +155,112 @@ def test_refused_logins_and_repeated_failures_are_slowed(tmp_path: Path, seeded_
         assert "login user=" not in log
     finally:
         assert server.stop() == 0
+
+
+def test_repeated_failures_are_slowed_across_workers(tmp_path: Path, seeded_template: Path) -> None:
+    """With --workers 2 the kernel spreads one address's connections over both workers (SO_REUSEPORT): the
+    failures are counted for the server home, so each attempt waits as long as with one worker."""
+    home = tmp_path / "home"
+    adduser(home, "carol", password="right")
+    server = Server(home, seeded_template, "--workers", "2")
+    try:
+        def workers() -> set[str]:
+            return set(re.findall(r"pid=(\d+) refused ", server.log()))
+
+        async def refused(password: str) -> float:
+            started = time.monotonic()
+            with pytest.raises(asyncssh.PermissionDenied):
+                async with server.connect("carol", password=password):
+                    pass
+            return time.monotonic() - started
+
+        async def attempts() -> list[float]:
+            took: list[float] = []
+            # Five, or more until both workers have refused some (the kernel picks each connection's worker).
+            while len(took) < 5 or (len(workers()) < 2 and len(took) < 7):
+                took.append(await refused(f"wrong {len(took)}"))
+            return took
+
+        took = asyncio.run(attempts())
+        # After k failures from this address, whichever worker has the next attempt waits 0.25 * 2**(k-1) s.
+        for k, seconds in enumerate(took[1:], 1):
+            assert seconds >= 0.25 * 2 ** (k - 1), (k, took, workers())
+        assert server.log().count("refused user=carol") == len(took)
+    finally:
+        assert server.stop() == 0
+
+
+# deluser while the user is logged in ---------------------------------------------------------------------
+def test_deluser_is_refused_while_the_user_is_logged_in(tmp_path: Path, seeded_template: Path,
+                                                        keys: dict[str, Path]) -> None:
+    home = tmp_path / "home"
+    adduser(home, "bob", key=keys["bob"])
+    server = Server(home, seeded_template)
+    try:
+        child = spawn_tty(server, keys["bob"])
+        child.expect_exact(HOST_PROMPT)
+        plain = spawn_plain(server, keys["bob"])
+        r = deluser(home, "bob")
+        assert (r.returncode, r.stdout) == (1, "")
+        assert r.stderr == ("alation-shell deluser: bob is logged in (2 sessions); use --force to remove them anyway,"
+                            " or try again when they have logged out\n")
+        assert instance_of(server, "bob").is_initialized() and (home / "users/bob/account.json").is_file()
+        child.send("whoami\r")  # the sessions go on
+        child.expect_exact("bob\r\n")
+        child.expect_exact(HOST_PROMPT)
+        child.send("exit\r")
+        child.expect(pexpect.EOF)
+        r = deluser(home, "bob")
+        assert r.returncode == 1 and "(1 session);" in r.stderr
+        plain.sendeof()
+        plain.expect(pexpect.EOF)
+        r = deluser(home, "bob")
+        assert (r.returncode, r.stderr) == (0, ""), r.stderr
+        assert r.stdout == f"removed user bob (with its instance and history) from {home}\n"
+        assert not (home / "users/bob").exists()
+    finally:
+        assert server.stop() == 0
+
+
+def test_deluser_force_ends_the_live_sessions_with_one_line(tmp_path: Path, seeded_template: Path,
+                                                            keys: dict[str, Path]) -> None:
+    home = tmp_path / "home"
+    adduser(home, "bob", key=keys["bob"])
+    adduser(home, "carol", key=keys["carol"])
+    server = Server(home, seeded_template)
+    try:
+        child = spawn_tty(server, keys["bob"])
+        child.expect_exact(HOST_PROMPT)
+        child.send("sudo /etc/init.d/alation shell\r")
+        child.expect(SHELL_PROMPT)
+        child.send("echo started > /opt/alation/site/logs/f.log\r")
+        child.expect(SHELL_PROMPT)
+        child.send("tail -f /opt/alation/site/logs/f.log\r")
+        child.expect_exact("started\r\n")  # tail runs, and waits
+        plain = spawn_plain(server, keys["bob"])
+        carol = spawn_plain(server, keys["carol"], user="carol")
+        r = deluser(home, "bob", "--force")
+        assert (r.returncode, r.stderr) == (0, ""), r.stderr
+        assert r.stdout == (f"removed user bob (with its instance and history) from {home},"
+                            " after ending its 2 live sessions\n")
+        assert not (home / "users/bob").exists()
+        for session in (child, plain):
+            session.expect_exact(REMOVED)
+            session.expect(pexpect.EOF)
+            shown = session.logfile_read.getvalue()
+            assert "Traceback" not in shown and "internal error" not in shown, shown
+        carol.sendline(f"alation_conf {INCR}")  # another user's session is not disturbed
+        carol.expect_exact(f"{INCR} = False")
+        carol.sendeof()
+        carol.expect(pexpect.EOF)
+        log = server.log()
+        assert log.count("removed user=bob") == 2 and log.count("how=removed") == 2
+        assert "Traceback" not in log and " error " not in log
+    finally:
+        server.proc.send_signal(signal.SIGTERM)
+        _, errors = server.proc.communicate(timeout=60)
+        assert server.stop() == 0
+    assert "Traceback" not in errors
 
 
 # The host prompt and the interactive shell -----------------------------------------------------------

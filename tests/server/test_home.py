@@ -131,3 +131,37 @@ def test_a_user_instance_is_copied_from_the_template_once(tmp_path: Path, seeded
     assert (home.instance_for(user, shared=False).var / "marker").read_text() == "mine"
     assert home.instance_for(user, shared=True).root == Instance(home.shared).root
     assert not (home.shared / "var/marker").exists()
+
+
+def test_a_live_session_is_marked_and_deluser_refused_until_it_ends(tmp_path: Path) -> None:
+    home = ServerHome(tmp_path / "home")
+    home.save_user("bob", keys=[], password_hash=hash_password("pw"))
+    bob = home.user("bob")
+    assert home.live_sessions(bob) == 0
+    first = home.mark_session(bob, "100-1")
+    second = home.mark_session(bob, "100-2")
+    (bob.dir / "sessions/99-1").write_text("")  # left by a server that died: nobody holds it
+    assert home.live_sessions(bob) == 2
+    with pytest.raises(ServerHomeError) as caught:
+        home.delete_user("bob")
+    assert caught.value.message == ("bob is logged in (2 sessions); use --force to remove them anyway, or try again"
+                                    " when they have logged out")
+    assert bob.exists()
+    first.release()
+    second.release()
+    assert home.live_sessions(bob) == 0
+    assert home.delete_user("bob") == (0, 0)
+    assert not bob.dir.exists()
+    with pytest.raises(ServerHomeError):
+        home.mark_session(bob, "100-3")  # a session of a user removed since its login
+    assert not bob.dir.exists()
+
+
+def test_deluser_force_removes_a_user_whose_sessions_do_not_end(tmp_path: Path) -> None:
+    home = ServerHome(tmp_path / "home")
+    home.save_user("bob", keys=[], password_hash=hash_password("pw"))
+    bob = home.user("bob")
+    stuck = home.mark_session(bob, "100-1")  # no server here to end it
+    assert home.delete_user("bob", force=True, wait=0.3) == (1, 1)
+    assert not bob.dir.exists()
+    stuck.release()  # its files are gone already: nothing to do, no error
