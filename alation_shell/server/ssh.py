@@ -733,6 +733,10 @@ async def serve_forever(state: ServerState, host_key: asyncssh.SSHKey, port: int
     for channel in list(state.channels):
         channel.send("\nalation-shell: the server is shutting down\n", stderr=True)
         channel.interrupt(force=True)
+        # No more input: a prompt the session comes back to once its command has stopped ends the session.
+        channel.lines.close()
+        if channel.terminal is not None:
+            channel.terminal.close()
         if channel.task is not None:
             tasks.append(channel.task)
             if channel.job is None:

@@ -586,6 +586,29 @@ def test_an_idle_session_is_closed_with_a_message(tmp_path: Path, seeded_templat
 
 
 # The server itself -----------------------------------------------------------------------------------
+def test_the_server_stops_at_once_with_a_command_running_at_a_prompt(tmp_path: Path, seeded_template: Path,
+                                                                    keys: dict[str, Path]) -> None:
+    home = tmp_path / "home"
+    adduser(home, "bob", key=keys["bob"])
+    server = Server(home, seeded_template)
+    try:
+        child = spawn_tty(server, keys["bob"])
+        child.expect_exact(HOST_PROMPT)
+        child.send("sudo /etc/init.d/alation shell\r")
+        child.expect(SHELL_PROMPT)
+        child.send("echo started > /opt/alation/site/logs/f.log\r")
+        child.expect(SHELL_PROMPT)
+        child.send("tail -f /opt/alation/site/logs/f.log\r")
+        child.expect_exact("started")
+        server.wait_for_log(r'line="tail -f')
+        # Status 0: the command stopped, and the session with it (a session still running after 30 s: status 1).
+        assert server.stop() == 0
+        child.expect_exact("the server is shutting down")
+        child.expect(pexpect.EOF)
+    finally:
+        server.stop()
+
+
 def test_host_key_is_made_once_and_private(tmp_path: Path, seeded_template: Path, keys: dict[str, Path]) -> None:
     home = tmp_path / "home"
     adduser(home, "bob", key=keys["bob"])
