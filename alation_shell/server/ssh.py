@@ -154,6 +154,23 @@ class Throttle:
             record.release()  # which removes it if none of its failures counts any more
 
 
+def throttled_as(address: str) -> str:
+    """Who the throttle counts a client address as: an IPv4 address itself (an IPv4-mapped IPv6 one too), an
+    IPv6 address its /64, the block one client is given (else rotating through it would give an attacker a
+    fresh count for each of its 2**64 addresses)."""
+    import ipaddress
+
+    try:
+        ip = ipaddress.ip_address(address.partition("%")[0])  # (a link-local address may name its interface)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
 class AddressRecord:
     """The failed logins of one address, as its file in the throttle's directory holds them; held (flocked) for
     the address's turn. Blocking: its methods run on the throttle's pool (a turn that is cancelled may end
@@ -311,7 +328,7 @@ class LoginServer(asyncssh.SSHServer):
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self.conn = conn
         peer = conn.get_extra_info("peername") or ("?", 0)
-        self.address = str(peer[0])
+        self.address = throttled_as(str(peer[0]))
         self.peer = f"{peer[0]}:{peer[1]}"
 
     def begin_auth(self, username: str) -> bool:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from alation_shell.server.ssh import Throttle
+from alation_shell.server.ssh import Throttle, throttled_as
 
 
 @pytest.fixture
@@ -131,3 +131,11 @@ def test_stale_addresses_are_forgotten(tmp_path: Path, pool: ThreadPoolExecutor)
     stale.write_text(f"5 {time.time() - Throttle.FORGET - 60:.3f}\n")
     fail(throttle, "192.0.2.2")  # a failure sweeps the stale ones away (at most once per FORGET per process)
     assert [path.name for path in stale.parent.iterdir()] == [throttle.record("192.0.2.2").path.name]
+
+
+def test_an_ipv6_client_is_counted_by_its_64_block_and_a_mapped_ipv4_as_itself() -> None:
+    assert throttled_as("2001:db8:1:2:aaaa::1") == throttled_as("2001:db8:1:2:ffff:1:2:3") == "2001:db8:1:2::/64"
+    assert throttled_as("2001:db8:1:3::1") != throttled_as("2001:db8:1:2::1")  # another block: another client
+    assert throttled_as("::ffff:192.0.2.7") == throttled_as("192.0.2.7") == "192.0.2.7"
+    assert throttled_as("fe80::1%eth0") == "fe80::/64"
+    assert throttled_as("?") == "?"  # no address known: counted as such, never an error
