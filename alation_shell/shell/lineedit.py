@@ -354,25 +354,39 @@ class LineEditor:
             return self._leave("\r\n")
         return self._do_delete()
 
+    # A character and the combining marks after it are one: moved over and deleted whole, as readline does.
+    def _next(self, i: int) -> int:
+        i += 1
+        while i < len(self.text) and unicodedata.combining(self.text[i]):
+            i += 1
+        return i
+
+    def _previous(self, i: int) -> int:
+        i -= 1
+        while i > 0 and unicodedata.combining(self.text[i]):
+            i -= 1
+        return i
+
     def _do_delete(self) -> str:
         if self.cursor >= len(self.text):
             return ""
-        self.text = self.text[: self.cursor] + self.text[self.cursor + 1:]
+        self.text = self.text[: self.cursor] + self.text[self._next(self.cursor):]
         return self._changed()
 
     def _do_backspace(self) -> str:
         if self.cursor == 0:
             return ""
-        self.text = self.text[: self.cursor - 1] + self.text[self.cursor:]
-        self.cursor -= 1
+        start = self._previous(self.cursor)
+        self.text = self.text[:start] + self.text[self.cursor:]
+        self.cursor = start
         return self._changed()
 
     def _do_left(self) -> str:
-        self.cursor = max(0, self.cursor - 1)
+        self.cursor = self._previous(self.cursor) if self.cursor else 0
         return self._moved()
 
     def _do_right(self) -> str:
-        self.cursor = min(len(self.text), self.cursor + 1)
+        self.cursor = self._next(self.cursor) if self.cursor < len(self.text) else self.cursor
         return self._moved()
 
     def _do_home(self) -> str:

@@ -811,3 +811,16 @@ def test_keys_typed_ahead_and_a_paste_without_its_end_are_bounded() -> None:
         parser.feed("p" * MAX_PASTE)  # never ended: kept up to MAX_PASTE only
     (key,) = parser.feed("\x1b[201~")
     assert key == ("paste", "p" * MAX_PASTE)
+
+
+def test_a_character_and_its_combining_marks_are_moved_over_and_deleted_whole() -> None:
+    e = editor()
+    e.feed("ae" + COMBINING + "z")
+    e.feed(LEFT + LEFT)
+    assert e.cursor == 1  # before the e, never between the e and its accent
+    e.feed(RIGHT)
+    assert e.cursor == 3
+    e.feed(BACKSPACE)
+    assert (e.text, e.cursor) == ("az", 1)
+    e.feed("e" + COMBINING + LEFT + DELETE)
+    assert (e.text, e.cursor) == ("az", 1)
