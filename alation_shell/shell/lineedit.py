@@ -576,7 +576,7 @@ class LineEditor:
         common = os.path.commonprefix(texts)
         if len(common) > len(word) and common.startswith(word):
             return self._replace(found.start, common)
-        if len(items) > QUERY_ITEMS and self.escapes:
+        if len(items) > QUERY_ITEMS:
             self._query = items
             return (self._below() + f"Display all {len(items)} possibilities? (y or n)")
         return self._list(items)

@@ -664,6 +664,15 @@ def test_more_than_a_hundred_candidates_are_listed_only_if_the_user_says_y() -> 
     assert rows[8] == "$" and screen.cursor == (11, 2)
 
 
+def test_a_dumb_terminal_is_asked_too_before_a_hundred_candidates_are_listed() -> None:
+    many = [(f"{n:03}", "") for n in range(101)]
+    e = LineEditor(lambda: 80, complete=lambda text, cursor: Completions(0, many), escapes=False)
+    shown = e.start("$ ") + e.feed(TAB)[0]
+    assert shown.endswith("\r\nDisplay all 101 possibilities? (y or n)")
+    shown = e.feed("y")[0]
+    assert "\x1b" not in shown and "000  007" in shown and shown.endswith("\r\n$ ")
+
+
 # Paste --------------------------------------------------------------------------------------------------------
 def test_a_paste_of_several_lines_gives_the_first_the_next_ones_and_the_unfinished_last() -> None:
     e = editor()
