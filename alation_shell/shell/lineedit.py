@@ -116,6 +116,8 @@ def _sequence_end(rest: str) -> int | None:
     if rest[0] == "O":
         return 2 if len(rest) >= 2 else None
     for j in range(1, min(len(rest), 32)):
+        if rest[j] == "\x1b":
+            return j  # an ESC cuts the sequence short (ECMA-48): what came before it is dropped, the ESC starts anew
         if "\x40" <= rest[j] <= "\x7e":
             return j + 1
     return None if len(rest) < 32 else 1

@@ -833,3 +833,9 @@ def test_a_character_and_its_combining_marks_are_moved_over_and_deleted_whole() 
     assert (e.text, e.cursor) == ("az", 1)
     e.feed("e" + COMBINING + LEFT + DELETE)
     assert (e.text, e.cursor) == ("az", 1)
+
+
+def test_an_escape_inside_a_sequence_cuts_it_short_and_starts_the_next() -> None:
+    assert KeyParser().feed("\x1b[1\x1b[A" + "x") == ["up", "x"]
+    parser = KeyParser()
+    assert parser.feed("\x1b[") == [] and parser.feed("\x1b[B") == ["down"]
