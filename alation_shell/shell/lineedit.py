@@ -27,9 +27,10 @@ if TYPE_CHECKING:
 PASTE_ON = "\x1b[?2004h"
 PASTE_OFF = "\x1b[?2004l"
 RESET = "\x1b[0m"
-MAX_LINE = 65536  # characters in a line; more is refused with the bell (a client may be hostile: each key
-MAX_TYPEAHEAD = 65536  # ... costs a lexing of the line; keys read ahead of the prompt are kept up to this many
-MAX_PASTE = 1 << 20  # characters of one bracketed paste (the rest is dropped)
+# What a client can make the editor hold (a client may be hostile, and each key costs a lexing of the line):
+MAX_LINE = 65536  # characters in a line; more is refused with the bell
+MAX_TYPEAHEAD = 65536  # keys read ahead of the prompt; more are dropped
+MAX_PASTE = 1 << 20  # characters of one bracketed paste; the rest is dropped
 QUERY_ITEMS = 100  # more candidates than this: "Display all N possibilities? (y or n)", as readline asks
 
 # Escape sequences of the keys readline knows, as xterm, VT100 (application mode), rxvt and the Linux
