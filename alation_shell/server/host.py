@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import shlex
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 HOSTNAME = "alation-demo"
 ENTER_SHELL = (("sudo", "/etc/init.d/alation", "shell"), ("sudo", "service", "alation", "shell"))
 
@@ -108,6 +112,30 @@ class Host:
             stderr=f"Sorry, user {self.user} is not allowed to execute '{shown}' as root on {HOSTNAME}.\n",
             status=1,
         )
+
+
+# What Tab offers at the host prompt, as bash's completion on such a host would: the commands on its PATH and
+# builtins first, then the words of the one sudo command allowed, then a walkthrough's names.
+_FIRST_WORDS = ("exit", "help", "hostname", "logout", "sudo", "walkthrough", "whoami")
+_SUDO_WORDS = {(): ("/etc/init.d/alation", "service"), ("/etc/init.d/alation",): ("shell",),
+               ("service",): ("alation",), ("service", "alation"): ("shell",)}
+
+
+def host_completions(text: str, cursor: int, scenarios: Sequence[str] = ()) -> tuple[int, list[str]]:
+    """The words that complete the one at `cursor` in `text` at the host prompt: (where it starts, the
+    candidates); `scenarios` are the names a `walkthrough` takes."""
+    before = text[:cursor]
+    start = len(before) - len(before.split(" ")[-1])
+    word, done = before[start:], before[:start].split()
+    if not done:
+        offered: Sequence[str] = _FIRST_WORDS
+    elif done[0] == "sudo":
+        offered = _SUDO_WORDS.get(tuple(done[1:]), ())
+    elif done[0] == "walkthrough" and len(done) == 1:
+        offered = [*scenarios, "--demo"]
+    else:
+        offered = ()
+    return start, [candidate for candidate in offered if candidate.startswith(word)]
 
 
 def _shown(text: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 from alation_shell.commands.base import Result
 from alation_shell.instance import VAR_HISTORY, Instance
-from alation_shell.server.host import Host
+from alation_shell.server.host import Host, host_completions
 from alation_shell.server.jobs import INTERRUPTED
 from alation_shell.shell.lexer import STYLE_RULES, lexer_for, prompt_parts
 from alation_shell.shell.lineedit import Completions, HistoryFile, LineEditor, Outcome, pygments_highlighter, sgr
@@ -174,8 +174,9 @@ async def host_prompt(channel: ChannelSession, terminal: RemoteTerminal, instanc
     """`[trainee@alation-demo ~]$ `: the emulated host, until `exit`, `logout` or Ctrl-D."""
     host = Host(channel.user.name)
     history: list[str] = []
+    complete = _host_completions()
     while not channel.closed:
-        outcome = await terminal.read_line(host.prompt(), history=history)
+        outcome = await terminal.read_line(host.prompt(), history=history, complete=complete)
         if outcome.kind == "interrupt":
             continue
         if outcome.kind == "eof":
@@ -352,6 +353,19 @@ async def alation_repl(channel: ChannelSession, terminal: RemoteTerminal, instan
         if result.stop:
             return result.session_status if result.session_status is not None else 0
     return 0
+
+
+def _host_completions() -> Callable[[str, int], Completions]:
+    """Tab at the host prompt: its commands, the sudo that enters the Alation shell, the walkthroughs."""
+    from alation_shell.training.scenario import available
+
+    scenarios = sorted(available())
+
+    def complete(text: str, cursor: int) -> Completions:
+        start, words = host_completions(text, cursor, scenarios)
+        return Completions(start, [(word, "") for word in words])
+
+    return complete
 
 
 def _completions(completer: ShellCompleter) -> Callable[[str, int], Completions]:

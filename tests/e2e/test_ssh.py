@@ -279,7 +279,13 @@ def test_host_prompt_then_the_alation_shell_with_completion_and_ctrl_c(server: S
         child.send(typed + "\r")
         child.expect_exact(answer)
         child.expect_exact(HOST_PROMPT)
-    child.send("sudo /etc/init.d/alation shell\r")
+    child.send("sudo /etc/in")
+    time.sleep(SETTLE)
+    child.send("\t")  # Tab at the host prompt: the way into the Alation shell completes
+    child.expect_exact("it.d/alation")
+    child.send("sh\t")
+    child.expect_exact("ell")
+    child.send("\r")
     child.expect(SHELL_PROMPT)
 
     child.send(f"alation_conf {VERSIONS[:-5]}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alation_shell.server.host import Host, is_enter_shell
+from alation_shell.server.host import Host, host_completions, is_enter_shell
 
 
 @pytest.mark.parametrize("line", ["sudo /etc/init.d/alation shell", "sudo service alation shell",
@@ -43,3 +43,21 @@ def test_whoami_hostname_help_exit() -> None:
     assert bare.logout and bare.status == 127
     assert host.execute("exit 3").status == 3 and host.execute("logout").stdout == "logout\n"
     assert host.execute("exit x").status == 2
+
+
+@pytest.mark.parametrize("typed, start, words", [
+    ("", 0, ["exit", "help", "hostname", "logout", "sudo", "walkthrough", "whoami"]),
+    ("su", 0, ["sudo"]),
+    ("sudo ", 5, ["/etc/init.d/alation", "service"]),
+    ("sudo /etc/init", 5, ["/etc/init.d/alation"]),
+    ("sudo /etc/init.d/alation s", 25, ["shell"]),
+    ("sudo service al", 13, ["alation"]),
+    ("sudo service alation ", 21, ["shell"]),
+    ("sudo cat ", 9, []),  # nothing else may be run with sudo: nothing else is offered
+    ("ls ", 3, []),
+    ("walkthrough in", 12, ["incremental-backups"]),
+    ("walkthrough --", 12, ["--demo"]),
+])
+def test_tab_at_the_host_prompt_offers_its_commands_and_the_way_into_the_shell(typed: str, start: int,
+                                                                                words: list[str]) -> None:
+    assert host_completions(typed, len(typed), ["incremental-backups", "weekly-full"]) == (start, words)
