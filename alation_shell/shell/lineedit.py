@@ -5,12 +5,13 @@ send back and, once a line is done, what ended it. It keeps only what a line nee
 rows drawn), so a class of sessions costs a few kilobytes each, and a key costs one lexing of one line.
 
 It does what readline does by default in bash: Emacs keys (Ctrl-A/E/B/F/K/U/W/Y/T/L, Alt-B/F/D, arrows,
-Home/End, Delete), history (Up/Down, Ctrl-P/N) and reverse incremental search (Ctrl-R; Enter runs the line
-found, Ctrl-G gives the search up), Tab completion (a unique candidate is finished and followed by a blank;
-several: their common part, then the list), bracketed paste (ESC[?2004h at each prompt, as bash 5.1 sends),
-Ctrl-C (the line is dropped), and Ctrl-D on an empty line (end of input). With `escapes=False` (TERM=dumb) it
-writes no escape code at all: what is typed is echoed, Backspace is "\\b \\b", and any other change is
-written again over the row from where it starts, the cursor moved with "\\b".
+Home/End, Delete, Ctrl-_ to undo, Alt-. for the last word of the line before), history (Up/Down, Ctrl-P/N)
+and reverse incremental search (Ctrl-R; Enter runs the line found, Ctrl-G gives the search up), Tab
+completion (a unique candidate is finished and followed by a blank; several: their common part, then the
+list), bracketed paste (ESC[?2004h at each prompt, as bash 5.1 sends), Ctrl-C (the line is dropped), and
+Ctrl-D on an empty line (end of input). With `escapes=False` (TERM=dumb) it writes no escape code at all:
+what is typed is echoed, Backspace is "\\b \\b", and any other change is written again over the row from
+where it starts, the cursor moved with "\\b".
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ RESET = "\x1b[0m"
 MAX_LINE = 65536  # characters in a line; more is refused with the bell
 MAX_TYPEAHEAD = 65536  # keys read ahead of the prompt; more are dropped
 MAX_PASTE = 1 << 20  # characters of one bracketed paste; the rest is dropped
+UNDO_STEPS = 200  # changes of a line that Ctrl-_ can take back
 QUERY_ITEMS = 100  # more candidates than this: "Display all N possibilities? (y or n)", as readline asks
 
 # Escape sequences of the keys readline knows, as xterm, VT100 (application mode), rxvt and the Linux
@@ -212,6 +214,8 @@ class LineEditor:
         self._edits: dict[int, str] = {}  # history entries changed while browsing, until the line is done
         self._search: _Search | None = None
         self._last_search = ""
+        self._undo: list[tuple[str, int]] = []  # (text, cursor) before each change of this line, for Ctrl-_
+        self._yanked_arg: tuple[int, int, int] | None = None  # Alt-. just now: (history entry, start, end)
         self._query: list[tuple[str, str]] | None = None  # candidates waiting for "Display all N?" y/n
         self._done: Outcome | None = None
 
@@ -231,6 +235,8 @@ class LineEditor:
         self._search = None
         self._query = None
         self._done = None
+        self._undo = []
+        self._yanked_arg = None
         return (PASTE_ON if self.escapes else "") + self._render()
 
     def feed(self, data: str) -> tuple[str, Outcome | None]:
@@ -282,6 +288,25 @@ class LineEditor:
 
     # Keys ----------------------------------------------------------------------------------------
     def _key(self, key: Key) -> str:
+        """Do what `key` does, keeping what it changed for Ctrl-_ (undo)."""
+        if key == "\x1f":  # Ctrl-_: undo the last change of this line
+            self._yanked_arg = None
+            if not self._undo:
+                return ""
+            self.text, self.cursor = self._undo.pop()
+            return self._changed()
+        before = (self.text, self.cursor)
+        yanking = key in (("alt", "."), ("alt", "_"))
+        out = self._dispatch(key)
+        if not yanking:
+            self._yanked_arg = None
+        if self.text != before[0] and self._done is None:
+            if len(self._undo) >= UNDO_STEPS:
+                del self._undo[0]
+            self._undo.append(before)
+        return out
+
+    def _dispatch(self, key: Key) -> str:
         if self._query is not None:
             return self._answer_query(key)
         if self._search is not None:
@@ -289,7 +314,7 @@ class LineEditor:
             if handled is not None:
                 return handled
             # The search ended: the prompt comes back before the key does what it does (it may do nothing).
-            return self._render() + self._key(key)
+            return self._render() + self._dispatch(key)
         if isinstance(key, tuple):
             kind, value = key
             if kind == "paste":
@@ -303,7 +328,25 @@ class LineEditor:
         return getattr(self, "_do_" + action.replace("-", "_"))()
 
     def _alt(self, char: str) -> str:
-        return ""  # Alt with a key readline binds is a named key already (see _SEQUENCES)
+        """Alt-. (or Alt-_): the last word of the line before, again and again older (readline's yank-last-arg);
+        other Alt keys readline binds are named keys already (see _SEQUENCES)."""
+        if char not in "._" or not self.history:
+            return ""
+        if self._yanked_arg is None:
+            index, start = len(self.history) - 1, self.cursor
+        else:  # again: the word of the line before that one, in the place of the one just put in
+            index, start, end = self._yanked_arg
+            if index <= 0:
+                return "\x07"
+            index -= 1
+            self.text = self.text[:start] + self.text[end:]
+            self.cursor = start
+        words = self._entry(index).split()
+        word = words[-1] if words else ""
+        self.text = self.text[:start] + word + self.text[start:]
+        self.cursor = start + len(word)
+        self._yanked_arg = (index, start, self.cursor)
+        return self._changed()
 
     def _insert(self, text: str) -> str:
         room = MAX_LINE - len(self.text)

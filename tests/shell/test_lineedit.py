@@ -244,7 +244,7 @@ class Run:
 
 
 NAMED = [BACKSPACE, DELETE, LEFT, RIGHT, HOME, END, UP, DOWN, ALT_B, ALT_F, ALT_D, "\x1b<", "\x1b>", TAB, ENTER,
-         *(ctrl(c) for c in "aekuwytrgcdl")]
+         *(ctrl(c) for c in "aekuwytrgcdl"), "\x1f", "\x1b."]  # (Ctrl-_ undo, Alt-. last word)
 CHARS = "sta op1 " + WIDE + COMBINING
 TYPED = st.text(alphabet=CHARS, min_size=1, max_size=4)
 PASTE = st.builds(paste, st.text(alphabet=CHARS + "\n\t", max_size=12))
@@ -839,3 +839,28 @@ def test_an_escape_inside_a_sequence_cuts_it_short_and_starts_the_next() -> None
     assert KeyParser().feed("\x1b[1\x1b[A" + "x") == ["up", "x"]
     parser = KeyParser()
     assert parser.feed("\x1b[") == [] and parser.feed("\x1b[B") == ["down"]
+
+
+def test_ctrl_underscore_undoes_the_changes_of_the_line_one_by_one() -> None:
+    e = editor(history=["sim backups"])
+    e.feed("ab" + BACKSPACE + "c" + ctrl("a") + ctrl("k"))
+    assert e.text == ""
+    for expected_text in ("ac", "a", "ab", "a", ""):
+        e.feed("\x1f")
+        assert e.text == expected_text
+    assert e.feed("\x1f") == ("", None)  # nothing left to undo
+    e.feed(UP + "x\x1f")
+    assert e.text == "sim backups"  # a recalled line: undo takes back the edit, not the recall's line
+
+
+def test_alt_dot_puts_in_the_last_word_of_the_line_before_and_again_of_older_ones() -> None:
+    e = editor(history=["ls /data2/backup", "cat /opt/alation/site/logs/alation_backup.log"])
+    e.feed("tail ")
+    e.feed("\x1b.")
+    assert e.text == "tail /opt/alation/site/logs/alation_backup.log" and e.cursor == len(e.text)
+    e.feed("\x1b.")  # again: the one before, in its place
+    assert e.text == "tail /data2/backup"
+    assert e.feed("\x1b.")[0] == "\x07"  # no older line: the bell, the line as it was
+    assert e.text == "tail /data2/backup"
+    e.feed(" \x1b.")  # another key between: the newest again
+    assert e.text == "tail /data2/backup /opt/alation/site/logs/alation_backup.log"
