@@ -222,6 +222,20 @@ def test_deluser_is_refused_while_the_user_is_logged_in(tmp_path: Path, seeded_t
         assert server.stop() == 0
 
 
+def following_a_log(server: Server, key: Path) -> pexpect.spawn:
+    """bob in the Alation shell over `ssh -tt`, running `tail -f` on a log that does not grow: a command that
+    waits without writing."""
+    child = spawn_tty(server, key)
+    child.expect_exact(HOST_PROMPT)
+    child.send("sudo /etc/init.d/alation shell\r")
+    child.expect(SHELL_PROMPT)
+    child.send("echo started > /opt/alation/site/logs/f.log\r")
+    child.expect(SHELL_PROMPT)
+    child.send("tail -f /opt/alation/site/logs/f.log\r")
+    child.expect_exact("started\r\n")  # tail runs, and waits
+    return child
+
+
 def test_deluser_force_ends_the_live_sessions_with_one_line(tmp_path: Path, seeded_template: Path,
                                                             keys: dict[str, Path]) -> None:
     home = tmp_path / "home"
@@ -229,14 +243,7 @@ def test_deluser_force_ends_the_live_sessions_with_one_line(tmp_path: Path, seed
     adduser(home, "carol", key=keys["carol"])
     server = Server(home, seeded_template)
     try:
-        child = spawn_tty(server, keys["bob"])
-        child.expect_exact(HOST_PROMPT)
-        child.send("sudo /etc/init.d/alation shell\r")
-        child.expect(SHELL_PROMPT)
-        child.send("echo started > /opt/alation/site/logs/f.log\r")
-        child.expect(SHELL_PROMPT)
-        child.send("tail -f /opt/alation/site/logs/f.log\r")
-        child.expect_exact("started\r\n")  # tail runs, and waits
+        child = following_a_log(server, keys["bob"])
         plain = spawn_plain(server, keys["bob"])
         carol = spawn_plain(server, keys["carol"], user="carol")
         r = deluser(home, "bob", "--force")
@@ -598,14 +605,7 @@ def test_the_server_stops_at_once_with_a_command_running_at_a_prompt(tmp_path: P
     adduser(home, "bob", key=keys["bob"])
     server = Server(home, seeded_template)
     try:
-        child = spawn_tty(server, keys["bob"])
-        child.expect_exact(HOST_PROMPT)
-        child.send("sudo /etc/init.d/alation shell\r")
-        child.expect(SHELL_PROMPT)
-        child.send("echo started > /opt/alation/site/logs/f.log\r")
-        child.expect(SHELL_PROMPT)
-        child.send("tail -f /opt/alation/site/logs/f.log\r")
-        child.expect_exact("started")
+        child = following_a_log(server, keys["bob"])
         server.wait_for_log(r'line="tail -f')
         # Status 0: the command stopped, and the session with it (a session still running after 30 s: status 1).
         assert server.stop() == 0
