@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import os
 import queue
 import time
@@ -21,7 +22,15 @@ from alation_shell.instance import VAR_HISTORY, Instance
 from alation_shell.server.host import Host, host_completions
 from alation_shell.server.jobs import INTERRUPTED
 from alation_shell.shell.lexer import STYLE_RULES, lexer_for, prompt_parts
-from alation_shell.shell.lineedit import Completions, HistoryFile, LineEditor, Outcome, pygments_highlighter, sgr
+from alation_shell.shell.lineedit import (
+    Completions,
+    HistoryFile,
+    LineEditor,
+    Outcome,
+    add_to_history,
+    pygments_highlighter,
+    sgr,
+)
 from alation_shell.shell.progress import ProgressBar
 from alation_shell.terminal import Terminal
 
@@ -152,9 +161,7 @@ class ShellLines:
 
     def add(self, line: str) -> None:
         """`line` into the history, as if typed (a line of a paste)."""
-        if not self.history or self.history[-1] != line:
-            self.history.append(line)
-            self.saved.append(line)
+        add_to_history(self.history, line, self.saved.append)
 
 
 async def run_terminal(channel: ChannelSession, instance: Instance, *, at_host: bool) -> int:
@@ -355,8 +362,10 @@ async def alation_repl(channel: ChannelSession, terminal: RemoteTerminal, instan
     return 0
 
 
+@functools.cache
 def _host_completions() -> Callable[[str, int], Completions]:
-    """Tab at the host prompt: its commands, the sudo that enters the Alation shell, the walkthroughs."""
+    """Tab at the host prompt: its commands, the sudo that enters the Alation shell, the walkthroughs (the
+    shipped ones: listed once a process, not at each login on the event loop)."""
     from alation_shell.training.scenario import available
 
     scenarios = sorted(available())

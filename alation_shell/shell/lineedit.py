@@ -266,12 +266,8 @@ class LineEditor:
         done, self._done = self._done, None
         if done is not None:
             self.active = False
-            # Consecutive duplicates are kept once.
-            if done.kind == "line" and self.history is not None and done.text.strip() and \
-                    (not self.history or self.history[-1] != done.text):
-                self.history.append(done.text)
-                if self.remember is not None:
-                    self.remember(done.text)
+            if done.kind == "line" and self.history is not None:
+                add_to_history(self.history, done.text, self.remember)
         return "".join(out), done
 
     def redraw(self) -> str:
@@ -768,6 +764,15 @@ class LineEditor:
                    + "\b" * (gone + text_width(row[at:])))
         self._plain_row, self._plain_at = row, at
         return out
+
+
+def add_to_history(history: list[str], line: str, remember: Callable[[str], None] | None = None) -> None:
+    """`line` at the end of `history`, and told to `remember`, unless it is blank or the same as the line before
+    it (consecutive duplicates are kept once, as bash's ignoredups keeps them)."""
+    if line.strip() and (not history or history[-1] != line):
+        history.append(line)
+        if remember is not None:
+            remember(line)
 
 
 class _Search:
