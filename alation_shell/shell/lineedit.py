@@ -278,10 +278,6 @@ class LineEditor:
             return ""
         return self._render(force=True)
 
-    def interrupt_text(self) -> str:
-        """What Ctrl-C leaves after the line, as bash shows it."""
-        return "^C\r\n"
-
     # Keys ----------------------------------------------------------------------------------------
     def _key(self, key: Key) -> str:
         """Do what `key` does, keeping what it changed for Ctrl-_ (undo)."""
@@ -290,7 +286,7 @@ class LineEditor:
             if not self._undo:
                 return ""
             self.text, self.cursor = self._undo.pop()
-            return self._changed()
+            return self._render()
         before = (self.text, self.cursor)
         yanking = key in (("alt", "."), ("alt", "_"))
         out = self._dispatch(key)
@@ -342,7 +338,7 @@ class LineEditor:
         self.text = self.text[:start] + word + self.text[start:]
         self.cursor = start + len(word)
         self._yanked_arg = (index, start, self.cursor)
-        return self._changed()
+        return self._render()
 
     def _insert(self, text: str) -> str:
         room = MAX_LINE - len(self.text)
@@ -352,7 +348,7 @@ class LineEditor:
             text = text[:room]
         self.text = self.text[: self.cursor] + text + self.text[self.cursor:]
         self.cursor += len(text)
-        return self._changed()
+        return self._render()
 
     def _pasted(self, text: str) -> str:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -388,7 +384,7 @@ class LineEditor:
         self._done = Outcome("interrupt", self.text)
         self._search = None
         self.cursor = len(self.text)
-        return self._render() + (PASTE_OFF if self.escapes else "") + self.interrupt_text()
+        return self._render() + (PASTE_OFF if self.escapes else "") + "^C\r\n"  # as bash shows it
 
     def _do_eof_or_delete(self) -> str:
         if not self.text:
@@ -413,7 +409,7 @@ class LineEditor:
         if self.cursor >= len(self.text):
             return ""
         self.text = self.text[: self.cursor] + self.text[self._next(self.cursor):]
-        return self._changed()
+        return self._render()
 
     def _do_backspace(self) -> str:
         if self.cursor == 0:
@@ -421,42 +417,42 @@ class LineEditor:
         start = self._previous(self.cursor)
         self.text = self.text[:start] + self.text[self.cursor:]
         self.cursor = start
-        return self._changed()
+        return self._render()
 
     def _do_left(self) -> str:
         self.cursor = self._previous(self.cursor) if self.cursor else 0
-        return self._moved()
+        return self._render()
 
     def _do_right(self) -> str:
         self.cursor = self._next(self.cursor) if self.cursor < len(self.text) else self.cursor
-        return self._moved()
+        return self._render()
 
     def _do_home(self) -> str:
         self.cursor = 0
-        return self._moved()
+        return self._render()
 
     def _do_end(self) -> str:
         self.cursor = len(self.text)
-        return self._moved()
+        return self._render()
 
     def _do_word_left(self) -> str:
         self.cursor = _word_start(self.text, self.cursor)
-        return self._moved()
+        return self._render()
 
     def _do_word_right(self) -> str:
         self.cursor = _word_end(self.text, self.cursor)
-        return self._moved()
+        return self._render()
 
     def _do_kill_end(self) -> str:
         self._kill = self.text[self.cursor:]
         self.text = self.text[: self.cursor]
-        return self._changed()
+        return self._render()
 
     def _do_kill_start(self) -> str:
         self._kill = self.text[: self.cursor]
         self.text = self.text[self.cursor:]
         self.cursor = 0
-        return self._changed()
+        return self._render()
 
     def _do_kill_word_back(self) -> str:
         start = _word_start(self.text, self.cursor)
@@ -480,7 +476,7 @@ class LineEditor:
         self._kill = self.text[start:end]
         self.text = self.text[:start] + self.text[end:]
         self.cursor = start
-        return self._changed()
+        return self._render()
 
     def _do_yank(self) -> str:
         return self._insert(self._kill) if self._kill else ""
@@ -493,7 +489,7 @@ class LineEditor:
         chars[at - 1], chars[at] = chars[at], chars[at - 1]
         self.text = "".join(chars)
         self.cursor = at + 1
-        return self._changed()
+        return self._render()
 
     def _do_clear_screen(self) -> str:
         if not self.escapes:
@@ -517,7 +513,7 @@ class LineEditor:
             return ""
         self._switch(index)
         self.cursor = len(self.text)
-        return self._changed()
+        return self._render()
 
     def _switch(self, index: int) -> None:
         """Show history entry `index` (the line being typed past the last), keeping the edits of the one left."""
@@ -626,7 +622,7 @@ class LineEditor:
     def _replace(self, start: int, text: str) -> str:
         self.text = self.text[:start] + text + self.text[self.cursor:]
         self.cursor = start + len(text)
-        return self._changed()
+        return self._render()
 
     def _answer_query(self, key: Key) -> str:
         items, self._query = self._query or [], None
@@ -676,12 +672,6 @@ class LineEditor:
         return "".join(line + "\r\n" for line in lines)
 
     # Drawing -------------------------------------------------------------------------------------
-    def _changed(self) -> str:
-        return self._render()
-
-    def _moved(self) -> str:
-        return self._render()
-
     def _columns(self) -> int:
         """The terminal's width; 80 if it gives none (a pty request may say 0), as readline takes it."""
         width = self.width()
