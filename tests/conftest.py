@@ -21,12 +21,15 @@ VENV_BIN = Path(__file__).resolve().parent.parent / ".venv" / "bin"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test ever touches the real default instance: the default home points into a temp dir."""
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test ever touches the real default instance: the default home points into a temp dir,
+    removed after the test (a seeded default instance is a few MB, and there are ~1,700 tests)."""
     home = tmp_path_factory.mktemp("default-home")
     monkeypatch.setenv("ALATION_SHELL_HOME", str(home / "instance"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "xdg"))
     monkeypatch.delenv("NO_COLOR", raising=False)
+    yield
+    shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
