@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from alation_shell.backup.lock import BackupLock
     from alation_shell.backup.records import BackupError, BackupRecord, find_backup, list_backups, shown
     from alation_shell.backup.restore import check_room, restore_backup
-    from alation_shell.backup.verify import clean_partials, delete_backup, verify_backup
+    from alation_shell.backup.verify import clean_partials, delete_backup, delete_damaged, verify_backup
     from alation_shell.errors import BackupInProgress, CorruptArchive
 
 _WHERE = {
@@ -44,6 +44,7 @@ _WHERE = {
     "restore_backup": "alation_shell.backup.restore",
     "clean_partials": "alation_shell.backup.verify",
     "delete_backup": "alation_shell.backup.verify",
+    "delete_damaged": "alation_shell.backup.verify",
     "verify_backup": "alation_shell.backup.verify",
 }
 
@@ -58,6 +59,7 @@ __all__ = [
     "clean_partials",
     "create_backup",
     "delete_backup",
+    "delete_damaged",
     "failure_message",
     "find_backup",
     "list_backups",

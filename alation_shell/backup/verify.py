@@ -13,6 +13,7 @@ from alation_shell.backup.manifest import Manifest
 from alation_shell.backup.records import (
     NAME,
     BackupRecord,
+    DamagedBackup,
     backup_dir,
     find_full,
     index_path,
@@ -84,6 +85,25 @@ def delete_backup(instance: Instance, record: BackupRecord) -> None:
             path.unlink(missing_ok=True)
         fsync_dir(record.alation_file.parent)
         ledger.forget(instance, record)
+
+
+def delete_damaged(instance: Instance, damaged: list[DamagedBackup]) -> int:
+    """Remove the files named like a backup that make no sound one (`scan_backups(...).damaged`), with any
+    sidecar or base index beside them; how many tarballs were removed."""
+    removed = 0
+    with BackupLock(instance, "retention"):
+        for item in damaged:
+            for path in item.files:
+                for extra in (sidecar_path(path), index_path(instance, path)):
+                    extra.unlink(missing_ok=True)
+                try:
+                    path.unlink()  # a link is removed, never followed
+                except OSError:  # gone meanwhile, or a directory named like a tarball: left alone
+                    continue
+                removed += 1
+        if damaged:
+            fsync_dir(damaged[0].files[0].parent)
+    return removed
 
 
 def clean_partials(instance: Instance) -> list[Path]:

@@ -210,6 +210,7 @@ def reset(ctx: Context) -> int:
     """`sim reset`: remove every backup, reset the clock and the cycle (after YES)."""
     from alation_shell import backup
     from alation_shell.backup import ledger
+    from alation_shell.backup.records import scan_backups
     from alation_shell.backup.run import BackupLog
     from alation_shell.commands.actions import ask_yes
 
@@ -220,13 +221,24 @@ def reset(ctx: Context) -> int:
         # A new ledger first (even if the old one is damaged): labels start again from the clock, which
         # starts again too.
         ledger.reset(instance)
-        records = backup.list_backups(instance)
+        scan = scan_backups(instance)
+        records = scan.records
         for record in reversed(records):  # incrementals go before the full they need
             backup.delete_backup(instance, record)
+        damaged = backup.delete_damaged(instance, scan.damaged)
         partials = backup.clean_partials(instance)
         cycle.reset(instance)
         clock.reset(instance)
-        BackupLog(instance)(f"sim reset: removed {len(records)} backups; virtual clock back to the start")
-    ctx.out(f"removed {len(records)} backups" + (f" and {len(partials)} partial files" if partials else ""))
+        parts = [_count(len(records), "backup")]
+        parts += [_count(damaged, "damaged file")] if damaged else []
+        parts += [_count(len(partials), "partial file")] if partials else []
+        removed = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+        BackupLog(instance)(f"sim reset: removed {removed}; virtual clock back to the start")
+    ctx.out(f"removed {removed}")
     ctx.out(f"virtual time is now {clock.format_time(clock.now(instance))} UTC")
     return 0
+
+
+def _count(n: int, noun: str) -> str:
+    """`1 backup`, `2 backups`."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")

@@ -246,6 +246,12 @@ class ServerHome:
         self.create()
         with locked(self.root / ".users.lock"):
             new = not user.exists()
+            if new and user.dir.exists():
+                # No account but files: a `deluser --force` waiting for the sessions to end (it would remove
+                # the new account with the old files), or what one that died in its wait left (never inherited).
+                if self.live_sessions(user):
+                    raise ServerHomeError(f"{name} is being removed (its sessions are ending); try again in a moment")
+                shutil.rmtree(user.dir)
             user.dir.mkdir(mode=0o700, exist_ok=True)
             os.chmod(user.dir, 0o700)
             if keys:
@@ -279,7 +285,8 @@ class ServerHome:
         while (left := self.live_sessions(user)) and time.monotonic() < deadline:
             time.sleep(0.05)
         with locked(self.root / ".users.lock"):
-            shutil.rmtree(user.dir)
+            if not user.exists():  # else an adduser came once the sessions had ended, and removed the old files
+                shutil.rmtree(user.dir)
         return live, left
 
     def mark_session(self, user: User, name: str) -> LiveSession:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from alation_shell import backup
+from alation_shell.backup.records import scan_backups
 from alation_shell.instance import Instance
 from alation_shell.node import clock
 from alation_shell.session import Session
@@ -180,6 +181,25 @@ def test_reset_asks_then_starts_over(shell: Session) -> None:
     assert not list(shell.instance.real_path("/data2/backup").glob("*.tar.gz"))
     run(shell, "sim advance 1d")
     assert [r[:4] for r in timeline(shell)] == [("2026-03-03", "Tue", "01:00", "full")]
+
+
+def test_reset_removes_the_damaged_files_too(shell: Session) -> None:
+    """`sim reset` says it removes every backup in /data2/backup: the files that do not make a sound backup
+    (a lone event-bus tarball, a truncated one, a hostile one) go too, and the listing is empty after it."""
+    run(shell, "sim advance 3d")
+    first, lone, cut = backup.list_backups(shell.instance)
+    lone.alation_file.unlink()
+    cut.alation_file.write_bytes(cut.alation_file.read_bytes()[:1000])
+    hostile_nested(first.alation_file.parent)
+    assert sum("DAMAGED" in line for line in run(shell, "sim backups").splitlines()) == 3
+    out = run(answering(shell.instance, "YES"), "sim reset")
+    # The damaged: the hostile tarball, the lone event-bus one, both halves of the truncated backup; the
+    # lone one's alation sidecar is left without its tarball (a partial file).
+    assert "removed 1 backup, 4 damaged files and 1 partial file" in out
+    directory = shell.instance.real_path("/data2/backup")
+    assert not list(directory.glob("*.tar.gz")) and not list(directory.glob(".*.json"))
+    assert "no backups in /data2/backup" in shell.execute("sim backups").stderr
+    assert not scan_backups(shell.instance).damaged
 
 
 def test_a_backup_refused_by_the_lock_runs_on_the_next_advance(shell: Session) -> None:

@@ -6,6 +6,8 @@ import json
 import shutil
 import stat
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pexpect
@@ -165,3 +167,31 @@ def test_deluser_force_removes_a_user_whose_sessions_do_not_end(tmp_path: Path) 
     assert home.delete_user("bob", force=True, wait=0.3) == (1, 1)
     assert not bob.dir.exists()
     stuck.release()  # its files are gone already: nothing to do, no error
+
+
+def test_adduser_waits_for_a_forced_deluser_and_starts_afresh(tmp_path: Path) -> None:
+    """While `deluser --force` waits for the user's sessions to end, an `adduser` of the same name is refused
+    (the deluser would remove the new account with the old files); once the deluser has finished, the name is
+    free. Files left by a deluser that died in its wait (no account, no live session) are never inherited."""
+    home = ServerHome(tmp_path / "home")
+    home.save_user("bob", keys=[], password_hash=hash_password("pw"))
+    bob = home.user("bob")
+    (bob.dir / "history").write_text("alation_conf secret\n")
+    stuck = home.mark_session(bob, "100-1")
+    removing = threading.Thread(target=home.delete_user, args=("bob",), kwargs={"force": True, "wait": 30.0})
+    removing.start()
+    while bob.exists():  # the account goes first
+        time.sleep(0.01)
+    with pytest.raises(ServerHomeError) as caught:
+        home.save_user("bob", keys=[], password_hash=hash_password("new"))
+    assert caught.value.message == "bob is being removed (its sessions are ending); try again in a moment"
+    stuck.release()
+    removing.join(30)
+    assert not removing.is_alive() and not bob.dir.exists()
+    assert home.save_user("bob", keys=[], password_hash=hash_password("new")) is True
+    assert bob.exists() and check_password("new", bob.password_hash)
+    # What a deluser killed in its wait leaves: the files without the account. A new bob does not get them.
+    bob.account_file.unlink()
+    (bob.dir / "history").write_text("alation_conf secret\n")
+    assert home.save_user("bob", keys=[], password_hash=hash_password("again")) is True
+    assert not (bob.dir / "history").exists() and bob.exists()
