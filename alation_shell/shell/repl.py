@@ -191,6 +191,40 @@ class Prompt:
         self.output.flush()
 
 
+class PasteQueue:
+    """The lines of a bracketed paste after its first (which runs at once, `shell_bindings(queue.add)`): each is
+    taken at a prompt in turn and shown after it as if typed; a last line without its newline is left typed at
+    the prompt after them, as bash does."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.unfinished = ""
+
+    def add(self, lines: list[str], unfinished: str) -> None:
+        self.lines.extend(lines)
+        self.unfinished = unfinished
+
+    def clear(self) -> None:
+        """A Ctrl-C: the rest of the paste is dropped."""
+        self.lines.clear()
+
+    def next_line(self, output: Output, message: AnyFormattedText, history: History) -> str:
+        """The next non-empty line, shown after `message` on `output` and kept in `history`; "" when none is left."""
+        while self.lines:
+            line = self.lines.pop(0)
+            if line.strip():
+                output.write_raw(fragment_list_to_text(to_formatted_text(message)) + line + "\r\n")
+                output.flush()
+                history.append_string(line)
+                return line
+        return ""
+
+    def take_unfinished(self) -> str:
+        """What the next prompt starts with: the paste's last line if it had no newline, once."""
+        unfinished, self.unfinished = self.unfinished, ""
+        return unfinished
+
+
 class Repl:
     """The interactive shell of `session` on `input` and `output`, its history in the file `history` (None:
     kept in memory). It draws the session's progress bars and asks its confirmations."""
@@ -206,8 +240,7 @@ class Repl:
         self.completer = ShellCompleter(session)
         self._screen = Screen(output)
         self._loop: asyncio.AbstractEventLoop | None = None  # set while run_async runs
-        self._pasted: list[str] = []  # lines of a paste still to run, one per prompt
-        self._unfinished = ""  # the last line of a paste, without its newline: left at the next prompt
+        self.pastes = PasteQueue()  # lines of a paste still to run, one per prompt
         session.asker = self.ask
         if session.progress_bar is None:
             session.progress_bar = ProgressBar
@@ -226,7 +259,7 @@ class Repl:
                 lexer=PygmentsLexer(lexer_for(session.table)) if colour else None,
                 style=STYLE,
                 include_default_pygments_style=False,
-                key_bindings=shell_bindings(self._paste),
+                key_bindings=shell_bindings(self.pastes.add),
                 color_depth=depth,
                 input=input,
             )
@@ -243,9 +276,9 @@ class Repl:
         with create_app_session(input=self.input, output=self.output):
             while True:
                 try:
-                    line = self._pasted_line() or self.reader.prompt(self._message(), self._take_unfinished())
+                    line = self._pasted_line() or self.reader.prompt(self._message(), self.pastes.take_unfinished())
                 except KeyboardInterrupt:
-                    self._pasted.clear()
+                    self.pastes.clear()
                     continue  # Ctrl-C drops the line being typed
                 except EOFError:
                     if self.session.su_stack:
@@ -270,10 +303,10 @@ class Repl:
             with create_app_session(input=self.input, output=self.output):
                 while True:
                     try:
-                        line = self._pasted_line() or await self.reader.prompt_async(self._message(),
-                                                                                     self._take_unfinished())
+                        line = self._pasted_line() or await self.reader.prompt_async(
+                            self._message(), self.pastes.take_unfinished())
                     except KeyboardInterrupt:
-                        self._pasted.clear()
+                        self.pastes.clear()
                         continue
                     except EOFError:
                         if self.session.su_stack:
@@ -290,26 +323,11 @@ class Repl:
             self._loop = None
             self._screen = Screen(self.output)
 
-    def _paste(self, lines: list[str], unfinished: str) -> None:
-        """The lines of a paste after its first (which runs now): each runs at the next prompt in turn."""
-        self._pasted.extend(lines)
-        self._unfinished = unfinished
-
     def _pasted_line(self) -> str:
-        """The next non-empty line of a paste, shown after the prompt as if typed; "" when none is left."""
-        while self._pasted:
-            line = self._pasted.pop(0)
-            if line.strip():
-                prompt = fragment_list_to_text(to_formatted_text(self._message()))
-                self.output.write_raw(prompt + line + "\r\n")
-                self.output.flush()
-                self.reader.session.history.append_string(line)
-                return line
-        return ""
-
-    def _take_unfinished(self) -> str:
-        unfinished, self._unfinished = self._unfinished, ""
-        return unfinished
+        """The next line of a paste, shown after the prompt as if typed; "" when none is left."""
+        if not self.pastes.lines:
+            return ""
+        return self.pastes.next_line(self.output, self._message(), self.reader.session.history)
 
     def _message(self) -> str | FormattedText:
         self.completer.refresh()

@@ -10,7 +10,7 @@ import pexpect
 import pytest
 
 from alation_shell.training.scenario import available, load
-from tests.conftest import env_for, tool
+from tests.conftest import env_for, paper, tool
 from tests.training.test_walkthrough import TYPED
 
 PROMPT = r"\]\$"  # the end of `(env) DEMO [alationadmin@alation-demo /]$ ` (colour codes split the rest)
@@ -71,3 +71,44 @@ def test_a_wrong_step_hints_and_ctrl_d_keeps_the_progress(tmp_path: Path) -> Non
     child.send("quit\r")
     child.expect(pexpect.EOF)
     child.close()
+
+
+def test_a_paste_of_several_lines_runs_them_one_after_another(tmp_path: Path) -> None:
+    """The walkthrough's prompt reads a paste as the shell's does: each line runs at a prompt in turn (not the
+    lines joined into one), and each is checked as its step."""
+    child = spawn(tmp_path, "incremental-backups")
+    child.expect("Step 1 of 3")
+    child.expect(PROMPT)
+    child.send("\x1b[200~alation_conf alation.backup_v2.incr_backup -s True\n"
+               "alation_conf alation.backup_v2.incr_backup_versions -s 4\n\x1b[201~")
+    child.expect("✓ Step 1 done")
+    child.expect("✓ Step 2 done")
+    child.expect("Step 3 of 3")
+    child.expect(PROMPT)
+    child.send("exit\r")
+    child.expect("All 3 steps done")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.logfile_read.getvalue()[-2000:]
+    assert "not done yet" not in child.logfile_read.getvalue()
+
+
+def test_a_dumb_terminal_gets_no_escape_code_and_shows_what_runs(tmp_path: Path) -> None:
+    child = pexpect.spawn(tool("alation-shell"), ["walkthrough", "incremental-backups"], dimensions=(30, 120),
+                          env=env_for(tmp_path / "everyday", TERM="dumb", COLUMNS="120", LINES="30"),
+                          encoding="utf-8", timeout=30)
+    child.logfile_read = io.StringIO()
+    prompt = "(env) DEMO [alationadmin@alation-demo /]$ "
+    child.expect_exact(prompt)
+    child.send("alation_conf alation.backup_v2.incr_backup -s Truex")
+    child.expect_exact("Truex")
+    child.send("\x7f\r")  # a typo rubbed out, then Enter
+    child.expect("✓ Step 1 done")
+    child.expect_exact(prompt)
+    child.send("quit\r")
+    child.expect(pexpect.EOF)
+    child.close()
+    output = child.logfile_read.getvalue()
+    assert "\x1b" not in output
+    screen = paper(output)
+    assert prompt + "alation_conf alation.backup_v2.incr_backup -s True" in screen
