@@ -189,7 +189,9 @@ class Walkthrough:
             return ""
         if result.stop:
             return self.quit()
-        if result.exit_code != 0:
+        if result.exit_code == 130:  # stopped on purpose (Ctrl-C): not a mistake, no nudge
+            self.say(self.paint(f"· interrupted; the step is not done: {reason}", "wrong"))
+        elif result.exit_code != 0:
             self.progress["wrong"] = int(self.progress.get("wrong", 0)) + 1
             self.say(self.paint(f"✗ that command failed (exit {result.exit_code}); the step is not done: {reason}",
                                 "wrong"))

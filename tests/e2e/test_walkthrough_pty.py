@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 from pathlib import Path
 
@@ -112,3 +113,21 @@ def test_a_dumb_terminal_gets_no_escape_code_and_shows_what_runs(tmp_path: Path)
     assert "\x1b" not in output
     screen = paper(output)
     assert prompt + "alation_conf alation.backup_v2.incr_backup -s True" in screen
+
+
+def test_ctrl_c_stops_a_long_command_and_is_no_mistake(tmp_path: Path) -> None:
+    child = spawn(tmp_path, "incremental-backups")
+    child.expect(PROMPT)
+    child.send("sim advance 365d\r")
+    child.expect("activity of")  # it runs
+    child.sendintr()
+    child.expect_exact("sim: interrupted")
+    child.expect_exact("· interrupted; the step is not done: incremental backups are still off")
+    child.expect(PROMPT)
+    child.send("quit\r")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert "✗" not in child.logfile_read.getvalue() and "`hint` gives a nudge" not in child.logfile_read.getvalue()
+    where = Path(os.environ["XDG_DATA_HOME"]) / "alation-shell/walkthroughs/incremental-backups/var/walkthrough.json"
+    progress = json.loads(where.read_text())
+    assert progress.get("wrong", 0) == 0
