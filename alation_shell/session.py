@@ -155,6 +155,8 @@ class Session:
         except KeyboardInterrupt:
             ctx.err(f"{command.name}: interrupted")
             return 130
+        except BrokenPipeError:
+            raise  # the reader of this process's output has gone (`| head`): the front end ends quietly, 141
         except OSError as exc:
             where = self.instance.shell_name(exc.filename) if exc.filename else None
             self._error(ctx, f"{command.name}: {f'{quote(where)}: ' if where else ''}{exc.strerror or exc}")

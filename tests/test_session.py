@@ -64,6 +64,10 @@ def test_help_lists_every_visible_command_and_marks_additions(shell: Session) ->
         if not command.hidden:
             assert f"  {name} " in out
     assert "sim " in out and "[emulator addition]" in out.split("sim ", 1)[1].splitlines()[0]
+    # One column of summaries, at least two blanks after the longest name (alation_django_shell).
+    rows = out.splitlines()[1:]
+    starts = {len(row) - len(row[2:].split(" ", 1)[1].lstrip()) for row in rows}
+    assert len(starts) == 1 and "  alation_django_shell  the application's" in out
     one = shell.execute("help alation_conf")
     assert one.stdout.startswith("alation_conf: read and set configuration parameters\nusage: alation_conf NAME")
     assert shell.execute("help nope").exit_code == 1

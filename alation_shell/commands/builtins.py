@@ -24,9 +24,11 @@ def help_(ctx: Context, args: list[str]) -> int:
         _describe(ctx, command)
         return 0
     ctx.out(f"{table.title} (`help COMMAND` or `COMMAND --help` for more):")
-    for command in table.visible():
+    commands = list(table.visible())
+    width = max((len(command.name) for command in commands), default=0) + 2  # the longest name, two blanks
+    for command in commands:
         mark = ADDITION if command.addition else ""
-        ctx.out(f"  {command.name:<19} {command.summary}{mark}")
+        ctx.out(f"  {command.name:<{width}}{command.summary}{mark}")
     return 0
 
 

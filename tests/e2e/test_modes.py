@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -196,3 +197,19 @@ def test_a_script_file_saved_with_a_utf8_bom_runs(home: Path, tmp_path: Path) ->
     assert r.stdout == "alation.backup_v2.incr_backup = True\nalation.backup_v2.incr_backup_versions = 4\n"
     piped = run([tool("alation-shell")], tmp_path / "other", "\ufeffalation_conf alation.backup_v2.incr_backup\n")
     assert (piped.returncode, piped.stdout, piped.stderr) == (0, "alation.backup_v2.incr_backup = False\n", "")
+
+
+BIG = "cat /data1/es/index/attribute.jsonl"  # 1.4 MB: more than a pipe holds, so the writer sees the reader go
+
+
+@pytest.mark.parametrize("argv", [["alation-shell", "-c", BIG], ["alation-shell"]])
+def test_a_reader_that_stops_early_ends_it_quietly_as_sigpipe_ends_coreutils(home: Path, argv: list[str]) -> None:
+    """`... | head -1`: the first line comes through; then no error line (it was `cat: Broken pipe`, status 1)
+    and the status of a process ended by SIGPIPE, 141, as bash reports `cat big | head -1`."""
+    run([tool("alation-shell"), "-c", "true"], home)  # the instance exists: no set-up notes
+    command = " ".join([tool(argv[0]), *(shlex.quote(arg) for arg in argv[1:])])
+    script = f"printf '{BIG}\\n{BIG}\\n' | {command} | head -1; echo \"status ${{PIPESTATUS[1]}}\""
+    r = run(["bash", "-c", script], home)
+    lines = r.stdout.splitlines()
+    assert len(lines) == 2 and lines[1] == "status 141", r.stdout[-300:]
+    assert r.stderr == ""
