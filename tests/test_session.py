@@ -164,3 +164,12 @@ def test_help_of_a_command_lists_what_its_table_entry_declares(shell: Session) -
     conf = shell.execute("help alation_conf").stdout.splitlines()
     assert "  -l, --list [PATTERN]   every parameter (or those containing PATTERN) with its value" in conf
     assert "  --reset NAME ...       put parameters back to their defaults" in conf
+
+
+def test_true_false_and_colon_as_bash_has_them(shell: Session) -> None:
+    """`CMD || true` in a procedure, `:` as a no-op: bash's builtins, arguments ignored."""
+    assert [shell.execute(line).exit_code for line in ("true", "false", ": a b", "true x y", "false x")] == \
+        [0, 1, 0, 0, 1]
+    r = shell.execute("alation_conf no.such.thing || true; echo $?")
+    assert (r.exit_code, r.stdout) == (0, "0\n") and "no parameter matches" in r.stderr
+    assert shell.execute("false && echo no; echo $?").stdout == "1\n"

@@ -83,6 +83,16 @@ def clear(ctx: Context, args: list[str]) -> int:
     return 0
 
 
+def true_(ctx: Context, args: list[str]) -> int:
+    """`true` and `:`: do nothing, successfully (bash's builtins; `cmd || true` in scripts). Arguments ignored."""
+    return 0
+
+
+def false_(ctx: Context, args: list[str]) -> int:
+    """`false`: do nothing, unsuccessfully (status 1). Arguments ignored."""
+    return 1
+
+
 def exit_(ctx: Context, args: list[str]) -> int:
     """Leave the shell (or the shell `sudo su` started, for the one before it); `exit N` with status N."""
     status: int | None = 0
