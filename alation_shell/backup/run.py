@@ -41,6 +41,8 @@ class BackupLog:
             fd = self.instance.open_file(BACKUP_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, parents=True)
             with open(fd, "a", encoding="utf-8") as f:
                 f.write("".join(f"{stamp}  {line}\n" for line in message.splitlines()))
+                f.flush()
+                os.utime(f.fileno(), (when.timestamp(), when.timestamp()))  # last written on the virtual clock
         except OSError as exc:
             # A log that cannot be written (a full disk) must not hide what the backup says on stderr.
             if self.lost is None:

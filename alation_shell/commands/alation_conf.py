@@ -149,7 +149,13 @@ def _check_pending(ctx: Context, names: list[str]) -> None:
 
 
 def _after_change(ctx: Context, params: list[Parameter]) -> None:
-    """Record the restarts the change needs (and say so), and set off the parameters' effects."""
+    """Date the configuration file on the virtual clock, record the restarts the change needs (and say so),
+    and set off the parameters' effects."""
+    from alation_shell.node import clock
+    from alation_shell.node.layout import CONF_FILE
+
+    if params and ctx.instance.conf_file.exists():
+        ctx.instance.set_mtime(CONF_FILE, clock.now(ctx.instance).timestamp())
     by_restart: dict[str, list[str]] = {}
     for param in params:
         if param.restart:

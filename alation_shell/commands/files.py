@@ -184,7 +184,7 @@ def ls(ctx: Context, args: list[str]) -> int:
         else:
             files.append((operand, location.real))
     if files:
-        _print_entries(ctx, _order(sorted(files), flags), flags, total=False)
+        _print_entries(ctx, _order(ctx, sorted(files), flags), flags, total=False)
     headers = len(operands) > 1
     for i, (operand, location) in enumerate(sorted(directories, key=lambda d: d[0])):
         if files or i:
@@ -197,11 +197,11 @@ def ls(ctx: Context, args: list[str]) -> int:
             ctx.err(f"ls: cannot open directory {quote_always(operand)}: {exc.strerror}")
             status = 2
             continue
-        _print_entries(ctx, _order(entries, flags), flags, total=long)
+        _print_entries(ctx, _order(ctx, entries, flags), flags, total=long)
     return status
 
 
-def _order(entries: list[tuple[str, Path]], flags: set[str]) -> list[tuple[str, Path]]:
+def _order(ctx: Context, entries: list[tuple[str, Path]], flags: set[str]) -> list[tuple[str, Path]]:
     """Entries (sorted by name) in ls's order: by time (`-t`, newest first) or size (`-S`, largest first), ties
     by name; all reversed with `-r`."""
     if "t" in flags or "S" in flags:
@@ -210,8 +210,9 @@ def _order(entries: list[tuple[str, Path]], flags: set[str]) -> list[tuple[str, 
                 st = os.lstat(entry[1])
             except OSError:
                 return 0
-            return -(st.st_size if "S" in flags else st.st_mtime_ns)
+            return -(st.st_size if "S" in flags else int(_virtual_mtime(entry[1], st, now) * 1e9))
 
+        now = _clock_now(ctx)
         entries = sorted(entries, key=key)  # stable: equal keys keep the name order
     return entries[::-1] if "r" in flags else entries
 
@@ -252,9 +253,7 @@ def _print_entries(ctx: Context, entries: list[tuple[str, Path]], flags: set[str
         return
     rows = []
     blocks = 0
-    from alation_shell.node import clock
-
-    now = clock.now(ctx.instance).timestamp()  # the virtual clock, as `date` shows it; files carry its times
+    now = _clock_now(ctx)
     for name, real in entries:
         try:
             st = os.lstat(real)
@@ -264,7 +263,8 @@ def _print_entries(ctx: Context, entries: list[tuple[str, Path]], flags: set[str
         blocks += st.st_blocks
         size = _size(st.st_size, flags)
         target = f" -> {_shown(ctx, os.readlink(real))}" if stat.S_ISLNK(st.st_mode) else ""
-        rows.append((stat.filemode(st.st_mode), str(st.st_nlink), size, _date(st.st_mtime, now), _shown(ctx, name),
+        when = _virtual_mtime(real, st, now)
+        rows.append((stat.filemode(st.st_mode), str(st.st_nlink), size, _date(when, now), _shown(ctx, name),
                      target))
     if ctx.interactive:
         for i, name in enumerate(_aligned([row[4] for row in rows])):
@@ -292,6 +292,37 @@ def _size(size: int, flags: set[str]) -> str:
         if letter in flags:
             return f"{-(-size // unit)}{letter}"
     return str(size)
+
+
+def _clock_now(ctx: Context) -> float:
+    """The virtual clock's now, as `date` shows it: the files the emulator writes carry its times."""
+    from alation_shell.node import clock
+
+    return clock.now(ctx.instance).timestamp()
+
+
+def _virtual_mtime(real: Path, st: os.stat_result, now: float) -> float:
+    """The time `ls` shows for an entry. A directory changes with every entry added or removed in it, by the
+    host's clock (a backup's staging, a state file, SQLite's journal), so one dated in the virtual future is
+    shown as its newest entry dated on the virtual clock (a directory's time is when an entry last changed),
+    or as the seeded instance's time when it holds none. Any other entry: its own time."""
+    if not stat.S_ISDIR(st.st_mode) or st.st_mtime <= now + 60:
+        return st.st_mtime
+    from alation_shell.node.catalog import SEEDED_AT
+
+    newest = float(SEEDED_AT)
+    try:
+        with os.scandir(real) as entries:
+            for entry in entries:
+                try:
+                    when = entry.stat(follow_symlinks=False).st_mtime
+                except OSError:
+                    continue
+                if newest < when <= now + 60:
+                    newest = when
+    except OSError:
+        pass
+    return newest
 
 
 def _date(mtime: float, now: float) -> str:

@@ -89,3 +89,23 @@ def test_a_backup_taken_at_0901_shows_0901_in_sim_backups_and_ls(shell: Session)
     assert [line[:20] for line in timeline] == ["2026-03-02 Mon 09:01", "2026-03-02 Mon 09:02"], timeline
     dates = listing(shell, "/data2/backup")
     assert dates["202603020901_17-0-0-49181_alation_backup.tar.gz"] == "Mar 2 09:01", dates
+
+
+def test_every_listing_after_a_procedure_is_on_the_virtual_clock(shell: Session) -> None:
+    """After the things a procedure does (a set, keys, a deploy, backups, a file written), no `ls -l` row of
+    the directories an operator looks at shows the host's date: every one is within the virtual six months
+    (`Mon DD HH:MM`, never a year), directories and the files the emulator writes included."""
+    answered = Session(shell.instance, ask=lambda prompt: "YES")
+    for line in ("sim advance 3d", "alation_conf alation.backup_v2.incr_backup -s True",
+                 "alation_action create_saml_keys", "alation_action cluster_generate_keys",
+                 "alation_action deploy_conf_all", "alation_action backup_all", "echo x > /home/alationadmin/x"):
+        assert answered.execute(line).exit_code == 0, line
+    for path in ("/", "/etc/alation", "/data2", "/data2/backup", "/opt/alation/site", "/opt/alation/site/logs",
+                 "/opt/alation/site/saml", "/opt/alation/site/config", "/home", "/home/alationadmin", "/data1"):
+        rows = shell.execute(f"ls -l {path}").stdout.splitlines()[1:]
+        rows += shell.execute(f"ls -la {path}").stdout.splitlines()[1:3]  # . and .. (the rest: emulator locks)
+        for row in rows:
+            assert re.search(r" [A-Z][a-z]{2} [ \d]\d \d\d:\d\d ", row), f"{path}: {row}"
+            assert " Dec " not in row, f"{path}: {row}"
+    # Directories sort by the same times: the backup directory, changed last, comes first under /data2.
+    assert shell.execute("ls -t /data2").stdout.split()[0] == "backup"

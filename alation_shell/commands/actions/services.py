@@ -5,7 +5,7 @@ from __future__ import annotations
 from alation_shell.commands.actions import read_file
 from alation_shell.commands.base import Context
 from alation_shell.commands.supervisor import report_applied
-from alation_shell.node import supervisord
+from alation_shell.node import clock, supervisord
 
 CONF_DIR = "/opt/alation/site/config"
 
@@ -47,7 +47,7 @@ def deploy_conf_all(ctx: Context) -> int:
         path = f"{CONF_DIR}/{name}"
         unchanged = read_file(ctx, path) == content
         if not unchanged:
-            ctx.instance.write_file(path, content)
+            ctx.instance.write_file(path, content, mtime=clock.now(ctx.instance).timestamp())
         settings = "1 setting" if len(lines) == 1 else f"{len(lines)} settings"
         ctx.out(f"{'unchanged' if unchanged else 'wrote'} {CONF_DIR}/{name} ({settings})")
     deployed = supervisord.clear_pending_restarts(ctx.instance, ["deploy"]).get("deploy")
