@@ -21,7 +21,7 @@ from alation_shell.config.registry import Registry
 from alation_shell.instance import Instance
 from alation_shell.server.ssh import COMMAND_THREADS, IDLE_MESSAGE
 from tests.conftest import tool
-from tests.e2e.ssh_server import Server, adduser, make_key
+from tests.e2e.ssh_server import Server, adduser, make_key, own_server
 
 pytestmark = pytest.mark.skipif(shutil.which("ssh") is None or shutil.which("ssh-keygen") is None,
                                 reason="needs the OpenSSH client (scripts/test installs it when run as root)")
@@ -126,8 +126,7 @@ def test_refused_logins_and_repeated_failures_are_slowed(tmp_path: Path, seeded_
     home = tmp_path / "home"
     adduser(home, "bob", key=keys["bob"])
     adduser(home, "carol", password="right")
-    server = Server(home, seeded_template)
-    try:
+    with own_server(home, seeded_template) as server:
         r = server.ssh("bob", keys["stranger"], f"alation_conf {INCR}")  # a key that is not bob's
         assert r.returncode == 255 and "Permission denied" in r.stderr and r.stdout == ""
 
@@ -153,8 +152,6 @@ def test_refused_logins_and_repeated_failures_are_slowed(tmp_path: Path, seeded_
         log = server.log()
         assert log.count("refused user=") == 5 and "refused user=nobody" in log
         assert "login user=" not in log
-    finally:
-        assert server.stop() == 0
 
 
 def test_repeated_failures_are_slowed_across_workers(tmp_path: Path, seeded_template: Path) -> None:
@@ -162,8 +159,7 @@ def test_repeated_failures_are_slowed_across_workers(tmp_path: Path, seeded_temp
     failures are counted for the server home, so each attempt waits as long as with one worker."""
     home = tmp_path / "home"
     adduser(home, "carol", password="right")
-    server = Server(home, seeded_template, "--workers", "2")
-    try:
+    with own_server(home, seeded_template, "--workers", "2") as server:
         def workers() -> set[str]:
             return set(re.findall(r"pid=(\d+) refused ", server.log()))
 
@@ -186,8 +182,6 @@ def test_repeated_failures_are_slowed_across_workers(tmp_path: Path, seeded_temp
         for k, seconds in enumerate(took[1:], 1):
             assert seconds >= 0.25 * 2 ** (k - 1), (k, took, workers())
         assert server.log().count("refused user=carol") == len(took)
-    finally:
-        assert server.stop() == 0
 
 
 # deluser while the user is logged in ---------------------------------------------------------------------
@@ -195,8 +189,7 @@ def test_deluser_is_refused_while_the_user_is_logged_in(tmp_path: Path, seeded_t
                                                         keys: dict[str, Path]) -> None:
     home = tmp_path / "home"
     adduser(home, "bob", key=keys["bob"])
-    server = Server(home, seeded_template)
-    try:
+    with own_server(home, seeded_template) as server:
         child = spawn_tty(server, keys["bob"])
         child.expect_exact(HOST_PROMPT)
         plain = spawn_plain(server, keys["bob"])
@@ -218,8 +211,6 @@ def test_deluser_is_refused_while_the_user_is_logged_in(tmp_path: Path, seeded_t
         assert (r.returncode, r.stderr) == (0, ""), r.stderr
         assert r.stdout == f"removed user bob (with its instance and history) from {home}\n"
         assert not (home / "users/bob").exists()
-    finally:
-        assert server.stop() == 0
 
 
 def following_a_log(server: Server, key: Path) -> pexpect.spawn:
@@ -479,8 +470,7 @@ def test_shared_mode_loses_no_update_under_concurrent_sets(tmp_path: Path, seede
         adduser(home, user, key=keys["bob"])
     params = ["alation.backup.scheduled_minute", "alation.backup.scheduled_hour", VERSIONS,
               "alation.backup.keep_cycles"]
-    server = Server(home, seeded_template, "--shared")
-    try:
+    with own_server(home, seeded_template, "--shared") as server:
         async def sets(user: str, param: str) -> int:
             async with server.connect(user, key=keys["bob"]) as conn:
                 script = "".join(f"alation_conf {param} -s {value}\n" for value in range(1, 11))
@@ -494,8 +484,6 @@ def test_shared_mode_loses_no_update_under_concurrent_sets(tmp_path: Path, seede
         registry = Registry.for_instance(Instance(home / "shared"))
         assert [registry.get(p) for p in params] == [10, 10, 10, 10]
         assert not (home / "users/u0/instance").exists()
-    finally:
-        assert server.stop() == 0
 
 
 def test_long_work_shows_its_progress_over_a_pty(server: Server, keys: dict[str, Path]) -> None:
@@ -579,8 +567,7 @@ def test_an_idle_session_is_closed_with_a_message(tmp_path: Path, seeded_templat
                                                   keys: dict[str, Path]) -> None:
     home = tmp_path / "home"
     adduser(home, "bob", key=keys["bob"])
-    server = Server(home, seeded_template, "--idle-timeout", "1")
-    try:
+    with own_server(home, seeded_template, "--idle-timeout", "1") as server:
         child = spawn_tty(server, keys["bob"])
         child.expect_exact(HOST_PROMPT)
         child.expect_exact(IDLE_MESSAGE)
@@ -594,8 +581,6 @@ def test_an_idle_session_is_closed_with_a_message(tmp_path: Path, seeded_templat
 
         assert IDLE_MESSAGE in asyncio.run(without_pty())
         assert server.log().count("idle user=bob") == 2
-    finally:
-        assert server.stop() == 0
 
 
 # The server itself -----------------------------------------------------------------------------------
@@ -635,14 +620,11 @@ def test_host_key_is_made_once_and_private(tmp_path: Path, seeded_template: Path
 def test_workers_share_the_port(tmp_path: Path, seeded_template: Path, keys: dict[str, Path]) -> None:
     home = tmp_path / "home"
     adduser(home, "bob", key=keys["bob"])
-    server = Server(home, seeded_template, "--workers", "2")
-    try:
+    with own_server(home, seeded_template, "--workers", "2") as server:
         assert "(2 workers," in "".join(server.banner)
         for _ in range(4):
             r = server.ssh("bob", keys["bob"], f"alation_conf {INCR}")
             assert (r.returncode, r.stdout) == (0, f"{INCR} = False\n")
-    finally:
-        assert server.stop() == 0
     assert server.log().count("logout user=bob") == 4
 
 
@@ -693,8 +675,7 @@ def test_record_dir_records_each_session(tmp_path: Path, seeded_template: Path, 
     adduser(home, "bob", key=keys["bob"])
     casts = tmp_path / "casts"
     casts.mkdir()
-    server = Server(home, seeded_template, "--record-dir", str(casts))
-    try:
+    with own_server(home, seeded_template, "--record-dir", str(casts)) as server:
         child = spawn_tty(server, keys["bob"])
         child.expect_exact(HOST_PROMPT)
         child.send("sudo /etc/init.d/alation shell\r")
@@ -708,8 +689,6 @@ def test_record_dir_records_each_session(tmp_path: Path, seeded_template: Path, 
         child.send("exit\r")
         child.expect(pexpect.EOF)
         child.close()
-    finally:
-        assert server.stop() == 0
     [cast] = list(casts.iterdir())
     assert cast.name.startswith("bob-") and cast.suffix == ".cast"
     lines = cast.read_text(encoding="utf-8").splitlines()
