@@ -324,7 +324,7 @@ class OutputFile:
         """The virtual time: files written here are dated on the clock `date` and `ls -l` show."""
         from alation_shell.node import clock
 
-        return clock.now(self.instance).timestamp()
+        return clock.timestamp(self.instance)
 
     def abandon(self) -> None:
         if self.fd >= 0:

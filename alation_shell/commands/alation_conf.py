@@ -155,7 +155,7 @@ def _after_change(ctx: Context, params: list[Parameter]) -> None:
     from alation_shell.node.layout import CONF_FILE
 
     if params and ctx.instance.conf_file.exists():
-        ctx.instance.set_mtime(CONF_FILE, clock.now(ctx.instance).timestamp())
+        ctx.instance.set_mtime(CONF_FILE, clock.timestamp(ctx.instance))
     by_restart: dict[str, list[str]] = {}
     for param in params:
         if param.restart:

@@ -298,7 +298,7 @@ def _clock_now(ctx: Context) -> float:
     """The virtual clock's now, as `date` shows it: the files the emulator writes carry its times."""
     from alation_shell.node import clock
 
-    return clock.now(ctx.instance).timestamp()
+    return clock.timestamp(ctx.instance)
 
 
 def _virtual_mtime(real: Path, st: os.stat_result, now: float) -> float:

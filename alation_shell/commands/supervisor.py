@@ -49,7 +49,7 @@ def _status(ctx: Context, names: list[str]) -> int:
     width = max(30, *(len(p.name) for p in shown)) + 3
     from alation_shell.node import clock
 
-    now = clock.now(ctx.instance).timestamp()  # uptimes on the virtual clock, as `date` shows it
+    now = clock.timestamp(ctx.instance)  # uptimes on the virtual clock, as `date` shows it
     for program in shown:
         ctx.out(f"{program.name:<{width}}{program.state:<10}{program.describe(now)}")
     restarts = ctx.registry.catalog.restarts

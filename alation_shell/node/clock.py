@@ -86,6 +86,11 @@ def now(instance: Instance) -> datetime:
     return _now_from(state)
 
 
+def timestamp(instance: Instance) -> float:
+    """The instance's virtual time in seconds since 1970: what files written now are dated with."""
+    return now(instance).timestamp()
+
+
 def peek(instance: Instance) -> datetime:
     """now() for a reader that must change nothing on disk: START if the clock has not started yet."""
     state = _read(instance)

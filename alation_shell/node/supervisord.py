@@ -124,7 +124,7 @@ def _virtual_now(instance: Instance) -> float:
     """Seconds since 1970 on the virtual clock: start and stop times are on the timeline `date` shows."""
     from alation_shell.node import clock
 
-    return clock.now(instance).timestamp()
+    return clock.timestamp(instance)
 
 
 def _is_time(value: object) -> bool:

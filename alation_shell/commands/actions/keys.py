@@ -62,8 +62,9 @@ def create_saml_keys(ctx: Context) -> int:
     """Generate an RSA private key and its self-signed certificate for SAML (replaces existing ones)."""
     existed = read_file(ctx, f"{SAML_DIR}/private.pem") is not None
     private, certificate = saml_key_pair(ctx.session.hostname)
-    ctx.instance.write_file(f"{SAML_DIR}/private.pem", private, mode=0o600, mtime=_now(ctx))
-    ctx.instance.write_file(f"{SAML_DIR}/public.pem", certificate, mode=0o644, mtime=_now(ctx))
+    made = clock.timestamp(ctx.instance)
+    ctx.instance.write_file(f"{SAML_DIR}/private.pem", private, mode=0o600, mtime=made)
+    ctx.instance.write_file(f"{SAML_DIR}/public.pem", certificate, mode=0o644, mtime=made)
     ctx.out(f"Generated a {SAML_KEY_BITS}-bit RSA key pair for SAML (CN={ctx.session.hostname}, valid 10 years):")
     ctx.out(f"  {SAML_DIR}/private.pem   private key (mode 600)")
     ctx.out(f"  {SAML_DIR}/public.pem    certificate")
@@ -80,15 +81,11 @@ def cluster_generate_keys(ctx: Context) -> int:
         ctx.out(f"The cluster keys already exist in {CLUSTER_DIR}; kept them.")
     else:
         private, key = ssh_key_pair(f"alation-cluster@{ctx.session.hostname}")
-        ctx.instance.write_file(private_path, private, mode=0o600, mtime=_now(ctx))
-        ctx.instance.write_file(public_path, key, mode=0o644, mtime=_now(ctx))
+        made = clock.timestamp(ctx.instance)
+        ctx.instance.write_file(private_path, private, mode=0o600, mtime=made)
+        ctx.instance.write_file(public_path, key, mode=0o644, mtime=made)
         ctx.out(f"Generated the cluster SSH key pair in {CLUSTER_DIR} (cluster_key, cluster_key.pub).")
     ctx.out("Public key, for the other node of the pair:")
     ctx.out(key.decode("utf-8", "replace").strip())
     ctx.out("Safe, no restart of services required.")
     return 0
-
-
-def _now(ctx: Context) -> float:
-    """The virtual clock's now: keys are dated when they were made, as `ls -l` shows it."""
-    return clock.now(ctx.instance).timestamp()

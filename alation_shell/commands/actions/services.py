@@ -47,7 +47,7 @@ def deploy_conf_all(ctx: Context) -> int:
         path = f"{CONF_DIR}/{name}"
         unchanged = read_file(ctx, path) == content
         if not unchanged:
-            ctx.instance.write_file(path, content, mtime=clock.now(ctx.instance).timestamp())
+            ctx.instance.write_file(path, content, mtime=clock.timestamp(ctx.instance))
         settings = "1 setting" if len(lines) == 1 else f"{len(lines)} settings"
         ctx.out(f"{'unchanged' if unchanged else 'wrote'} {CONF_DIR}/{name} ({settings})")
     deployed = supervisord.clear_pending_restarts(ctx.instance, ["deploy"]).get("deploy")
