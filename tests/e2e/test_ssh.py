@@ -486,13 +486,19 @@ def test_shared_mode_loses_no_update_under_concurrent_sets(tmp_path: Path, seede
         assert not (home / "users/u0/instance").exists()
 
 
+async def in_the_alation_shell(conn: asyncssh.SSHClientConnection, user: str) -> asyncssh.SSHClientProcess:
+    """A pty session of `user` on `conn` (xterm, 120x30), at the Alation shell's first prompt."""
+    proc = await conn.create_process(term_type="xterm", term_size=(120, 30))
+    await proc.stdout.readuntil(f"[{user}@alation-demo ~]$")
+    proc.stdin.write("sudo service alation shell\r")
+    await proc.stdout.readuntil("]$ ")
+    return proc
+
+
 def test_long_work_shows_its_progress_over_a_pty(server: Server, keys: dict[str, Path]) -> None:
     async def backup() -> str:
         async with server.connect("carol", key=keys["carol"]) as conn:
-            proc = await conn.create_process(term_type="xterm", term_size=(120, 30))
-            await proc.stdout.readuntil("[carol@alation-demo ~]$")
-            proc.stdin.write("sudo service alation shell\r")
-            await proc.stdout.readuntil("]$ ")
+            proc = await in_the_alation_shell(conn, "carol")
             proc.stdin.write("alation_action backup_all\r")
             shown = await asyncio.wait_for(proc.stdout.readuntil("complete: full"), 60)
             proc.stdin.write("exit\rexit\r")
@@ -506,10 +512,7 @@ def test_long_work_shows_its_progress_over_a_pty(server: Server, keys: dict[str,
 def test_ctrl_c_stops_a_command_that_waits_without_writing(server: Server, keys: dict[str, Path]) -> None:
     async def follow_then_ctrl_c() -> str:
         async with server.connect("carol", key=keys["carol"]) as conn:
-            proc = await conn.create_process(term_type="xterm", term_size=(120, 30))
-            await proc.stdout.readuntil("[carol@alation-demo ~]$")
-            proc.stdin.write("sudo service alation shell\r")
-            await proc.stdout.readuntil("]$ ")
+            proc = await in_the_alation_shell(conn, "carol")
             proc.stdin.write("echo started > /opt/alation/site/logs/follow.log\r")
             await proc.stdout.readuntil("]$ ")
             proc.stdin.write("tail -f /opt/alation/site/logs/follow.log\r")
@@ -544,10 +547,7 @@ def test_clients_gone_from_waiting_commands_free_the_command_threads(server: Ser
 def test_a_client_gone_mid_backup_leaves_the_instance_consistent(server: Server, keys: dict[str, Path]) -> None:
     async def start_backup_and_vanish() -> None:
         conn = await server.connect("carol", key=keys["carol"])
-        proc = await conn.create_process(term_type="xterm", term_size=(120, 30))
-        await proc.stdout.readuntil("[carol@alation-demo ~]$")
-        proc.stdin.write("sudo service alation shell\r")
-        await proc.stdout.readuntil("]$ ")
+        proc = await in_the_alation_shell(conn, "carol")
         proc.stdin.write("alation_action backup_all\r")
         await proc.stdout.readuntil("backup ")  # the progress bar of the first tarball
         conn.abort()  # no goodbye: the TCP connection is dropped
